@@ -1,0 +1,63 @@
+/// Bilinear resize identical to PyTorch's `F.interpolate(mode="bilinear", align_corners=False)` (spec §2.6):
+/// the source coordinate of output index `d` is `(d + ½)·(in/out) − ½`, clamped at 0, with the neighbour
+/// index clamped at the edge. Used for the skip resizes (19→20, 38→40, 75→80) and the final 160→150.
+///
+/// ```swift
+/// BilinearResize.resize(input: f3, shape: s, output: skip, outHeight: 20, outWidth: 20)
+/// ```
+public enum BilinearResize {
+    /// Interpolation taps along one axis: for each output index, the two source indices and their weights.
+    /// Computed once per call (`O(out)`), so the per-pixel loop is two loads and two FMAs per tap.
+    struct Taps {
+        var low: [Int], high: [Int], lowWeight: [Float], highWeight: [Float]
+
+        init(inputSize: Int, outputSize: Int) {
+            let scale = Float(inputSize) / Float(outputSize)
+            low = []; high = []; lowWeight = []; highWeight = []
+            for d in 0..<outputSize {
+                let source = max(scale * (Float(d) + 0.5) - 0.5, 0)
+                let index = Int(source)
+                let lambda = source - Float(index)
+                low.append(index)
+                high.append(index < inputSize - 1 ? index + 1 : index)
+                lowWeight.append(1 - lambda)
+                highWeight.append(lambda)
+            }
+        }
+    }
+
+    /// - Parameters:
+    ///   - input: `(C, N, H, W)`.
+    ///   - output: `(C, N, outHeight, outWidth)`; may be a slice of a larger concat buffer.
+    public static func resize(input: UnsafePointer<Float>, shape: FeatureShape,
+                              output: UnsafeMutablePointer<Float>, outHeight: Int, outWidth: Int) {
+        let rows = Taps(inputSize: shape.height, outputSize: outHeight)
+        let cols = Taps(inputSize: shape.width, outputSize: outWidth)
+        let planes = shape.channels * shape.batch
+        rows.low.withUnsafeBufferPointer { rowLow in
+        rows.high.withUnsafeBufferPointer { rowHigh in
+        rows.lowWeight.withUnsafeBufferPointer { rowLowWeight in
+        rows.highWeight.withUnsafeBufferPointer { rowHighWeight in
+        cols.low.withUnsafeBufferPointer { colLow in
+        cols.high.withUnsafeBufferPointer { colHigh in
+        cols.lowWeight.withUnsafeBufferPointer { colLowWeight in
+        cols.highWeight.withUnsafeBufferPointer { colHighWeight in
+            for p in 0..<planes {
+                let source = input + p &* shape.plane
+                var destination = output + p &* outHeight &* outWidth
+                for y in 0..<outHeight {
+                    let top = source + rowLow[y] &* shape.width
+                    let bottom = source + rowHigh[y] &* shape.width
+                    let wTop = rowLowWeight[y], wBottom = rowHighWeight[y]
+                    for x in 0..<outWidth {
+                        let l = colLow[x], h = colHigh[x]
+                        let wl = colLowWeight[x], wh = colHighWeight[x]
+                        destination[x] = wTop * (wl * top[l] + wh * top[h])
+                            + wBottom * (wl * bottom[l] + wh * bottom[h])
+                    }
+                    destination += outWidth
+                }
+            }
+        }}}}}}}}
+    }
+}

@@ -1,0 +1,137 @@
+/// A 2-D convolution (spec §2.1) run as im2col + one `sgemm` per chunk of the batch, with its bias and
+/// activation fused into a single epilogue pass. Weights are final at construction (BatchNorm already folded).
+///
+/// ```swift
+/// let conv = Conv2d(weight: w, bias: b, inChannels: 3, outChannels: 64, kernel: 3, stride: 2, padding: 1,
+///                   activation: .gelu)
+/// let out = conv.outputShape(for: inShape)
+/// conv.forward(input: x, shape: inShape, output: y, scratch: &scratch)
+/// ```
+public struct Conv2d: Sendable {
+    public let inChannels: Int, outChannels: Int
+    public let kernel: Int, stride: Int, padding: Int
+    public let activation: Activation
+    /// `(C_out, C_in·k·k)` — PyTorch's `(C_out, C_in, k, k)` flattened; the GEMM's A matrix.
+    public let weight: [Float]
+    /// `(C_out)`.
+    public let bias: [Float]
+
+    public init(weight: [Float], bias: [Float], inChannels: Int, outChannels: Int,
+                kernel: Int, stride: Int, padding: Int, activation: Activation) {
+        precondition(weight.count == outChannels * inChannels * kernel * kernel && bias.count == outChannels)
+        self.weight = weight
+        self.bias = bias
+        self.inChannels = inChannels
+        self.outChannels = outChannels
+        self.kernel = kernel
+        self.stride = stride
+        self.padding = padding
+        self.activation = activation
+    }
+
+    /// `H_out = ⌊(H + 2p − k)/s⌋ + 1` (spec §2.1).
+    public func outputShape(for input: FeatureShape) -> FeatureShape {
+        FeatureShape(channels: outChannels, batch: input.batch,
+                     height: (input.height + 2 * padding - kernel) / stride + 1,
+                     width: (input.width + 2 * padding - kernel) / stride + 1)
+    }
+
+    /// Rows of the im2col matrix: `C_in·k·k`.
+    public var fanIn: Int { inChannels * kernel * kernel }
+
+    /// - Parameters:
+    ///   - input: `(C_in, N, H, W)`.
+    ///   - output: `(C_out, N, H_out, W_out)`, fully overwritten.
+    ///   - scratch: im2col buffer, grown as needed and reused across calls.
+    ///
+    /// The output is produced in tiles of whole output rows (across images: global row `n·H_out + i`), sized so
+    /// the tile's im2col matrix stays in cache while OpenBLAS packs it, instead of streaming a
+    /// 30 MB-per-image matrix through memory.
+    public func forward(input: UnsafePointer<Float>, shape: FeatureShape,
+                        output: UnsafeMutablePointer<Float>, scratch: inout ScratchBuffer) {
+        precondition(shape.channels == inChannels)
+        let out = outputShape(for: shape)
+        if outChannels <= DirectConvolution.maximumOutputChannels && stride == 1 && padding == kernel / 2 {
+            weight.withUnsafeBufferPointer { w in
+                DirectConvolution.sameStrideOne(input: input, shape: shape, weight: w.baseAddress!,
+                                                outChannels: outChannels, kernel: kernel, output: output)
+            }
+        } else {
+            gemmForward(input: input, shape: shape, out: out, output: output, scratch: &scratch)
+        }
+        bias.withUnsafeBufferPointer { b in
+            Epilogue.apply(activation, values: output, bias: b.baseAddress!,
+                           channels: outChannels, channelStride: out.channelStride)
+        }
+    }
+
+    /// im2col + sgemm, tile by tile.
+    private func gemmForward(input: UnsafePointer<Float>, shape: FeatureShape, out: FeatureShape,
+                             output: UnsafeMutablePointer<Float>, scratch: inout ScratchBuffer) {
+        let totalRows = out.batch * out.height
+        let rowsPerTile = scratch.rowsPerTile(floatsPerRow: fanIn * out.width, rowWidth: out.width, totalRows: totalRows)
+        let columns = scratch.reserve(fanIn * out.width * rowsPerTile)
+        weight.withUnsafeBufferPointer { w in
+            var firstRow = 0
+            while firstRow < totalRows {
+                let rows = min(rowsPerTile, totalRows - firstRow)
+                Im2col.gather(input: input, shape: shape, firstRow: firstRow, rowCount: rows,
+                              kernel: kernel, stride: stride, padding: padding,
+                              outHeight: out.height, outWidth: out.width, columns: columns)
+                // (C_out, fanIn) · (fanIn, rows·W_out) → columns [firstRow·W_out, …) of (C_out, N·H_out·W_out).
+                BLAS.sgemm(m: outChannels, n: rows * out.width, k: fanIn,
+                           a: w.baseAddress!, lda: fanIn,
+                           b: columns, ldb: rows * out.width,
+                           c: output + firstRow * out.width, ldc: out.channelStride)
+                firstRow += rows
+            }
+        }
+    }
+}
+
+/// Unfolds convolution windows into GEMM columns.
+public enum Im2col {
+    /// Writes `(C_in·k·k, rowCount·W_out)`: row `(c, u, v)`, column `(g, j)` for global output row
+    /// `g = n·H_out + i` in `[firstRow, firstRow + rowCount)` holds `input[c, n, s·i+u−p, s·j+v−p]`, or 0 in
+    /// the padding.
+    ///
+    /// - Parameter input: `(C_in, N, H, W)`.
+    public static func gather(input: UnsafePointer<Float>, shape: FeatureShape, firstRow: Int, rowCount: Int,
+                              kernel: Int, stride: Int, padding: Int, outHeight: Int, outWidth: Int,
+                              columns: UnsafeMutablePointer<Float>) {
+        let height = shape.height, width = shape.width, plane = shape.plane
+        let rowLength = rowCount &* outWidth
+        for c in 0..<shape.channels {
+            let channel = input + c &* shape.batch &* plane
+            for u in 0..<kernel {
+                for v in 0..<kernel {
+                    var destination = columns + ((c &* kernel &+ u) &* kernel &+ v) &* rowLength
+                    // Output columns j whose source s·j+v−p lies inside [0, W): j in [jLow, jHigh).
+                    let jLow = min(outWidth, max(0, ceilDivide(padding - v, stride)))
+                    let jHigh = max(jLow, min(outWidth, floorDivide(width - 1 + padding - v, stride) + 1))
+                    for g in firstRow..<(firstRow &+ rowCount) {
+                        let n = g / outHeight, i = g &- n &* outHeight
+                        let y = i &* stride &+ u &- padding
+                        if y < 0 || y >= height {
+                            destination.update(repeating: 0, count: outWidth)
+                        } else {
+                            let row = channel + (n &* plane &+ y &* width &+ v &- padding)
+                            for j in 0..<jLow { destination[j] = 0 }
+                            if stride == 1 {
+                                (destination + jLow).update(from: row + jLow, count: jHigh &- jLow)
+                            } else {
+                                for j in jLow..<jHigh { destination[j] = row[j &* stride] }
+                            }
+                            for j in jHigh..<outWidth { destination[j] = 0 }
+                        }
+                        destination += outWidth
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Integer division rounding toward −∞ / +∞ (Swift's `/` truncates toward zero).
+@inlinable func floorDivide(_ a: Int, _ b: Int) -> Int { a >= 0 ? a / b : -((-a + b - 1) / b) }
+@inlinable func ceilDivide(_ a: Int, _ b: Int) -> Int { -floorDivide(-a, b) }

@@ -1,0 +1,41 @@
+/// Direct convolution for layers with very few output channels (the model's `head`, 32 → 3): a GEMM with
+/// M = 3 runs far below peak and its im2col matrix is 9× the input, while shifted row updates
+/// (`out[co, i, :] += w · in[ci, i+u−p, :+v−p]`) vectorize along the row and touch the input once per tap.
+enum DirectConvolution {
+    static let maximumOutputChannels = 4
+
+    /// Stride 1, "same" padding (`p = k/2`), no bias (the epilogue adds it).
+    ///
+    /// - Parameters:
+    ///   - input: `(C_in, N, H, W)`.
+    ///   - weight: `(C_out, C_in, k, k)`.
+    ///   - output: `(C_out, N, H, W)`, overwritten.
+    static func sameStrideOne(input: UnsafePointer<Float>, shape: FeatureShape, weight: UnsafePointer<Float>,
+                              outChannels: Int, kernel: Int, output: UnsafeMutablePointer<Float>) {
+        let height = shape.height, width = shape.width, plane = shape.plane, padding = kernel / 2
+        output.update(repeating: 0, count: outChannels * shape.channelStride)
+        for n in 0..<shape.batch {
+            for co in 0..<outChannels {
+                let target = output + (co &* shape.batch &+ n) &* plane
+                for ci in 0..<shape.channels {
+                    let source = input + (ci &* shape.batch &+ n) &* plane
+                    let taps = weight + (co &* shape.channels &+ ci) &* kernel &* kernel
+                    for u in 0..<kernel {
+                        // Output rows i whose source row i+u−p exists.
+                        let iLow = max(0, padding &- u), iHigh = min(height, height &+ padding &- u)
+                        for v in 0..<kernel {
+                            let w = taps[u &* kernel &+ v]
+                            let jLow = max(0, padding &- v), jHigh = min(width, width &+ padding &- v)
+                            let shift = (u &- padding) &* width &+ (v &- padding)
+                            for i in iLow..<iHigh {
+                                let row = target + i &* width
+                                let from = source + (i &* width &+ shift)
+                                for j in jLow..<jHigh { row[j] += w * from[j] }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

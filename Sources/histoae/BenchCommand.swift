@@ -1,0 +1,90 @@
+import ArgumentParser
+import AutoencoderModel
+import Foundation
+import TensorKernels
+
+/// `histoae bench`: forward passes for a few seconds on one thread layout; prints images/s and GFLOP/s.
+struct BenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Time the forward pass: images/s and GFLOP/s (4.26 GFLOP per image).")
+
+    @Option(help: "A safetensors weight file (default: seeded random weights; speed does not depend on values).")
+    var model: String?
+
+    @Option(help: "Patches per forward pass.")
+    var batch: Int = 8
+
+    @Option(help: "Seconds to measure, after one warm-up pass.")
+    var seconds: Double = 5
+
+    @Flag(help: "Also print the time spent in each block (one extra single-threaded pass).")
+    var layers = false
+
+    @OptionGroup var threading: ThreadOptions
+
+    func validate() throws {
+        guard batch >= 1 && batch <= 256 else { throw ValidationError("--batch must be between 1 and 256, got \(batch)") }
+        guard seconds > 0 && seconds <= 3600 else { throw ValidationError("--seconds must be in (0, 3600]") }
+    }
+
+    func run() throws {
+        let network: CNNAutoencoder3
+        let source: String
+        if let model {
+            do { network = try CNNAutoencoder3(contentsOf: URL(fileURLWithPath: model)) } catch { throw CLIError("\(model): \(error)") }
+            source = model
+        } else {
+            network = try! CNNAutoencoder3(stateDict: RandomWeights.stateDict(seed: 0))
+            source = "random weights (seed 0)"
+        }
+        var generator = SplitMix64(seed: 1)
+        let input = Tensor(shape: [batch, 3, 150, 150],
+                           values: (0..<(batch * 3 * 150 * 150)).map { _ in generator.nextUniform() * 2 - 1 })
+        var output = Tensor(zeros: input.shape)
+        let engine = InferenceEngine(model: network, layout: threading.layout)
+        var passes = 0
+        let clock = ContinuousClock()
+        var elapsed = Duration.zero
+        input.values.withUnsafeBufferPointer { x in
+            output.values.withUnsafeMutableBufferPointer { y in
+                engine.forward(input: x.baseAddress!, count: batch, output: y.baseAddress!)
+                let start = clock.now
+                repeat {
+                    engine.forward(input: x.baseAddress!, count: batch, output: y.baseAddress!)
+                    passes += 1
+                    elapsed = clock.now - start
+                } while elapsed < .milliseconds(Int64(seconds * 1000))
+            }
+        }
+        let wall = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+        let imagesPerSecond = Double(passes * batch) / wall
+        let gflops = imagesPerSecond * CNNAutoencoder3.flopsPerImage / 1e9
+        print(String(format: "%.1f images/s  %.1f GFLOP/s  %.2f ms/image  (batch %d, %@, %d passes in %.1f s)",
+                     imagesPerSecond, gflops, 1000 / imagesPerSecond, batch, threading.layout.description as NSString, passes, wall))
+        print("weights: \(source); OpenBLAS: \(BLAS.configuration)")
+        if layers { printLayerTimes(network, input: input, workspace: Workspace()) }
+    }
+
+    /// Milliseconds from one block's output to the next, for one pass over the batch.
+    func printLayerTimes(_ network: CNNAutoencoder3, input: Tensor, workspace: Workspace) {
+        var output = Tensor(zeros: input.shape)
+        let clock = ContinuousClock()
+        var last = clock.now
+        var rows: [(String, Double)] = []
+        input.values.withUnsafeBufferPointer { x in
+            output.values.withUnsafeMutableBufferPointer { y in
+                network.forward(input: x.baseAddress!, count: batch, output: y.baseAddress!, workspace: workspace) { block, _, _ in
+                    let now = clock.now
+                    let d = now - last
+                    rows.append((block.rawValue, (Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18) * 1000))
+                    last = now
+                }
+            }
+        }
+        let total = rows.reduce(0) { $0 + $1.1 }
+        for (name, ms) in rows {
+            print(String(format: "  %-7@ %8.2f ms  %5.1f%%", name as NSString, ms / Double(batch), 100 * ms / total) + " (per image)")
+        }
+    }
+}

@@ -1,0 +1,33 @@
+import ArgumentParser
+import Foundation
+import TensorKernels
+
+/// `histoae` — reconstruct H&E patches with CNNAutoencoder_3, inspect weight files, and benchmark the engine.
+@main
+struct HistoAE: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "histoae",
+        abstract: "CNNAutoencoder_3 for 150×150 H&E patches: reconstruction on OpenBLAS, exact to PyTorch.",
+        subcommands: [ReconstructCommand.self, ModelCommand.self, BenchCommand.self])
+
+    static func main() {
+        selectOpenBLASCore()
+        main(nil)
+    }
+
+    /// Re-executes this process once with `OPENBLAS_CORETYPE` set when OpenBLAS fell back to kernels far
+    /// below what the CPU supports (see ``BLAS/suggestedCoreType(cpuFlags:)``). A value the user set wins.
+    static func selectOpenBLASCore() {
+        guard ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"] == nil,
+              let core = BLAS.suggestedCoreType() else { return }
+        setenv("OPENBLAS_CORETYPE", core, 1)
+        execv("/proc/self/exe", CommandLine.unsafeArgv)
+        // execv returns only on failure: carry on with OpenBLAS's own choice.
+    }
+}
+
+/// A failure the command line reports as one line on stderr with exit status 1.
+struct CLIError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}

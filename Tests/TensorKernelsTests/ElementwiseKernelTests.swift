@@ -1,0 +1,64 @@
+import Foundation
+import Testing
+import TensorKernels
+
+@Suite("Resize, GELU and channel attention against PyTorch")
+struct ElementwiseKernelTests {
+    @Test("bilinear resize, align_corners=False", arguments: ["resize_up", "resize_down", "resize_odd", "resize_160", "resize_75"])
+    func resize(_ name: String) {
+        let want = KernelFixtures.tensor("\(name).output")
+        let (outH, outW) = (want.shape[2], want.shape[3])
+        let got = KernelFixtures.run(KernelFixtures.tensor("\(name).input"),
+                                     outShape: { FeatureShape(channels: $0.channels, batch: $0.batch, height: outH, width: outW) }) { x, s, y in
+            BilinearResize.resize(input: x, shape: s, output: y, outHeight: outH, outWidth: outW)
+        }
+        #expect(got.maxAbsDifference(want) <= 5e-6)
+    }
+
+    @Test("exact GELU on [−10, 10]")
+    func gelu() {
+        let x = KernelFixtures.tensor("gelu.input"), want = KernelFixtures.tensor("gelu.output")
+        var worst: Float = 0
+        for i in x.values.indices { worst = max(worst, abs(GELU.exact(x.values[i]) - want.values[i])) }
+        #expect(worst <= 1e-6)
+    }
+
+    @Test("the vectorizable erf stays within 5e-7 of libm's erff")
+    func erfAgainstLibm() {
+        var worst: Float = 0
+        for i in -6000...6000 {
+            let x = Float(i) / 1000
+            worst = max(worst, abs(GELU.erf(x) - Foundation.erf(x)))
+        }
+        #expect(worst <= 5e-7)
+    }
+
+    @Test("GELU epilogue adds the bias per channel first")
+    func epilogue() {
+        var values: [Float] = [-1, 0, 1, 2, -2, 3]   // (2 channels, 3)
+        let bias: [Float] = [0.5, -0.25]
+        values.withUnsafeMutableBufferPointer { v in
+            Epilogue.apply(.gelu, values: v.baseAddress!, bias: bias, channels: 2, channelStride: 3)
+        }
+        let expected: [Float] = [-0.5, 0, 1, 2, -2, 3].enumerated().map { i, x in
+            let b = i < 3 ? Float(0.5) : -0.25
+            let y = i < 3 ? [-1, 0, 1][i] + b : [2, -2, 3][i - 3] + b
+            _ = x
+            return 0.5 * y * (1 + Foundation.erf(y / 2.0.squareRoot().float))
+        }
+        for i in values.indices { #expect(abs(values[i] - expected[i]) <= 1e-6) }
+    }
+
+    @Test("channel attention: avg and max descriptors through one shared MLP")
+    func attention() {
+        let attn = ChannelAttention(reduce: KernelFixtures.tensor("attention.mlp0").values,
+                                    expand: KernelFixtures.tensor("attention.mlp2").values, channels: 32)
+        let got = KernelFixtures.run(KernelFixtures.tensor("attention.input"), outShape: { $0 }) { x, s, y in
+            y.update(from: x, count: s.count)
+            attn.apply(to: y, shape: s)
+        }
+        #expect(got.maxAbsDifference(KernelFixtures.tensor("attention.output")) <= 1e-6)
+    }
+}
+
+private extension Double { var float: Float { Float(self) } }

@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# The one test command (README; .ci/run calls it): set-up, build, Swift tests, Python tests.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh --python
+source scripts/openblas-env.sh
+echo "== swift build (tests included)"
+swift build --build-tests
+echo "== swift test (OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-auto})"
+swift test --skip-build --parallel
+echo "== pytest training/"
+(cd training && python3 -m pytest -q)
