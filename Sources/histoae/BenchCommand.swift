@@ -9,7 +9,7 @@ struct BenchCommand: ParsableCommand {
         commandName: "bench",
         abstract: "Time the forward pass: images/s and GFLOP/s (4.26 GFLOP per image).")
 
-    @Option(help: "A safetensors weight file (default: seeded random weights; speed does not depend on values).")
+    @Option(help: "Model folder or .safetensors file (default: the default model, else seeded random weights; speed does not depend on values).")
     var model: String?
 
     @Option(help: "Patches per forward pass.")
@@ -31,9 +31,9 @@ struct BenchCommand: ParsableCommand {
     func run() throws {
         let network: CNNAutoencoder3
         let source: String
-        if let model {
-            do { network = try CNNAutoencoder3(contentsOf: URL(fileURLWithPath: model)) } catch { throw CLIError("\(model): \(error)") }
-            source = model
+        if let url = ModelLocator.resolve(model) {
+            do { network = try ModelBundle.load(url).model } catch { throw CLIError(error.description) }
+            source = url.path
         } else {
             network = try! CNNAutoencoder3(stateDict: RandomWeights.stateDict(seed: 0))
             source = "random weights (seed 0)"

@@ -7,27 +7,28 @@ import TensorKernels
 struct ModelCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "model",
-        abstract: "Check a weight file against CNNAutoencoder_3's state dict and print its layers.")
+        abstract: "Check a model against CNNAutoencoder_3's state dict; print its card and layers.")
 
-    @Option(help: "A safetensors file with the PyTorch state dict.")
-    var model: String
+    @OptionGroup var modelOptions: ModelOptions
 
     func run() throws {
-        let file: SafetensorsFile
-        do { file = try SafetensorsFile(contentsOf: URL(fileURLWithPath: model)) } catch { throw CLIError("\(model): \(error)") }
-        do { try StateDictContract.validate(file) } catch { throw CLIError("\(model): \(error)") }
-        var dtypes: [String: Int] = [:]
-        print("CNNAutoencoder_3 weights: \(model)")
+        let bundle = try modelOptions.load()
+        if let card = bundle.card {
+            print("\(card.name) \(card.version)")
+            if let description = card.description { print(description) }
+            if let v = card.validation {
+                print(String(format: "validation: SSIM %.4f, MSE %.5f, L1 %.4f on %d patches", v.ssim ?? .nan, v.mse ?? .nan,
+                             v.l1 ?? .nan, v.patches ?? 0) + (v.split.map { " (\($0))" } ?? ""))
+            }
+            print("calibration: \(card.hasCalibration ? "present" : "absent (scoring needs one: python -m histoae_training calibrate)")")
+        } else {
+            print("no model card (model.json) beside the weights")
+        }
+        print("weights: \(bundle.weightsURL.path)")
+        print("sha256: \(bundle.weightsSHA256)")
         print("parameters: \(StateDictContract.parameterCount.formatted())")
         for (name, shape) in StateDictContract.entries {
             print("  \(name.padding(toLength: 28, withPad: " ", startingAt: 0)) \(shape.map(String.init).joined(separator: "×"))")
-        }
-        for (name, entry) in file.otherEntries { dtypes[entry.dtype, default: 0] += 1; _ = name }
-        if !file.otherEntries.isEmpty {
-            print("ignored: \(file.otherEntries.count) num_batches_tracked entries")
-        }
-        if !file.metadata.isEmpty {
-            print("metadata: " + file.metadata.keys.sorted().map { "\($0)=\(file.metadata[$0]!)" }.joined(separator: ", "))
         }
     }
 }

@@ -12,8 +12,7 @@ struct ReconstructCommand: ParsableCommand {
 
     enum Format: String, ExpressibleByArgument, CaseIterable { case npy, png }
 
-    @Option(help: "A safetensors file with the PyTorch state dict.")
-    var model: String
+    @OptionGroup var modelOptions: ModelOptions
 
     @Option(help: "npy: one float32 (N, 3, 150, 150) file in [-1, 1]; png: one PNG per input in the output folder.")
     var format: Format = .npy
@@ -38,8 +37,7 @@ struct ReconstructCommand: ParsableCommand {
     }
 
     func run() throws {
-        let network: CNNAutoencoder3
-        do { network = try CNNAutoencoder3(contentsOf: URL(fileURLWithPath: model)) } catch { throw CLIError("\(model): \(error)") }
+        let network = try modelOptions.load().model
         let patches = try PatchInputs.load(inputs, limits: DecodeLimits(maxPixels: maxPixels))
         let reconstruction = reconstruct(patches.batch, with: network)
         switch format {
