@@ -15,6 +15,8 @@ public struct Conv2d: Sendable {
     public let weight: [Float]
     /// `(C_out)`.
     public let bias: [Float]
+    /// The Winograd F(2×2, 3×3) form, for 3×3 stride-1 "same" convolutions over many channels.
+    let winograd: WinogradConv3x3?
 
     public init(weight: [Float], bias: [Float], inChannels: Int, outChannels: Int,
                 kernel: Int, stride: Int, padding: Int, activation: Activation) {
@@ -27,6 +29,8 @@ public struct Conv2d: Sendable {
         self.stride = stride
         self.padding = padding
         self.activation = activation
+        let useWinograd = kernel == 3 && stride == 1 && padding == 1 && inChannels >= 32 && outChannels >= 32
+        self.winograd = useWinograd ? WinogradConv3x3(weight: weight, inChannels: inChannels, outChannels: outChannels) : nil
     }
 
     /// `H_out = ⌊(H + 2p − k)/s⌋ + 1` (spec §2.1).
@@ -51,7 +55,9 @@ public struct Conv2d: Sendable {
                         output: UnsafeMutablePointer<Float>, scratch: inout ScratchBuffer) {
         precondition(shape.channels == inChannels)
         let out = outputShape(for: shape)
-        if outChannels <= DirectConvolution.maximumOutputChannels && stride == 1 && padding == kernel / 2 {
+        if let winograd {
+            winograd.forward(input: input, shape: shape, output: output, scratch: &scratch)
+        } else if outChannels <= DirectConvolution.maximumOutputChannels && stride == 1 && padding == kernel / 2 {
             weight.withUnsafeBufferPointer { w in
                 DirectConvolution.sameStrideOne(input: input, shape: shape, weight: w.baseAddress!,
                                                 outChannels: outChannels, kernel: kernel, output: output)
