@@ -1,0 +1,51 @@
+import Testing
+import TensorKernels
+
+@Suite("Winograd F(2×2, 3×3)")
+struct WinogradTests {
+    /// Direct 3×3 "same" convolution in Double, `(C, N, H, W)` layout: the definition (spec §2.1).
+    static func reference(_ x: [Float], _ shape: FeatureShape, _ w: [Float], outChannels: Int) -> [Float] {
+        let (h, wd, n, cin) = (shape.height, shape.width, shape.batch, shape.channels)
+        var out = [Float](repeating: 0, count: outChannels * n * h * wd)
+        for co in 0..<outChannels { for b in 0..<n { for i in 0..<h { for j in 0..<wd {
+            var sum = 0.0
+            for ci in 0..<cin { for u in 0..<3 { for v in 0..<3 {
+                let y = i + u - 1, xx = j + v - 1
+                guard y >= 0, y < h, xx >= 0, xx < wd else { continue }
+                sum += Double(w[((co * cin + ci) * 3 + u) * 3 + v]) * Double(x[((ci * n + b) * h + y) * wd + xx])
+            }}}
+            out[((co * n + b) * h + i) * wd + j] = Float(sum)
+        }}}}
+        return out
+    }
+
+    @Test("odd sizes, several chunks, equals direct convolution", arguments: [(7, 9, 2), (1, 1, 1), (10, 10, 3), (5, 2, 1)])
+    func matchesDirect(height: Int, width: Int, batch: Int) {
+        var rng = SplitMix(seed: UInt64(height * 100 + width))
+        let shape = FeatureShape(channels: 33, batch: batch, height: height, width: width)
+        let x = (0..<shape.count).map { _ in rng.next() }
+        let w = (0..<(34 * 33 * 9)).map { _ in rng.next() * 0.2 }
+        let conv = WinogradConv3x3(weight: w, inChannels: 33, outChannels: 34)
+        var out = [Float](repeating: .nan, count: 34 * batch * height * width)
+        var scratch = ScratchBuffer(chunkLimit: 1)     // smallest chunks: one tile row each
+        x.withUnsafeBufferPointer { xs in
+            out.withUnsafeMutableBufferPointer { conv.forward(input: xs.baseAddress!, shape: shape, output: $0.baseAddress!, scratch: &scratch) }
+        }
+        let want = Self.reference(x, shape, w, outChannels: 34)
+        var worst: Float = 0
+        for i in out.indices { worst = max(worst, abs(out[i] - want[i])) }
+        #expect(worst <= 2e-5, "max abs difference \(worst)")
+    }
+
+    struct SplitMix {
+        var state: UInt64
+        init(seed: UInt64) { state = seed }
+        mutating func next() -> Float {
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return Float((z ^ (z >> 31)) >> 40) / Float(1 << 24) * 2 - 1
+        }
+    }
+}
