@@ -3,6 +3,13 @@
 // C shims → ImageCodecs → TensorKernels → AutoencoderModel → (Scoring → Server) → `histoae`.
 import PackageDescription
 
+/// The kernels' loops vectorize with AVX2 + FMA (any x86-64 server since 2013); baseline SSE2 elsewhere.
+#if arch(x86_64)
+let kernelFlags = ["-Ounchecked", "-target-cpu", "haswell"]
+#else
+let kernelFlags = ["-Ounchecked"]
+#endif
+
 let package = Package(
     name: "HistoAE",
     platforms: [.macOS(.v14)],
@@ -27,10 +34,11 @@ let package = Package(
         // MARK: Swift modules
         .target(name: "ImageCodecs", dependencies: ["CCodecShims"]),
         .target(name: "TensorKernels", dependencies: ["COpenBLAS"],
-                swiftSettings: [.unsafeFlags(["-Ounchecked", "-target-cpu", "haswell"])]),
+                swiftSettings: [.unsafeFlags(kernelFlags)]),
         .target(name: "AutoencoderModel", dependencies: ["TensorKernels", "ImageCodecs"]),
+        .target(name: "Scoring", dependencies: ["AutoencoderModel", "ImageCodecs", "TensorKernels"]),
         .executableTarget(name: "histoae", dependencies: [
-            "AutoencoderModel", "ImageCodecs", "TensorKernels",
+            "AutoencoderModel", "ImageCodecs", "TensorKernels", "Scoring",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -40,6 +48,8 @@ let package = Package(
         .testTarget(name: "TensorKernelsTests", dependencies: ["TensorKernels"],
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "AutoencoderModelTests", dependencies: ["AutoencoderModel"],
+                    resources: [.copy("Fixtures")]),
+        .testTarget(name: "ScoringTests", dependencies: ["Scoring"],
                     resources: [.copy("Fixtures")]),
         /// Runs the built `histoae` binary as a user would, on the other targets' fixtures.
         .testTarget(name: "histoaeTests", dependencies: ["histoae"]),

@@ -90,7 +90,9 @@ final class WorkerThread: @unchecked Sendable {
     private var thread: Thread?
 
     init(name: String) {
-        let thread = Thread { [unowned self] in self.loop() }
+        // The thread holds its worker strongly until `stop()` lets the loop return, so a worker released
+        // before its thread has started cannot be used after free.
+        let thread = Thread { [self] in self.loop() }
         thread.name = name
         thread.stackSize = 1 << 20
         self.thread = thread

@@ -13,24 +13,27 @@ enum DirectConvolution {
     static func sameStrideOne(input: UnsafePointer<Float>, shape: FeatureShape, weight: UnsafePointer<Float>,
                               outChannels: Int, kernel: Int, output: UnsafeMutablePointer<Float>) {
         let height = shape.height, width = shape.width, plane = shape.plane, padding = kernel / 2
-        output.update(repeating: 0, count: outChannels * shape.channelStride)
-        for n in 0..<shape.batch {
-            for co in 0..<outChannels {
+        // One output row at a time, accumulated in L1 over every input channel and tap, so each input row
+        // is read from L2 `k` times instead of the whole plane being streamed once per (c_in, tap).
+        for co in 0..<outChannels {
+            for n in 0..<shape.batch {
                 let target = output + (co &* shape.batch &+ n) &* plane
-                for ci in 0..<shape.channels {
-                    let source = input + (ci &* shape.batch &+ n) &* plane
-                    let taps = weight + (co &* shape.channels &+ ci) &* kernel &* kernel
-                    for u in 0..<kernel {
-                        // Output rows i whose source row i+u−p exists.
-                        let iLow = max(0, padding &- u), iHigh = min(height, height &+ padding &- u)
-                        for v in 0..<kernel {
-                            let w = taps[u &* kernel &+ v]
-                            let jLow = max(0, padding &- v), jHigh = min(width, width &+ padding &- v)
-                            let shift = (u &- padding) &* width &+ (v &- padding)
-                            for i in iLow..<iHigh {
-                                let row = target + i &* width
-                                let from = source + (i &* width &+ shift)
-                                for j in jLow..<jHigh { row[j] += w * from[j] }
+                for i in 0..<height {
+                    let row = target + i &* width
+                    row.update(repeating: 0, count: width)
+                    for ci in 0..<shape.channels {
+                        let source = input + (ci &* shape.batch &+ n) &* plane
+                        let taps = weight + (co &* shape.channels &+ ci) &* kernel &* kernel
+                        for u in 0..<kernel {
+                            let y = i &+ u &- padding
+                            guard y >= 0 && y < height else { continue }
+                            let from = source + y &* width
+                            for v in 0..<kernel {
+                                let w = taps[u &* kernel &+ v]
+                                // Output columns j whose source column j+v−p exists.
+                                let jLow = max(0, padding &- v), jHigh = min(width, width &+ padding &- v)
+                                let shifted = from + (v &- padding)
+                                for j in jLow..<jHigh { row[j] += w * shifted[j] }
                             }
                         }
                     }

@@ -8,7 +8,7 @@ struct HistoAE: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "histoae",
         abstract: "CNNAutoencoder_3 for 150×150 H&E patches: reconstruction on OpenBLAS, exact to PyTorch.",
-        subcommands: [ReconstructCommand.self, ModelCommand.self, BenchCommand.self])
+        subcommands: [ReconstructCommand.self, ScoreCommand.self, ModelCommand.self, BenchCommand.self])
 
     static func main() {
         selectOpenBLASCore()

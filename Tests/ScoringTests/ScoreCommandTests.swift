@@ -1,0 +1,131 @@
+import Foundation
+import ImageCodecs
+import Testing
+
+/// `histoae score` end to end: the built binary next to this test bundle, on a tiny calibrated model (the
+/// random parity weights of AutoencoderModelTests with Fixtures/model.json beside them).
+@Suite("histoae score")
+struct ScoreCommandTests {
+    static let tests = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    static let weights = tests.appendingPathComponent("AutoencoderModelTests/Fixtures/parity_weights_f16.safetensors")
+    static let codecFixtures = tests.appendingPathComponent("ImageCodecsTests/Fixtures")
+
+    struct Outcome { var status: Int32; var stdout: String; var stderr: String }
+
+    static func histoae(_ arguments: [String]) throws -> Outcome {
+        let products = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+        let process = Process()
+        process.executableURL = products.appendingPathComponent("histoae")
+        process.arguments = arguments
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let stdout = out.fileHandleForReading.readDataToEndOfFile()
+        let stderr = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Outcome(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
+                       stderr: String(decoding: stderr, as: UTF8.self))
+    }
+
+    /// A temporary folder with `model/` (weights + card, `card` rewritten if given) and `in/` (the `inputs`).
+    static func workspace(inputs: [URL], card: ((inout [String: Any]) -> Void)? = nil) throws -> URL {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("histoae-score-\(UUID())")
+        let model = root.appendingPathComponent("model"), input = root.appendingPathComponent("in")
+        for folder in [model, input] { try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true) }
+        try FileManager.default.copyItem(at: weights, to: model.appendingPathComponent("model.safetensors"))
+        var json = try ScoringFixtures.json("model.json")
+        card?(&json)
+        try JSONSerialization.data(withJSONObject: json).write(to: model.appendingPathComponent("model.json"))
+        for file in inputs { try FileManager.default.copyItem(at: file, to: input.appendingPathComponent(file.lastPathComponent)) }
+        return root
+    }
+
+    static let good = ["patch0.png", "patch1.png", "recon_blur0.png"].map { ScoringFixtures.url($0) }
+    static let bad = ["kather_patch.jpg", "bad_crc.png"].map { codecFixtures.appendingPathComponent($0) }
+
+    static func records(_ stdout: String) throws -> [[String: Any]] {
+        try stdout.split(separator: "\n").map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }
+    }
+
+    @Test("a folder mixing good patches, a wrong-size image and a corrupt file: all good ones scored, exit 2")
+    func mixedFolder() throws {
+        let root = try Self.workspace(inputs: Self.good + Self.bad)
+        defer { try? FileManager.default.removeItem(at: root) }
+        let maps = root.appendingPathComponent("maps")
+        let missing = root.appendingPathComponent("nope.png").path
+        let result = try Self.histoae(["score", "--model", root.appendingPathComponent("model").path, "--maps", maps.path,
+                                       "--threads", "2", "--batch", "2", root.appendingPathComponent("in").path, missing])
+        #expect(result.status == 2, "\(result.stderr)")
+        let records = try Self.records(result.stdout)
+        #expect(records.count == 6)
+        let byName = Dictionary(uniqueKeysWithValues: records.map { (URL(fileURLWithPath: $0["path"] as! String).lastPathComponent, $0) })
+        for name in ["patch0.png", "patch1.png", "recon_blur0.png"] {
+            let r = byName[name]!
+            #expect(r["error"] == nil && (r["score"] as? Double).map { (0...1).contains($0) } == true, "\(name)")
+            #expect(r["method"] as? String == "two_sided_log_ssim" && r["percentile"] is Double && r["flags"] is [String])
+            #expect((r["model"] as? [String: String])?["name"] == "parity-random")
+            #expect((r["model"] as? [String: String])?["version"] == "0.0.0-test")
+            let stem = (name as NSString).deletingPathExtension
+            for suffix in ["mse", "ssim", "panel"] {
+                let png = try ImageDecoder.decode([UInt8](Data(contentsOf: maps.appendingPathComponent("\(stem)_\(suffix).png"))))
+                #expect(suffix == "panel" ? (png.width, png.height) == (1260, 412) : (png.width, png.height) == (150, 150))
+            }
+        }
+        #expect((byName["kather_patch.jpg"]?["error"] as? String)?.contains("64×64, expected 150×150") == true)
+        #expect((byName["bad_crc.png"]?["error"] as? String)?.contains("corrupt") == true)
+        #expect((byName["nope.png"]?["error"] as? String)?.contains("no such file") == true)
+        #expect(byName["bad_crc.png"]?["score"] == nil)
+        let lines = result.stderr.split(separator: "\n")
+        #expect(lines.contains { $0.contains("kather_patch.jpg") } && lines.contains { $0.contains("bad_crc.png") })
+        #expect(lines.last?.contains("scored 3 of 6 inputs") == true)
+        // Records follow the input order: the folder sorted by name, then the missing file.
+        #expect(records.map { URL(fileURLWithPath: $0["path"] as! String).lastPathComponent }
+                == ["bad_crc.png", "kather_patch.jpg", "patch0.png", "patch1.png", "recon_blur0.png", "nope.png"])
+    }
+
+    @Test("CSV, the .safetensors form of --model, a user threshold and another method; all scored, exit 0")
+    func csv() throws {
+        let root = try Self.workspace(inputs: Self.good)
+        defer { try? FileManager.default.removeItem(at: root) }
+        let result = try Self.histoae(["score", "--model", root.appendingPathComponent("model/model.safetensors").path,
+                                       "--format", "csv", "--method", "combined", "--threshold", "0.5",
+                                       root.appendingPathComponent("in").path])
+        #expect(result.status == 0, "\(result.stderr)")
+        let rows = result.stdout.split(separator: "\n").map { $0.split(separator: ",", omittingEmptySubsequences: false) }
+        #expect(rows.count == 4)
+        let header = rows[0].map(String.init)
+        #expect(header.prefix(4) == ["path", "error", "mse", "l1"] && header.contains("flags") && header.contains("model_sha256"))
+        for row in rows.dropFirst() {
+            #expect(row.count == header.count)
+            let field = { (name: String) in String(row[header.firstIndex(of: name)!]) }
+            #expect(field("error").isEmpty && field("method") == "combined" && field("threshold") == "0.5")
+            #expect(field("threshold_source") == "user" && Double(field("score")) != nil)
+        }
+    }
+
+    @Test("nothing scorable: exit 1")
+    func nothingScored() throws {
+        let root = try Self.workspace(inputs: Self.bad)
+        defer { try? FileManager.default.removeItem(at: root) }
+        let result = try Self.histoae(["score", "--model", root.appendingPathComponent("model").path, root.appendingPathComponent("in").path])
+        #expect(result.status == 1)
+        #expect(try Self.records(result.stdout).count == 2)
+        #expect(result.stderr.contains("nothing could be scored"))
+    }
+
+    @Test("a card without calibration is a clear fatal error, exit 1")
+    func noCalibration() throws {
+        let root = try Self.workspace(inputs: [Self.good[0]]) { $0["calibration"] = NSNull() }
+        defer { try? FileManager.default.removeItem(at: root) }
+        let result = try Self.histoae(["score", "--model", root.appendingPathComponent("model").path, root.appendingPathComponent("in").path])
+        #expect(result.status == 1 && result.stdout.isEmpty)
+        #expect(result.stderr.contains("no calibration block"), "\(result.stderr)")
+    }
+
+    @Test("an unknown method is a usage error, exit 64")
+    func unknownMethod() throws {
+        let result = try Self.histoae(["score", "--model", "/nonexistent", "--method", "psychic", "x.png"])
+        #expect(result.status == 64 && result.stderr.contains("--method must be one of"))
+    }
+}
