@@ -87,8 +87,10 @@ public struct WinogradConv3x3: Sendable {
         let height = shape.height, width = shape.width, plane = shape.plane
         let xiStride = inChannels &* stride
         let h = scratch                                     // (4 rows a, 4 columns b, tilesWide): d·B per input row
-        let padded = scratch + 16 &* tilesWide               // one input row with a zero on the left and right
-        let paddedLength = 2 &* tilesWide &+ 2
+        // One input row, zero-extended by one on each side and split into even and odd positions of the
+        // extended row, so the stride-2 tile windows become contiguous (vectorizable) arithmetic.
+        let even = scratch + 16 &* tilesWide                 // extended[2k]   = row[2k − 1], k ≤ tilesWide
+        let odd = even + (tilesWide &+ 1)                     // extended[2k+1] = row[2k]
         for c in 0..<inChannels {
             let channel = input + c &* shape.batch &* plane
             for r in 0..<rowCount {
@@ -98,15 +100,18 @@ public struct WinogradConv3x3: Sendable {
                 // Horizontal: h[a, j, tx] = (d B)[a, j] for the 4 input rows a of this tile row.
                 for a in 0..<4 {
                     let y = 2 &* ty &- 1 &+ a
-                    padded.update(repeating: 0, count: paddedLength)
-                    if y >= 0 && y < height { (padded + 1).update(from: image + y &* width, count: min(width, paddedLength &- 1)) }
+                    even.update(repeating: 0, count: 2 &* tilesWide &+ 2)
+                    if y >= 0 && y < height {
+                        let row = image + y &* width
+                        for k in 1...tilesWide where 2 &* k &- 1 < width { even[k] = row[2 &* k &- 1] }
+                        for k in 0..<tilesWide where 2 &* k < width { odd[k] = row[2 &* k] }
+                    }
                     let h0 = h + (a &* 4) &* tilesWide, h1 = h0 + tilesWide, h2 = h1 + tilesWide, h3 = h2 + tilesWide
                     for tx in 0..<tilesWide {
-                        let p = padded + 2 &* tx
-                        h0[tx] = p[0] - p[2]
-                        h1[tx] = p[1] + p[2]
-                        h2[tx] = p[2] - p[1]
-                        h3[tx] = p[1] - p[3]
+                        h0[tx] = even[tx] - even[tx &+ 1]
+                        h1[tx] = odd[tx] + even[tx &+ 1]
+                        h2[tx] = even[tx &+ 1] - odd[tx]
+                        h3[tx] = odd[tx] - odd[tx &+ 1]
                     }
                 }
                 // Vertical: V[i·4 + j] from rows a = 0…3, contiguous along tx.
