@@ -21,10 +21,10 @@ struct WinogradTests {
 
     @Test("odd sizes, several chunks, equals direct convolution", arguments: [(7, 9, 2), (1, 1, 1), (10, 10, 3), (5, 2, 1)])
     func matchesDirect(height: Int, width: Int, batch: Int) {
-        var rng = SplitMix(seed: UInt64(height * 100 + width))
+        var rng = SplitMix64(seed: UInt64(height * 100 + width))
         let shape = FeatureShape(channels: 33, batch: batch, height: height, width: width)
-        let x = (0..<shape.count).map { _ in rng.next() }
-        let w = (0..<(34 * 33 * 9)).map { _ in rng.next() * 0.2 }
+        let x = (0..<shape.count).map { _ in rng.nextUniform() * 2 - 1 }
+        let w = (0..<(34 * 33 * 9)).map { _ in (rng.nextUniform() * 2 - 1) * 0.2 }
         let conv = WinogradConv3x3(weight: w, inChannels: 33, outChannels: 34)
         var out = [Float](repeating: .nan, count: 34 * batch * height * width)
         var scratch = ScratchBuffer(chunkLimit: 1)     // smallest chunks: one tile row each
@@ -35,17 +35,5 @@ struct WinogradTests {
         var worst: Float = 0
         for i in out.indices { worst = max(worst, abs(out[i] - want[i])) }
         #expect(worst <= 2e-5, "max abs difference \(worst)")
-    }
-
-    struct SplitMix {
-        var state: UInt64
-        init(seed: UInt64) { state = seed }
-        mutating func next() -> Float {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return Float((z ^ (z >> 31)) >> 40) / Float(1 << 24) * 2 - 1
-        }
     }
 }
