@@ -63,7 +63,7 @@ struct ScoreCommandTests {
         for name in ["patch0.png", "patch1.png", "recon_blur0.png"] {
             let r = byName[name]!
             #expect(r["error"] == nil && (r["score"] as? Double).map { (0...1).contains($0) } == true, "\(name)")
-            #expect(r["method"] as? String == "two_sided_log_ssim" && r["percentile"] is Double && r["flags"] is [String])
+            #expect(r["method"] as? String == "combined" && r["percentile"] is Double && r["flags"] is [String])
             #expect((r["model"] as? [String: String])?["name"] == "parity-random")
             #expect((r["model"] as? [String: String])?["version"] == "0.0.0-test")
             let stem = (name as NSString).deletingPathExtension

@@ -19,7 +19,7 @@ struct ScoreMethodTests {
 
     @Test("the default method is one constant, every default threshold 0.99")
     func defaults() {
-        #expect(ScoreMethod.default == .twoSidedLogSSIM)
+        #expect(ScoreMethod.default == .combined)
         #expect(ScoreMethod.allCases.allSatisfy { $0.defaultThreshold == 0.99 })
         let s = Self.scorer(.combined)
         #expect(s.threshold == 0.99 && s.thresholdSource == "default for method combined")
