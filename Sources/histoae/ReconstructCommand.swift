@@ -20,25 +20,16 @@ struct ReconstructCommand: ParsableCommand {
     @Option(help: "The .npy file (format npy) or the folder (format png) to write.")
     var output: String
 
-    @Option(help: "Patches per forward pass.")
-    var batch: Int = 8
-
-    @Option(help: "Refuse images whose header declares more pixels than this.")
-    var maxPixels: Int = DecodeLimits().maxPixels
+    @OptionGroup var patchOptions: PatchOptions
 
     @OptionGroup var threading: ThreadOptions
 
     @Argument(help: "Patch files or folders.")
     var inputs: [String]
 
-    func validate() throws {
-        guard batch >= 1 && batch <= 1024 else { throw ValidationError("--batch must be between 1 and 1024, got \(batch)") }
-        guard maxPixels >= 1 else { throw ValidationError("--max-pixels must be positive") }
-    }
-
     func run() throws {
         let network = try modelOptions.load().model
-        let patches = try PatchInputs.load(inputs, limits: DecodeLimits(maxPixels: maxPixels))
+        let patches = try PatchInputs.load(inputs, limits: patchOptions.limits)
         let reconstruction = reconstruct(patches.batch, with: network)
         switch format {
         case .npy:
@@ -70,7 +61,7 @@ struct ReconstructCommand: ParsableCommand {
             output.values.withUnsafeMutableBufferPointer { y in
                 var first = 0
                 while first < count {
-                    let n = min(batch, count - first)
+                    let n = min(patchOptions.batch, count - first)
                     engine.forward(input: x.baseAddress! + first * per, count: n, output: y.baseAddress! + first * per)
                     first += n
                 }

@@ -40,11 +40,7 @@ struct ScoreCommand: ParsableCommand {
     @Option(help: "Anomalous when score ≥ this, in [0, 1] (default: the method's default, 0.99).")
     var threshold: Double?
 
-    @Option(help: "Patches per forward pass.")
-    var batch: Int = 8
-
-    @Option(help: "Refuse images whose header declares more pixels than this.")
-    var maxPixels: Int = DecodeLimits().maxPixels
+    @OptionGroup var patchOptions: PatchOptions
 
     @OptionGroup var threading: ThreadOptions
 
@@ -56,8 +52,6 @@ struct ScoreCommand: ParsableCommand {
             throw ValidationError("--method must be one of \(ScoreMethod.allCases.map(\.rawValue).joined(separator: ", ")), got \(method)")
         }
         if let threshold, !(0...1).contains(threshold) { throw ValidationError("--threshold must be in [0, 1], got \(threshold)") }
-        guard (1...1024).contains(batch) else { throw ValidationError("--batch must be between 1 and 1024, got \(batch)") }
-        guard maxPixels >= 1 else { throw ValidationError("--max-pixels must be positive") }
     }
 
     func run() throws {
@@ -77,7 +71,7 @@ struct ScoreCommand: ParsableCommand {
         }
         let engine = InferenceEngine(model: bundle.model, layout: threading.layout)
         var run = ScoringRun(scorer: scorer, engine: engine,
-                             batch: batch, limits: DecodeLimits(maxPixels: maxPixels), mapsFolder: mapsFolder,
+                             batch: patchOptions.batch, limits: patchOptions.limits, mapsFolder: mapsFolder,
                              output: RecordWriter(format: format))
         run.output.header()
         let files = Self.expand(inputs)
