@@ -1,6 +1,6 @@
 // swift-tools-version:6.1
 // HistoAE: dependencies point one way —
-// C shims → ImageCodecs → TensorKernels → AutoencoderModel → (Scoring → Server) → `histoae`.
+// C shims → ImageCodecs → TensorKernels → AutoencoderModel → Scoring → InferenceService → HTTPServer → `histoae`.
 import PackageDescription
 
 /// The kernels' loops vectorize with AVX2 + FMA (any x86-64 server since 2013); baseline SSE2 elsewhere.
@@ -19,6 +19,14 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/vapor/multipart-kit", from: "4.7.1"),
     ],
     targets: [
         // MARK: C shims (Debian -dev packages, found by pkg-config)
@@ -37,8 +45,26 @@ let package = Package(
                 swiftSettings: [.unsafeFlags(kernelFlags)]),
         .target(name: "AutoencoderModel", dependencies: ["TensorKernels", "ImageCodecs"]),
         .target(name: "Scoring", dependencies: ["AutoencoderModel", "ImageCodecs", "TensorKernels"]),
+        /// The dynamic-batching queue and its inference threads; knows nothing of HTTP.
+        .target(name: "InferenceService", dependencies: [
+            "AutoencoderModel", "ImageCodecs", "Scoring", "TensorKernels",
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "Metrics", package: "swift-metrics"),
+        ]),
+        /// Hummingbird routes for openapi.yaml; knows nothing of kernels.
+        .target(name: "HTTPServer", dependencies: [
+            "InferenceService", "ImageCodecs", "Scoring", "AutoencoderModel",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "HTTPTypes", package: "swift-http-types"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "Metrics", package: "swift-metrics"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "MultipartKit", package: "multipart-kit"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+        ]),
         .executableTarget(name: "histoae", dependencies: [
-            "AutoencoderModel", "ImageCodecs", "TensorKernels", "Scoring",
+            "AutoencoderModel", "ImageCodecs", "TensorKernels", "Scoring", "InferenceService", "HTTPServer",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -51,6 +77,10 @@ let package = Package(
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "ScoringTests", dependencies: ["Scoring"],
                     resources: [.copy("Fixtures")]),
+        .testTarget(name: "InferenceServiceTests", dependencies: ["InferenceService"]),
+        .testTarget(name: "HTTPServerTests", dependencies: [
+            "HTTPServer", .product(name: "HummingbirdTesting", package: "hummingbird"),
+        ]),
         /// Runs the built `histoae` binary as a user would, on the other targets' fixtures.
         .testTarget(name: "histoaeTests", dependencies: ["histoae"]),
     ]

@@ -68,12 +68,31 @@ public enum ErrorMapKind: String, CaseIterable, Sendable {
         return scale.lowerBound + t * (scale.upperBound - scale.lowerBound)
     }
 
-    func map(_ workspace: ScoringWorkspace) -> [Double] {
+    func map(_ maps: ErrorMapSet) -> [Double] {
         switch self {
-        case .squaredError: workspace.squaredError
-        case .absoluteError: workspace.absoluteError
-        case .dissimilarity: workspace.ssim
+        case .squaredError: maps.squaredError
+        case .absoluteError: maps.absoluteError
+        case .dissimilarity: maps.ssim
         }
+    }
+}
+
+/// The three maps of one patch, detached from the ``ScoringWorkspace`` that computed them, so they can be
+/// drawn on another thread. Each is `(height, width)` row-major.
+public struct ErrorMapSet: Sendable, Equatable {
+    public let width: Int
+    public let height: Int
+    public let squaredError: [Double]
+    public let absoluteError: [Double]
+    public let ssim: [Double]
+
+    /// Shares the workspace's arrays (copy-on-write: a later computation leaves these unchanged).
+    public init(_ workspace: ScoringWorkspace) {
+        width = workspace.width
+        height = workspace.height
+        squaredError = workspace.squaredError
+        absoluteError = workspace.absoluteError
+        ssim = workspace.ssim
     }
 }
 
@@ -86,10 +105,15 @@ public enum ErrorMapKind: String, CaseIterable, Sendable {
 public enum Heatmap {
     /// The map as an RGB image, each map pixel drawn as a `scale × scale` block (nearest neighbour).
     public static func render(_ kind: ErrorMapKind, workspace: ScoringWorkspace, scale: Int = 1) -> RGBImage {
+        render(kind, maps: ErrorMapSet(workspace), scale: scale)
+    }
+
+    /// The same for detached maps.
+    public static func render(_ kind: ErrorMapKind, maps: ErrorMapSet, scale: Int = 1) -> RGBImage {
         precondition(scale >= 1)
-        let w = workspace.width, h = workspace.height, outWidth = w * scale
+        let w = maps.width, h = maps.height, outWidth = w * scale
         var pixels = [UInt8](repeating: 0, count: w * h * scale * scale * 3)
-        kind.map(workspace).withUnsafeBufferPointer { map in
+        kind.map(maps).withUnsafeBufferPointer { map in
             pixels.withUnsafeMutableBufferPointer { out in
                 for y in 0..<h {
                     for x in 0..<w {
@@ -111,5 +135,10 @@ public enum Heatmap {
     /// ``render(_:workspace:scale:)`` encoded as PNG.
     public static func png(_ kind: ErrorMapKind, workspace: ScoringWorkspace, scale: Int = 1) throws(ImageCodecError) -> [UInt8] {
         try PNGEncoder.encode(render(kind, workspace: workspace, scale: scale))
+    }
+
+    /// ``render(_:maps:scale:)`` encoded as PNG.
+    public static func png(_ kind: ErrorMapKind, maps: ErrorMapSet, scale: Int = 1) throws(ImageCodecError) -> [UInt8] {
+        try PNGEncoder.encode(render(kind, maps: maps, scale: scale))
     }
 }

@@ -29,13 +29,19 @@ public enum Panel {
     /// The panel for a scored patch: the title carries `name`, the score, method, threshold, verdict and flags.
     public static func render(name: String, input: RGBImage, reconstruction: RGBImage, workspace: ScoringWorkspace,
                               score: PatchScore) -> RGBImage {
+        render(name: name, input: input, reconstruction: reconstruction, maps: ErrorMapSet(workspace), score: score)
+    }
+
+    /// The same for detached maps.
+    public static func render(name: String, input: RGBImage, reconstruction: RGBImage, maps: ErrorMapSet,
+                              score: PatchScore) -> RGBImage {
         let s = score.statistics
         let verdict = score.anomalous ? "ANOMALOUS" : "normal"
         let flags = score.flags.isEmpty ? "" : " | " + score.flags.map(\.rawValue).joined(separator: " ")
         let title = "\(name) | \(verdict) | score \(fixed(score.score, 3)) (threshold \(tick(score.threshold)))"
             + "\(flags) | \(score.method.rawValue)"
         return render(title: title, alert: score.anomalous, input: input, reconstruction: reconstruction,
-                      workspace: workspace,
+                      maps: maps,
                       inputNote: "tissue \(fixed(s.tissueFraction, 2)) sharp \(short(s.sharpness))",
                       reconstructionNote: "MSE \(short(s.mse))  SSIM \(fixed(s.ssim, 3))")
     }
@@ -44,7 +50,14 @@ public enum Panel {
     /// reconstruction. Text is ASCII; longer lines are cut to fit.
     public static func render(title: String, alert: Bool = false, input: RGBImage, reconstruction: RGBImage,
                               workspace: ScoringWorkspace, inputNote: String = "", reconstructionNote: String = "") -> RGBImage {
-        let w = workspace.width, h = workspace.height
+        render(title: title, alert: alert, input: input, reconstruction: reconstruction, maps: ErrorMapSet(workspace),
+               inputNote: inputNote, reconstructionNote: reconstructionNote)
+    }
+
+    /// The same for detached maps.
+    public static func render(title: String, alert: Bool = false, input: RGBImage, reconstruction: RGBImage,
+                              maps: ErrorMapSet, inputNote: String = "", reconstructionNote: String = "") -> RGBImage {
+        let w = maps.width, h = maps.height
         precondition(input.width == w && input.height == h && reconstruction.width == w && reconstruction.height == h,
                      "Panel: images must match the workspace's \(w)×\(h)")
         let size = size(width: w, height: h), tileW = w * tileScale, tileH = h * tileScale
@@ -54,8 +67,8 @@ public enum Panel {
         canvas.text(fit(title, tileW * 4 + 3 * gap), x: margin, y: titleY, color: alert ? Self.alert : ink)
         let tiles: [(String, RGBImage, ErrorMapKind?)] = [
             ("input", input, nil), ("reconstruction", reconstruction, nil),
-            (ErrorMapKind.squaredError.label + " (sqrt)", Heatmap.render(.squaredError, workspace: workspace), .squaredError),
-            (ErrorMapKind.dissimilarity.label, Heatmap.render(.dissimilarity, workspace: workspace), .dissimilarity),
+            (ErrorMapKind.squaredError.label + " (sqrt)", Heatmap.render(.squaredError, maps: maps), .squaredError),
+            (ErrorMapKind.dissimilarity.label, Heatmap.render(.dissimilarity, maps: maps), .dissimilarity),
         ]
         for (index, (label, image, kind)) in tiles.enumerated() {
             let x = margin + index * (tileW + gap)
@@ -81,6 +94,12 @@ public enum Panel {
                            score: PatchScore) throws(ImageCodecError) -> [UInt8] {
         try PNGEncoder.encode(render(name: name, input: input, reconstruction: reconstruction, workspace: workspace,
                                      score: score))
+    }
+
+    /// ``render(name:input:reconstruction:maps:score:)`` encoded as PNG.
+    public static func png(name: String, input: RGBImage, reconstruction: RGBImage, maps: ErrorMapSet,
+                           score: PatchScore) throws(ImageCodecError) -> [UInt8] {
+        try PNGEncoder.encode(render(name: name, input: input, reconstruction: reconstruction, maps: maps, score: score))
     }
 
     static func fit(_ text: String, _ pixels: Int) -> String {

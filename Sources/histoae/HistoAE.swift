@@ -2,17 +2,17 @@ import ArgumentParser
 import Foundation
 import TensorKernels
 
-/// `histoae` — reconstruct H&E patches with CNNAutoencoder_3, inspect weight files, and benchmark the engine.
+/// `histoae` — serve, reconstruct and score H&E patches with CNNAutoencoder_3, inspect weight files, benchmark.
 @main
-struct HistoAE: ParsableCommand {
+struct HistoAE: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "histoae",
         abstract: "CNNAutoencoder_3 for 150×150 H&E patches: reconstruction on OpenBLAS, exact to PyTorch.",
-        subcommands: [ReconstructCommand.self, ScoreCommand.self, ModelCommand.self, BenchCommand.self])
+        subcommands: [ServeCommand.self, ReconstructCommand.self, ScoreCommand.self, ModelCommand.self, BenchCommand.self])
 
-    static func main() {
+    static func main() async {
         selectOpenBLASCore()
-        main(nil)
+        await main(nil)
     }
 
     /// Re-executes this process once with `OPENBLAS_CORETYPE` set when OpenBLAS fell back to kernels far

@@ -1,0 +1,143 @@
+import AutoencoderModel
+import Foundation
+import HTTPTypes
+import Hummingbird
+import ImageCodecs
+import InferenceService
+import NIOCore
+import NIOPosix
+import Scoring
+
+/// `POST /v1/reconstruct` and `POST /v1/score`: read the upload, decode it on the codec threads, queue the
+/// patches in the ``BatchScheduler``, render the answer on the codec threads. The handlers themselves only
+/// await; no pixel is touched on an event loop or Swift's cooperative pool.
+struct PatchEndpoints: Sendable {
+    let scheduler: BatchScheduler
+    let codecPool: NIOThreadPool
+    let model: ModelIdentity
+    let configuration: ServerConfiguration
+
+    var reader: PatchUploadReader {
+        PatchUploadReader(maxBodyBytes: configuration.maxBodyBytes, maxPatches: configuration.maxPatchesPerRequest)
+    }
+
+    func reconstruct(_ request: Request, context: some RequestContext) async throws -> Response {
+        let query = try PatchQuery(request.uri.queryParameters, allowed: PatchQuery.reconstructKeys)
+        return try await process(request, query: query, detail: .full)
+    }
+
+    func score(_ request: Request, context: some RequestContext) async throws -> Response {
+        let query = try PatchQuery(request.uri.queryParameters, allowed: PatchQuery.scoreKeys)
+        return try await process(request, query: query, detail: .score)
+    }
+
+    private func process(_ request: Request, query: PatchQuery, detail: OutputDetail) async throws -> Response {
+        let format = try ResponseFormat.negotiate(request.headers[.accept], allowPNG: detail == .full)
+        // A client that disconnects cancels this task: its queued patches are dropped before compute.
+        return try await request.body.consumeWithCancellationOnInboundClose { body in
+            var timing = ServerTiming()
+            let uploads = try await reader.read(contentType: request.headers[.contentType],
+                                                contentLength: request.headers[.contentLength], body: body)
+            if format == .png && uploads.count != 1 {
+                throw Problem(.notAcceptable, "Accept: image/png answers one patch; this request has \(uploads.count) (ask for application/json)")
+            }
+            let limits = configuration.decodeLimits
+            let images = try await timing.measure("decode") {
+                try await codecPool.runIfActive { try Self.decode(uploads, limits: limits) }
+            }
+            let deadline = min(query.timeoutMilliseconds ?? configuration.defaultDeadlineMilliseconds,
+                               configuration.defaultDeadlineMilliseconds)
+            let outcome = try await scheduler.submit(images, detail: detail, deadlineMilliseconds: deadline).orProblem()
+            timing.add("queue", seconds: outcome.queueSeconds)
+            timing.add("inference", seconds: outcome.inferenceSeconds)
+            let names = uploads.map(\.name)
+            let model = self.model
+            let (bytes, type): ([UInt8], String) = try await timing.measure("encode") {
+                try await codecPool.runIfActive {
+                    if format == .png {
+                        return (try ResponseRenderer.picture(outcome.patches[0], input: images[0], name: names[0], query: query),
+                                ResponseFormat.pngType)
+                    }
+                    let reports = detail == .full
+                        ? try ResponseRenderer.reports(outcome.patches, names: names, query: query)
+                        : outcome.patches.enumerated().map { PatchReport(index: $0, name: names[$0], score: $1.score) }
+                    return (try ResponseRenderer.json(PatchesResponse(model: model, patches: reports)),
+                            ResponseFormat.jsonType)
+                }
+            }
+            var headers: HTTPFields = [.contentType: type]
+            headers[.serverTiming] = timing.header
+            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+        }
+    }
+
+    /// Decodes every upload (422 names the first that fails, and the size it got).
+    static func decode(_ uploads: [UploadedPatch], limits: DecodeLimits) throws -> [RGBImage] {
+        let side = CNNAutoencoder3.inputSize
+        return try uploads.enumerated().map { index, upload in
+            let label = upload.name.map { "patch \(index) (\($0))" } ?? "patch \(index)"
+            let image: RGBImage
+            do {
+                image = try upload.bytes.withUnsafeReadableBytes { try ImageDecoder.decode($0, limits: limits) }
+            } catch let error as ImageCodecError {
+                throw Problem(.unprocessableContent, "\(label) cannot be decoded: \(error.description)",
+                              extra: ["patch": .int(index)])
+            }
+            guard image.width == side && image.height == side else {
+                throw Problem(.unprocessableContent,
+                              "\(label) is \(image.width)×\(image.height); the model takes \(side)×\(side) patches",
+                              extra: ["patch": .int(index), "width": .int(image.width), "height": .int(image.height)])
+            }
+            return image
+        }
+    }
+}
+
+extension ServiceError {
+    /// The HTTP face of a scheduler refusal.
+    var problem: Problem {
+        switch self {
+        case let .overloaded(_, _, retryAfter):
+            Problem(.serviceUnavailable, description, extra: ["retry_after_seconds": .int(retryAfter)],
+                    headers: [.retryAfter: String(retryAfter)])
+        case .tooManyPatches: Problem(.contentTooLarge, description)
+        case .deadlineExceeded: Problem(.gatewayTimeout, description)
+        case .shuttingDown: Problem(.serviceUnavailable, description, headers: [.retryAfter: "1"])
+        case .cancelled: Problem(.serviceUnavailable, description)
+        case .scoring: Problem(.internalServerError, description)
+        }
+    }
+}
+
+extension Result where Failure == ServiceError {
+    /// The success value, or the failure as a ``Problem``.
+    func orProblem() throws -> Success {
+        switch self {
+        case .success(let value): value
+        case .failure(let error): throw error.problem
+        }
+    }
+}
+
+/// The `Server-Timing` header (W3C): `decode;dur=1.2, queue;dur=3.4, …` in milliseconds.
+struct ServerTiming {
+    private var entries: [(String, Double)] = []
+
+    mutating func add(_ name: String, seconds: Double) { entries.append((name, seconds)) }
+
+    mutating func measure<T>(_ name: String, _ body: () async throws -> T) async rethrows -> T {
+        let start = ContinuousClock.now
+        let value = try await body()
+        let elapsed = ContinuousClock.now - start
+        add(name, seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
+        return value
+    }
+
+    var header: String {
+        entries.map { "\($0.0);dur=\(String(format: "%.2f", $0.1 * 1000))" }.joined(separator: ", ")
+    }
+}
+
+extension HTTPField.Name {
+    static let serverTiming = HTTPField.Name("Server-Timing")!
+}

@@ -1,0 +1,66 @@
+import Hummingbird
+import Logging
+import Metrics
+import NIOCore
+
+/// Outermost middleware: turns every error into an `application/problem+json` response (so no error path
+/// answers an empty 500), then counts the request by route and status.
+///
+/// Metrics: `histoae_http_requests_total{route, method, status}` and `histoae_http_request_duration_seconds{route}`.
+struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
+    let factory: any MetricsFactory
+    /// Each route's path and methods, to answer a known path with a wrong method 405 (and `Allow`), not 404.
+    let routes: [String: [HTTPRequest.Method]]
+
+    func handle(_ request: Request, context: Context,
+                next: (Request, Context) async throws -> Response) async throws -> Response {
+        let started = ContinuousClock.now
+        var response: Response
+        do {
+            response = try await next(request, context)
+        } catch {
+            response = Self.problem(for: error, request: request, context: context, routes: routes)
+        }
+        let route = context.endpointPath ?? "unmatched"
+        Counter(label: "histoae_http_requests_total",
+                dimensions: [("route", route), ("method", request.method.rawValue), ("status", String(response.status.code))],
+                factory: factory).increment()
+        Metrics.Timer(label: "histoae_http_request_duration_seconds", dimensions: [("route", route)], factory: factory)
+            .recordInterval(since: started)
+        return response
+    }
+
+    static func problem(for error: any Error, request: Request, context: Context,
+                        routes: [String: [HTTPRequest.Method]]) -> Response {
+        let problem: Problem
+        switch error {
+        case let error as HTTPError where error.status == .notFound && routes[request.uri.path] != nil:
+            let allowed = routes[request.uri.path]!.map(\.rawValue).joined(separator: ", ")
+            problem = Problem(.methodNotAllowed, "\(request.method) is not allowed on \(request.uri.path); use \(allowed)",
+                              headers: [.allow: allowed])
+        case let error as Problem:
+            problem = error
+        case is NIOTooManyBytesError:
+            problem = Problem(.contentTooLarge, "the request body is larger than this server accepts")
+        case let error as HTTPError:
+            let detail = error.body ?? (error.status == .notFound ? "no such endpoint: \(request.method) \(request.uri.path)"
+                                                                  : error.status.reasonPhrase)
+            problem = Problem(error.status, detail, headers: error.headers)
+        case let error as any HTTPResponseError:
+            problem = Problem(error.status, error.status.reasonPhrase)
+        default:
+            context.logger.error("internal error", metadata: ["error": "\(String(reflecting: type(of: error)))"])
+            problem = Problem(.internalServerError, "an internal error occurred; it has been logged")
+        }
+        var fields = problem.headers
+        fields[.contentType] = Problem.mediaType
+        return Response(status: problem.status, headers: fields, body: .init(byteBuffer: ByteBuffer(bytes: problem.body)))
+    }
+}
+
+extension Metrics.Timer {
+    func recordInterval(since start: ContinuousClock.Instant) {
+        let elapsed = ContinuousClock.now - start
+        recordNanoseconds(elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000)
+    }
+}

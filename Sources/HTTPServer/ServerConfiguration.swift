@@ -1,0 +1,53 @@
+import Foundation
+import ImageCodecs
+import InferenceService
+
+/// Everything `histoae serve` can be told, with the defaults documented in README.md and `--help`.
+public struct ServerConfiguration: Sendable {
+    public var host = "127.0.0.1"
+    /// 0 asks the kernel for a free port (the bound address is logged).
+    public var port = 8080
+    /// Largest request body, checked against `Content-Length` first, then while streaming.
+    public var maxBodyBytes = 16 * 1024 * 1024
+    /// Most patches in one multipart request.
+    public var maxPatchesPerRequest = 256
+    /// Images whose header declares more pixels are refused before decoding.
+    public var decodeLimits = DecodeLimits()
+    /// Deadline of a request that asks for none; a request may ask for a shorter one (`timeout_ms`).
+    public var defaultDeadlineMilliseconds = 30_000
+    /// Accepted `Authorization: Bearer` keys; empty: no authentication.
+    public var apiKeys: [String] = []
+    /// Whether `/metrics` needs a key too (health endpoints never do).
+    public var metricsRequireKey = false
+    /// How long SIGTERM waits for accepted requests before cancelling them.
+    public var drainTimeout: Duration = .seconds(30)
+    /// Threads for decoding uploads and encoding responses (PNG, JSON): never the event loops.
+    public var codecThreads = max(1, ProcessInfo.processInfo.activeProcessorCount)
+    public var scheduler = SchedulerConfiguration()
+
+    public init() {}
+
+    /// Every field in range, or one sentence saying which is not.
+    public func validate() throws(ConfigurationError) {
+        try scheduler.validate()
+        guard (0...65535).contains(port) else { throw ConfigurationError("port must be in 0...65535, got \(port)") }
+        guard maxBodyBytes >= 1024 else { throw ConfigurationError("body limit must be at least 1024 bytes, got \(maxBodyBytes)") }
+        guard maxPatchesPerRequest >= 1 else {
+            throw ConfigurationError("max patches per request must be at least 1, got \(maxPatchesPerRequest)")
+        }
+        guard maxPatchesPerRequest <= scheduler.queueCapacity else {
+            throw ConfigurationError("max patches per request (\(maxPatchesPerRequest)) must not exceed the queue capacity (\(scheduler.queueCapacity))")
+        }
+        guard decodeLimits.maxPixels >= 150 * 150 else {
+            throw ConfigurationError("max pixels must be at least 22500 (one 150×150 patch), got \(decodeLimits.maxPixels)")
+        }
+        guard (1...3_600_000).contains(defaultDeadlineMilliseconds) else {
+            throw ConfigurationError("deadline must be in 1...3600000 ms, got \(defaultDeadlineMilliseconds)")
+        }
+        guard drainTimeout >= .zero else { throw ConfigurationError("drain timeout must not be negative") }
+        guard (1...256).contains(codecThreads) else { throw ConfigurationError("codec threads must be in 1...256, got \(codecThreads)") }
+        if apiKeys.contains(where: { $0.isEmpty || $0.contains(where: \.isWhitespace) }) {
+            throw ConfigurationError("API keys must be non-empty and contain no whitespace")
+        }
+    }
+}

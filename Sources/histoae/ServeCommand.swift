@@ -1,0 +1,161 @@
+import ArgumentParser
+import AutoencoderModel
+import Foundation
+import HTTPServer
+import ImageCodecs
+import InferenceService
+import Logging
+
+/// `histoae serve`: the HTTP service of openapi.yaml. Every option also reads `HISTOAE_<NAME>` from the
+/// environment (the flag wins), so a container is configured without a command line.
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Serve the HTTP API (openapi.yaml): /v1/reconstruct, /v1/score, /v1/model, health, metrics.",
+        discussion: """
+            Every option can also be set by the environment variable shown in its help; a flag wins over the \
+            environment. API keys come from HISTOAE_API_KEYS (comma-separated) or --api-keys-file (one per line, \
+            '#' comments); with none, the API is open. /healthz, /readyz and /openapi.yaml never need a key; \
+            /metrics does only with --metrics-require-key.
+
+            SIGTERM or SIGINT: stop accepting connections, answer every accepted request (at most \
+            --drain-timeout-s), exit 0.
+            """)
+
+    @OptionGroup var modelOptions: ModelOptions
+
+    @Option(help: "Address to bind (env HISTOAE_HOST, default 127.0.0.1; 0.0.0.0 for all interfaces).")
+    var host: String?
+    @Option(help: "Port; 0 picks a free one (env HISTOAE_PORT, default 8080).")
+    var port: Int?
+    @Option(name: .customLong("max-batch"), help: "Most patches per batch (env HISTOAE_MAX_BATCH, default 16).")
+    var maxBatch: Int?
+    @Option(name: .customLong("max-delay-ms"), help: "Longest wait for a batch to fill, ms (env HISTOAE_MAX_DELAY_MS, default 5).")
+    var maxDelayMilliseconds: Double?
+    @Option(name: .customLong("queue-capacity"), help: "Most patches waiting; beyond it requests get 503 (env HISTOAE_QUEUE_CAPACITY, default 512).")
+    var queueCapacity: Int?
+    @Option(help: "Inference worker threads (env HISTOAE_WORKERS, default: the machine's cores).")
+    var workers: Int?
+    @Option(help: "OpenBLAS threads per worker (env HISTOAE_THREADS, default 1).")
+    var threads: Int?
+    @Option(name: .customLong("max-body-bytes"), help: "Largest request body (env HISTOAE_MAX_BODY_BYTES, default 16777216 = 16 MiB).")
+    var maxBodyBytes: Int?
+    @Option(name: .customLong("max-patches"), help: "Most patches per request (env HISTOAE_MAX_PATCHES, default 256).")
+    var maxPatches: Int?
+    @Option(name: .customLong("max-pixels"), help: "Refuse images whose header declares more pixels (env HISTOAE_MAX_PIXELS, default 16777216 = 4096×4096).")
+    var maxPixels: Int?
+    @Option(name: .customLong("deadline-ms"), help: "Request deadline, ms; a request may ask for less with ?timeout_ms= (env HISTOAE_DEADLINE_MS, default 30000).")
+    var deadlineMilliseconds: Int?
+    @Option(name: .customLong("drain-timeout-s"), help: "On SIGTERM, longest wait for accepted requests, s (env HISTOAE_DRAIN_TIMEOUT_S, default 30).")
+    var drainTimeoutSeconds: Double?
+    @Option(name: .customLong("codec-threads"), help: "Threads decoding uploads and encoding responses (env HISTOAE_CODEC_THREADS, default: the machine's cores).")
+    var codecThreads: Int?
+    @Option(name: .customLong("api-keys-file"), help: "File of API keys, one per line (env HISTOAE_API_KEYS_FILE; or HISTOAE_API_KEYS=k1,k2).")
+    var apiKeysFile: String?
+    @Flag(name: .customLong("metrics-require-key"), help: "Require an API key for /metrics too (env HISTOAE_METRICS_REQUIRE_KEY=1).")
+    var metricsRequireKey = false
+    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical (env HISTOAE_LOG_LEVEL, default info).")
+    var logLevel: String?
+    @Option(name: .customLong("log-format"), help: "text or json (one object per line, for log shippers) (env HISTOAE_LOG_FORMAT, default text).")
+    var logFormat: String?
+
+    func validate() throws {
+        if let logLevel, Logger.Level(rawValue: logLevel) == nil {
+            throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical; got \(logLevel)")
+        }
+        if let logFormat, !["text", "json"].contains(logFormat) {
+            throw ValidationError("--log-format must be text or json, got \(logFormat)")
+        }
+    }
+
+    func run() async throws {
+        let environment = Environment(ProcessInfo.processInfo.environment)
+        let configuration = try makeConfiguration(environment)
+        let level = try environment.resolve(logLevel.flatMap { Logger.Level(rawValue: $0) }, "HISTOAE_LOG_LEVEL", default: .info) {
+            Logger.Level(rawValue: $0)
+        }
+        let format = try environment.resolve(logFormat, "HISTOAE_LOG_FORMAT", default: "text") { ["text", "json"].contains($0) ? $0 : nil }
+        LoggingSystem.bootstrap { label in
+            var handler: any LogHandler = format == "json" ? JSONLogHandler(label: label) : StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let bundle = try modelOptions.load()
+        let logger = Logger(label: "histoae")
+        let server: HistoAEServer
+        do { server = try HistoAEServer(bundle: bundle, configuration: configuration, logger: logger) } catch let error as ConfigurationError {
+            throw CLIError(error.description)
+        }
+        logger.info("model loaded", metadata: ["model": "\(bundle.card?.name ?? "?") \(bundle.card?.version ?? "?")",
+                                               "weights": "\(bundle.weightsURL.path)",
+                                               "workers": "\(configuration.scheduler.workers)",
+                                               "blas_threads": "\(configuration.scheduler.blasThreads)",
+                                               "max_batch": "\(configuration.scheduler.maxBatch)"])
+        try await server.run { address in
+            FileHandle.standardOutput.write(Data("histoae: listening on \(address)\n".utf8))
+        }
+    }
+
+    func makeConfiguration(_ env: Environment) throws -> ServerConfiguration {
+        var c = ServerConfiguration()
+        c.host = try env.resolve(host, "HISTOAE_HOST", default: c.host) { $0.isEmpty ? nil : $0 }
+        c.port = try env.resolve(port, "HISTOAE_PORT", default: c.port, Int.init)
+        c.scheduler.maxBatch = try env.resolve(maxBatch, "HISTOAE_MAX_BATCH", default: c.scheduler.maxBatch, Int.init)
+        let delay = try env.resolve(maxDelayMilliseconds, "HISTOAE_MAX_DELAY_MS", default: 5, Double.init)
+        guard delay.isFinite, (0...10_000).contains(delay) else { throw CLIError("max delay must be in 0...10000 ms, got \(delay)") }
+        c.scheduler.maxDelay = .microseconds(Int64(delay * 1000))
+        c.scheduler.queueCapacity = try env.resolve(queueCapacity, "HISTOAE_QUEUE_CAPACITY", default: c.scheduler.queueCapacity, Int.init)
+        c.scheduler.workers = try env.resolve(workers, "HISTOAE_WORKERS", default: c.scheduler.workers, Int.init)
+        c.scheduler.blasThreads = try env.resolve(threads, "HISTOAE_THREADS", default: c.scheduler.blasThreads, Int.init)
+        c.maxBodyBytes = try env.resolve(maxBodyBytes, "HISTOAE_MAX_BODY_BYTES", default: c.maxBodyBytes, Int.init)
+        c.maxPatchesPerRequest = try env.resolve(maxPatches, "HISTOAE_MAX_PATCHES", default: c.maxPatchesPerRequest, Int.init)
+        c.decodeLimits = DecodeLimits(maxPixels: try env.resolve(maxPixels, "HISTOAE_MAX_PIXELS", default: c.decodeLimits.maxPixels, Int.init))
+        c.defaultDeadlineMilliseconds = try env.resolve(deadlineMilliseconds, "HISTOAE_DEADLINE_MS",
+                                                        default: c.defaultDeadlineMilliseconds, Int.init)
+        let drain = try env.resolve(drainTimeoutSeconds, "HISTOAE_DRAIN_TIMEOUT_S", default: 30, Double.init)
+        guard drain.isFinite, (0...3600).contains(drain) else { throw CLIError("drain timeout must be in 0...3600 s, got \(drain)") }
+        c.drainTimeout = .milliseconds(Int64(drain * 1000))
+        c.codecThreads = try env.resolve(codecThreads, "HISTOAE_CODEC_THREADS", default: c.codecThreads, Int.init)
+        c.metricsRequireKey = metricsRequireKey || env.flag("HISTOAE_METRICS_REQUIRE_KEY")
+        c.apiKeys = try loadAPIKeys(env)
+        do { try c.validate() } catch { throw CLIError(error.description) }
+        return c
+    }
+
+    func loadAPIKeys(_ env: Environment) throws -> [String] {
+        var keys: [String] = []
+        if let inline = env["HISTOAE_API_KEYS"] {
+            keys += inline.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        }
+        if let path = apiKeysFile ?? env["HISTOAE_API_KEYS_FILE"] {
+            guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+                throw CLIError("\(path): cannot read the API keys file")
+            }
+            keys += text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }
+                .filter { !$0.isEmpty && !$0.hasPrefix("#") }
+            guard !keys.isEmpty else { throw CLIError("\(path): the API keys file holds no keys") }
+        }
+        return keys
+    }
+}
+
+/// `HISTOAE_*` lookups: a flag's value wins, then the environment (refused with one line if it does not
+/// parse), then the default.
+struct Environment {
+    let values: [String: String]
+    init(_ values: [String: String]) { self.values = values }
+
+    subscript(name: String) -> String? {
+        guard let value = values[name], !value.isEmpty else { return nil }
+        return value
+    }
+
+    func flag(_ name: String) -> Bool { ["1", "true", "yes", "on"].contains(self[name]?.lowercased() ?? "") }
+
+    func resolve<T>(_ flag: T?, _ name: String, default fallback: T, _ parse: (String) -> T?) throws -> T {
+        if let flag { return flag }
+        guard let raw = self[name] else { return fallback }
+        guard let value = parse(raw) else { throw CLIError("\(name)=\(raw) is not a valid value") }
+        return value
+    }
+}
