@@ -78,6 +78,7 @@ public struct HistoAEServer: Sendable {
         let logger = self.logger
         let app = Application(
             router: router,
+            server: .http1(configuration: .init(additionalChannelHandlers: [ClientDisconnectHandler()])),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "histoae"),
             services: [SchedulerService(scheduler: scheduler)],
             onServerRunning: { channel in
@@ -100,8 +101,8 @@ public struct HistoAEServer: Sendable {
     }
 
     /// The routes of `openapi.yaml`.
-    func makeRouter(codecPool: NIOThreadPool) -> Router<BasicRequestContext> {
-        let router = Router()
+    func makeRouter(codecPool: NIOThreadPool) -> Router<ServiceRequestContext> {
+        let router = Router(context: ServiceRequestContext.self)
         router.add(middleware: ProblemMiddleware(factory: factory, routes: Self.routes))
         var open: Set<String> = ["/healthz", "/readyz", "/openapi.yaml"]
         if !configuration.metricsRequireKey { open.insert("/metrics") }

@@ -21,54 +21,63 @@ struct PatchEndpoints: Sendable {
         PatchUploadReader(maxBodyBytes: configuration.maxBodyBytes, maxPatches: configuration.maxPatchesPerRequest)
     }
 
-    func reconstruct(_ request: Request, context: some RequestContext) async throws -> Response {
+    func reconstruct(_ request: Request, context: ServiceRequestContext) async throws -> Response {
         let query = try PatchQuery(request.uri.queryParameters, allowed: PatchQuery.reconstructKeys)
-        return try await process(request, query: query, detail: .full)
+        return try await process(request, channel: context.channel, query: query, detail: .full)
     }
 
-    func score(_ request: Request, context: some RequestContext) async throws -> Response {
+    func score(_ request: Request, context: ServiceRequestContext) async throws -> Response {
         let query = try PatchQuery(request.uri.queryParameters, allowed: PatchQuery.scoreKeys)
-        return try await process(request, query: query, detail: .score)
+        return try await process(request, channel: context.channel, query: query, detail: .score)
     }
 
-    private func process(_ request: Request, query: PatchQuery, detail: OutputDetail) async throws -> Response {
+    private func process(_ request: Request, channel: any Channel, query: PatchQuery,
+                         detail: OutputDetail) async throws -> Response {
         let format = try ResponseFormat.negotiate(request.headers[.accept], allowPNG: detail == .full)
-        // A client that disconnects cancels this task: its queued patches are dropped before compute.
-        return try await request.body.consumeWithCancellationOnInboundClose { body in
-            var timing = ServerTiming()
-            let uploads = try await reader.read(contentType: request.headers[.contentType],
-                                                contentLength: request.headers[.contentLength], body: body)
-            if format == .png && uploads.count != 1 {
-                throw Problem(.notAcceptable, "Accept: image/png answers one patch; this request has \(uploads.count) (ask for application/json)")
-            }
-            let limits = configuration.decodeLimits
-            let images = try await timing.measure("decode") {
-                try await codecPool.runIfActive { try Self.decode(uploads, limits: limits) }
-            }
-            let deadline = min(query.timeoutMilliseconds ?? configuration.defaultDeadlineMilliseconds,
-                               configuration.defaultDeadlineMilliseconds)
-            let outcome = try await scheduler.submit(images, detail: detail, deadlineMilliseconds: deadline).orProblem()
-            timing.add("queue", seconds: outcome.queueSeconds)
-            timing.add("inference", seconds: outcome.inferenceSeconds)
-            let names = uploads.map(\.name)
-            let model = self.model
-            let (bytes, type): ([UInt8], String) = try await timing.measure("encode") {
-                try await codecPool.runIfActive {
-                    if format == .png {
-                        return (try ResponseRenderer.picture(outcome.patches[0], input: images[0], name: names[0], query: query),
-                                ResponseFormat.pngType)
-                    }
-                    let reports = detail == .full
-                        ? try ResponseRenderer.reports(outcome.patches, names: names, query: query)
-                        : outcome.patches.enumerated().map { PatchReport(index: $0, name: names[$0], score: $1.score) }
-                    return (try ResponseRenderer.json(PatchesResponse(model: model, patches: reports)),
-                            ResponseFormat.jsonType)
-                }
-            }
-            var headers: HTTPFields = [.contentType: type]
-            headers[.serverTiming] = timing.header
-            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+        var timing = ServerTiming()
+        let uploads = try await reader.read(contentType: request.headers[.contentType],
+                                            contentLength: request.headers[.contentLength], body: request.body)
+        if format == .png && uploads.count != 1 {
+            throw Problem(.notAcceptable, "Accept: image/png answers one patch; this request has \(uploads.count) (ask for application/json)")
         }
+        let limits = configuration.decodeLimits
+        let images = try await timing.measure("decode") {
+            try await codecPool.runIfActive { try Self.decode(uploads, limits: limits) }
+        }
+        let deadline = min(query.timeoutMilliseconds ?? configuration.defaultDeadlineMilliseconds,
+                           configuration.defaultDeadlineMilliseconds)
+        let outcome = try await submitWhileConnected(images, detail: detail, deadline: deadline, channel: channel).orProblem()
+        timing.add("queue", seconds: outcome.queueSeconds)
+        timing.add("inference", seconds: outcome.inferenceSeconds)
+        let names = uploads.map(\.name)
+        let model = self.model
+        let (bytes, type): ([UInt8], String) = try await timing.measure("encode") {
+            try await codecPool.runIfActive {
+                if format == .png {
+                    return (try ResponseRenderer.picture(outcome.patches[0], input: images[0], name: names[0], query: query),
+                            ResponseFormat.pngType)
+                }
+                let reports = detail == .full
+                    ? try ResponseRenderer.reports(outcome.patches, names: names, query: query)
+                    : outcome.patches.enumerated().map { PatchReport(index: $0, name: names[$0], score: $1.score) }
+                return (try ResponseRenderer.json(PatchesResponse(model: model, patches: reports)), ResponseFormat.jsonType)
+            }
+        }
+        var headers: HTTPFields = [.contentType: type]
+        headers[.serverTiming] = timing.header
+        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+    }
+
+    /// Submits to the scheduler; if the client's connection closes first, the submission is cancelled and
+    /// its queued patches are dropped before compute (the connection stays reusable otherwise: keep-alive).
+    private func submitWhileConnected(_ images: [RGBImage], detail: OutputDetail, deadline: Int,
+                                      channel: any Channel) async -> Result<BatchOutcome, ServiceError> {
+        let scheduler = self.scheduler
+        let submission = Task { await scheduler.submit(images, detail: detail, deadlineMilliseconds: deadline) }
+        let watcher = try? await channel.pipeline.handler(type: ClientDisconnectHandler.self).get()
+        watcher?.onClose { submission.cancel() }
+        defer { watcher?.clearCallbacks() }
+        return await withTaskCancellationHandler { await submission.value } onCancel: { submission.cancel() }
     }
 
     /// Decodes every upload (422 names the first that fails, and the size it got).

@@ -1,0 +1,109 @@
+"""Starts real `histoae serve` processes on free loopback ports for the live-server tests.
+
+The binary is `$HISTOAE_BIN`, else the debug build `.build/debug/histoae` that `scripts/test.sh` builds.
+"""
+import os
+import pathlib
+import signal
+import subprocess
+import threading
+import time
+
+import pytest
+import requests
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+FIXTURES = ROOT / "Tests"
+API_KEY = "live-test-key-0123456789"
+
+
+def histoae_binary() -> pathlib.Path:
+    explicit = os.environ.get("HISTOAE_BIN")
+    path = pathlib.Path(explicit) if explicit else ROOT / ".build" / "debug" / "histoae"
+    if not path.exists():
+        pytest.exit(f"{path} not found: run `swift build` first (or set HISTOAE_BIN)", returncode=2)
+    return path
+
+
+class Server:
+    """One `histoae serve` process; `url` is its base address, `output` what it printed."""
+
+    def __init__(self, *args: str, env: dict | None = None):
+        environment = {**os.environ, **(env or {})}
+        self.process = subprocess.Popen(
+            [str(histoae_binary()), "serve", "--port", "0", *args],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=environment)
+        self.stderr_lines: list[str] = []
+        threading.Thread(target=self._drain_stderr, daemon=True).start()
+        deadline = time.monotonic() + 120
+        self.url = None
+        while time.monotonic() < deadline:
+            line = self.process.stdout.readline()
+            if not line:
+                break
+            if line.startswith("histoae: listening on "):
+                self.url = line.split()[-1].strip()
+                break
+        if self.url is None:
+            self.process.kill()
+            raise RuntimeError("histoae serve did not start:\n" + "".join(self.stderr_lines[-20:]))
+
+    def _drain_stderr(self):
+        for line in self.process.stderr:
+            self.stderr_lines.append(line)
+
+    def terminate(self, timeout: float = 60) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+        return self.process.wait(timeout=timeout)
+
+
+def patch_bytes(name: str) -> bytes:
+    return (FIXTURES / name).read_bytes()
+
+
+@pytest.fixture(scope="session")
+def png() -> bytes:
+    return patch_bytes("ScoringTests/Fixtures/patch0.png")
+
+
+@pytest.fixture(scope="session")
+def png2() -> bytes:
+    return patch_bytes("ScoringTests/Fixtures/patch1.png")
+
+
+@pytest.fixture(scope="session")
+def jpeg() -> bytes:
+    """patch1.png as a baseline JPEG (quality 90), encoded by Pillow's libjpeg."""
+    import io
+    from PIL import Image
+    out = io.BytesIO()
+    Image.open(FIXTURES / "ScoringTests/Fixtures/patch1.png").convert("RGB").save(out, "JPEG", quality=90)
+    return out.getvalue()
+
+
+@pytest.fixture(scope="session")
+def server():
+    """API keys on, small limits so the 413s are cheap to provoke."""
+    s = Server("--max-body-bytes", "1048576", "--max-patches", "4", "--queue-capacity", "16",
+               env={"HISTOAE_API_KEYS": API_KEY, "HISTOAE_LOG_FORMAT": "json"})
+    yield s
+    assert s.terminate() == 0
+
+
+@pytest.fixture(scope="session")
+def slow_server():
+    """One worker that waits 1.5 s for a batch to fill, and a 4-patch queue: overload and deadlines."""
+    s = Server("--workers", "1", "--max-delay-ms", "1500", "--queue-capacity", "4", "--max-patches", "4")
+    yield s
+    assert s.terminate() == 0
+
+
+@pytest.fixture()
+def auth() -> dict:
+    return {"Authorization": f"Bearer {API_KEY}"}
+
+
+@pytest.fixture(scope="session")
+def session() -> requests.Session:
+    return requests.Session()
