@@ -21,5 +21,6 @@ if [ "${1:-}" = "--python" ]; then
     echo "setup: installing PyTorch ${wheel:+from $wheel}"
     python3 -m pip install -q ${wheel:-torch}
   fi
-  python3 -m pip install -q -e "training[test]" scikit-image 2>&1 | grep -v "WARNING: Running pip as the 'root' user" || true
+  python3 -m pip install -q -e "training[test]" scikit-image -r live_tests/requirements.txt 2>&1 \
+    | grep -v "WARNING: Running pip as the 'root' user" || true
 fi

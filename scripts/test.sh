@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The one test command (README; .ci/run calls it): set-up, build, Swift tests, Python tests.
+# The one test command (README; .ci/run calls it): set-up, build, Swift tests, Python tests, live-server tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh --python
@@ -10,3 +10,7 @@ echo "== swift test (OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-auto})"
 swift test --skip-build --parallel
 echo "== pytest training/"
 (cd training && python3 -m pytest -q)
+echo "== live server: pytest live_tests/ (every endpoint and error status, SIGTERM under load)"
+python3 -m pytest -q live_tests
+echo "== API conformance: openapi-spec-validator + schemathesis"
+bash scripts/schemathesis.sh

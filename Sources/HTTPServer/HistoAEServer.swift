@@ -33,6 +33,8 @@ public struct HistoAEServer: Sendable {
     let cardJSON: [UInt8]
     let model: ModelIdentity
     let logger: Logger
+    /// Requests received and answered, reported when the server stops.
+    public let ledger = RequestLedger()
 
     /// - Throws: ``ConfigurationError`` for a bad setting, or when the model has no calibrated card.
     public init(bundle: ModelBundle, configuration: ServerConfiguration,
@@ -97,13 +99,13 @@ public struct HistoAEServer: Sendable {
             throw error
         }
         try? await codecPool.shutdownGracefully()
-        logger.info("stopped")
+        logger.info("stopped", metadata: ["requests_received": "\(ledger.received)", "requests_answered": "\(ledger.answered)"])
     }
 
     /// The routes of `openapi.yaml`.
     func makeRouter(codecPool: NIOThreadPool) -> Router<ServiceRequestContext> {
         let router = Router(context: ServiceRequestContext.self)
-        router.add(middleware: ProblemMiddleware(factory: factory, routes: Self.routes))
+        router.add(middleware: ProblemMiddleware(factory: factory, routes: Self.routes, ledger: ledger))
         var open: Set<String> = ["/healthz", "/readyz", "/openapi.yaml"]
         if !configuration.metricsRequireKey { open.insert("/metrics") }
         router.add(middleware: APIKeyMiddleware(keys: configuration.apiKeys, openPaths: open))

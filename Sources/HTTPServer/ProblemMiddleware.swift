@@ -1,7 +1,18 @@
 import Hummingbird
 import Logging
 import Metrics
+import NIOConcurrencyHelpers
 import NIOCore
+
+/// How many requests reached the routes and how many got a response — equal after a clean drain.
+public final class RequestLedger: Sendable {
+    private let counts = NIOLockedValueBox((received: 0, answered: 0))
+    public init() {}
+    func receive() { counts.withLockedValue { $0.received += 1 } }
+    func answer() { counts.withLockedValue { $0.answered += 1 } }
+    public var received: Int { counts.withLockedValue { $0.received } }
+    public var answered: Int { counts.withLockedValue { $0.answered } }
+}
 
 /// Outermost middleware: turns every error into an `application/problem+json` response (so no error path
 /// answers an empty 500), then counts the request by route and status.
@@ -11,10 +22,13 @@ struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
     let factory: any MetricsFactory
     /// Each route's path and methods, to answer a known path with a wrong method 405 (and `Allow`), not 404.
     let routes: [String: [HTTPRequest.Method]]
+    let ledger: RequestLedger
 
     func handle(_ request: Request, context: Context,
                 next: (Request, Context) async throws -> Response) async throws -> Response {
         let started = ContinuousClock.now
+        ledger.receive()
+        defer { ledger.answer() }
         var response: Response
         do {
             response = try await next(request, context)

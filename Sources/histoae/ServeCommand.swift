@@ -94,6 +94,8 @@ struct ServeCommand: AsyncParsableCommand {
         try await server.run { address in
             FileHandle.standardOutput.write(Data("histoae: listening on \(address)\n".utf8))
         }
+        let summary = "histoae: stopped; \(server.ledger.received) requests received, \(server.ledger.answered) answered\n"
+        FileHandle.standardOutput.write(Data(summary.utf8))
     }
 
     func makeConfiguration(_ env: Environment) throws -> ServerConfiguration {

@@ -1,0 +1,193 @@
+#!/usr/bin/env python3
+"""Load test of `histoae serve` on loopback, compared with `histoae bench` in the same run.
+
+    swift build -c release && python3 bench/load_test.py [--clients 32] [--seconds 20]
+
+Phases, each bounded in time:
+  1. `histoae bench --batch <max-batch>`: the engine alone, images/s (the peer).
+  2. Throughput: a server with default settings; <clients> concurrent clients (one keep-alive connection
+     each) POST single patches to /v1/score for <seconds>. Reports patches/s, the ratio to phase 1, latency
+     percentiles, and from /metrics the batch sizes the scheduler formed.
+  3. Overflow: a server with a 16-patch queue; <clients> clients POST 4-patch multipart requests. Some must be
+     refused at once with 503 + Retry-After; every request must finish (no hang).
+Writes a Markdown report (default bench/load_results.md) and exits 1 if a check fails.
+"""
+import argparse
+import datetime
+import os
+import pathlib
+import platform
+import re
+import signal
+import statistics
+import subprocess
+import threading
+import time
+
+import requests
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+PATCHES = [ROOT / "Tests/ScoringTests/Fixtures/patch0.png", ROOT / "Tests/ScoringTests/Fixtures/patch1.png"]
+
+
+def start_server(binary, *args):
+    process = subprocess.Popen([str(binary), "serve", "--port", "0", *args], stdout=subprocess.PIPE,
+                               stderr=subprocess.DEVNULL, text=True)
+    for line in process.stdout:
+        if line.startswith("histoae: listening on "):
+            return process, line.split()[-1]
+    raise SystemExit("histoae serve did not start")
+
+
+def stop_server(process):
+    process.send_signal(signal.SIGTERM)
+    return process.wait(timeout=120)
+
+
+def histogram_mean(metrics_text, name):
+    total = re.search(rf"^{name}_sum ([0-9.e+-]+)$", metrics_text, re.M)
+    count = re.search(rf"^{name}_count ([0-9.e+-]+)$", metrics_text, re.M)
+    return (float(total.group(1)) / float(count.group(1)), int(float(count.group(1)))) if total and count else (0.0, 0)
+
+
+def histogram_buckets(metrics_text, name):
+    buckets, previous = [], 0
+    for le, value in re.findall(rf'^{name}_bucket{{le="([^"]+)"}} ([0-9.e+-]+)$', metrics_text, re.M):
+        value = int(float(value))
+        if value > previous:
+            buckets.append((le, value - previous))
+        previous = value
+    return buckets
+
+
+def run_clients(url, bodies, clients, seconds, headers=None, timeout=120):
+    """Each client loops over `bodies` until `seconds` pass. Returns outcomes and latencies."""
+    stop_at = time.monotonic() + seconds
+    lock = threading.Lock()
+    results = {"ok": 0, "patches": 0, "503": 0, "retry_after": [], "other": [], "latencies": [], "hung": 0}
+
+    def client(index):
+        session = requests.Session()
+        i = index
+        while time.monotonic() < stop_at:
+            body, kind, patches = bodies[i % len(bodies)]
+            i += 1
+            started = time.monotonic()
+            try:
+                if kind == "multipart":
+                    response = session.post(url, files=body, headers=headers, timeout=timeout)
+                else:
+                    response = session.post(url, data=body, headers={"Content-Type": kind, **(headers or {})},
+                                            timeout=timeout)
+            except requests.Timeout:
+                with lock:
+                    results["hung"] += 1
+                continue
+            elapsed = time.monotonic() - started
+            with lock:
+                if response.status_code == 200:
+                    results["ok"] += 1
+                    results["patches"] += patches
+                    results["latencies"].append(elapsed)
+                elif response.status_code == 503:
+                    results["503"] += 1
+                    results["retry_after"].append(response.headers.get("Retry-After"))
+                else:
+                    results["other"].append(response.status_code)
+
+    threads = [threading.Thread(target=client, args=(k,)) for k in range(clients)]
+    started = time.monotonic()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    results["wall"] = time.monotonic() - started
+    return results
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--binary", default=str(ROOT / ".build/release/histoae"))
+    parser.add_argument("--clients", type=int, default=32)
+    parser.add_argument("--seconds", type=float, default=20)
+    parser.add_argument("--max-batch", type=int, default=16)
+    parser.add_argument("--report", default=str(ROOT / "bench/load_results.md"))
+    args = parser.parse_args()
+    binary = pathlib.Path(args.binary)
+    if not binary.exists():
+        raise SystemExit(f"{binary} not found: run `swift build -c release` first")
+    pngs = [p.read_bytes() for p in PATCHES]
+    cores = os.cpu_count()
+
+    # 1. The engine alone.
+    bench = subprocess.run([str(binary), "bench", "--batch", str(args.max_batch), "--threads", str(cores),
+                            "--seconds", str(max(5.0, args.seconds / 2))], capture_output=True, text=True, check=True)
+    bench_rate = float(re.search(r"([0-9.]+) images/s", bench.stdout).group(1))
+    print(f"bench: {bench.stdout.splitlines()[0]}")
+
+    # 2. Throughput through HTTP.
+    process, url = start_server(binary, "--max-batch", str(args.max_batch))
+    bodies = [(png, "image/png", 1) for png in pngs]
+    run_clients(url + "/v1/score", bodies, args.clients, 2)   # warm-up
+    before = requests.get(url + "/metrics").text
+    load = run_clients(url + "/v1/score", bodies, args.clients, args.seconds)
+    metrics = requests.get(url + "/metrics").text
+    status = stop_server(process)
+    rate = load["patches"] / load["wall"]
+    mean_batch, batches = histogram_mean(metrics, "histoae_batch_size")
+    mean_batch_before, batches_before = histogram_mean(before, "histoae_batch_size")
+    batch_total = mean_batch * batches - mean_batch_before * batches_before
+    mean_batch_run = batch_total / max(1, batches - batches_before)
+    lat = sorted(load["latencies"])
+    p = lambda q: lat[min(len(lat) - 1, int(q * len(lat)))] * 1000 if lat else float("nan")
+    ratio = rate / bench_rate
+    print(f"serve: {rate:.1f} patches/s = {ratio:.2f}x bench; mean batch {mean_batch_run:.2f}; "
+          f"p50 {p(0.5):.0f} ms, p99 {p(0.99):.0f} ms; exit {status}")
+
+    # 3. Overflow.
+    process, url = start_server(binary, "--max-batch", str(args.max_batch), "--queue-capacity", "16",
+                                "--max-patches", "4")
+    multipart = [("patch", (f"p{i}.png", pngs[i % 2], "image/png")) for i in range(4)]
+    overflow = run_clients(url + "/v1/score", [(multipart, "multipart", 4)], args.clients, min(10, args.seconds))
+    overflow_status = stop_server(process)
+    retry_ok = all(v is not None and v.isdigit() and int(v) >= 1 for v in overflow["retry_after"])
+    print(f"overflow: {overflow['ok']} answered, {overflow['503']} refused with 503 "
+          f"(Retry-After {sorted(set(overflow['retry_after']))}), other {overflow['other']}, hung {overflow['hung']}")
+
+    checks = {
+        "batches larger than 1 formed": mean_batch_run > 1,
+        "throughput ≥ 85% of histoae bench": ratio >= 0.85,
+        "no errors under load": not load["other"] and load["503"] == 0 and load["hung"] == 0,
+        "overflow refused with 503 + Retry-After": overflow["503"] > 0 and retry_ok,
+        "overflow: every request finished, none hung": overflow["hung"] == 0 and not overflow["other"],
+        "servers exited 0 on SIGTERM": status == 0 and overflow_status == 0,
+    }
+    lines = [
+        "# HTTP load test", "",
+        f"- date: {datetime.datetime.now().isoformat(timespec='seconds')}",
+        f"- machine: {platform.processor() or platform.machine()}, {cores} logical CPUs, Linux {platform.release()}",
+        f"- command: `python3 bench/load_test.py --clients {args.clients} --seconds {args.seconds:g}` (release build)",
+        f"- server: defaults (workers = {cores}, 1 OpenBLAS thread each, max batch {args.max_batch}, max delay 5 ms); "
+        f"clients on the same machine share its {cores} cores", "",
+        "| measurement | value |", "|---|---:|",
+        f"| `histoae bench --batch {args.max_batch} --threads {cores}` | {bench_rate:.1f} images/s |",
+        f"| `/v1/score`, {args.clients} clients, single-patch PNG requests, {args.seconds:g} s | {rate:.1f} patches/s |",
+        f"| ratio serve / bench | {ratio:.2f}× |",
+        f"| requests answered 200 | {load['ok']} |",
+        f"| latency p50 / p90 / p99 | {p(0.5):.0f} / {p(0.9):.0f} / {p(0.99):.0f} ms |",
+        f"| mean batch size formed (from /metrics) | {mean_batch_run:.2f} over {batches - batches_before} batches |",
+        f"| overflow phase ({args.clients} clients × 4-patch requests, 16-patch queue) | {overflow['ok']} answered, "
+        f"{overflow['503']} × 503 (Retry-After {', '.join(sorted(set(map(str, overflow['retry_after']))))} s), "
+        f"{overflow['hung']} hung |", "",
+        "Batch sizes formed during the throughput phase (whole server life, warm-up included):", "",
+        "| batch size ≤ | batches |", "|---:|---:|",
+        *[f"| {le} | {n} |" for le, n in histogram_buckets(metrics, "histoae_batch_size")], "",
+        "Checks:", "", *[f"- {'PASS' if ok else 'FAIL'}: {name}" for name, ok in checks.items()], "",
+    ]
+    pathlib.Path(args.report).write_text("\n".join(lines))
+    print("\n".join(f"{'PASS' if ok else 'FAIL'}: {name}" for name, ok in checks.items()))
+    raise SystemExit(0 if all(checks.values()) else 1)
+
+
+if __name__ == "__main__":
+    main()
