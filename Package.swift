@@ -44,7 +44,9 @@ let package = Package(
         .target(name: "TensorKernels", dependencies: ["COpenBLAS"],
                 swiftSettings: [.unsafeFlags(kernelFlags)]),
         .target(name: "AutoencoderModel", dependencies: ["TensorKernels", "ImageCodecs"]),
-        .target(name: "Scoring", dependencies: ["AutoencoderModel", "ImageCodecs", "TensorKernels"]),
+        /// Scoring's SSIM and smoothing filters run per patch on the inference threads: same vector flags.
+        .target(name: "Scoring", dependencies: ["AutoencoderModel", "ImageCodecs", "TensorKernels"],
+                swiftSettings: [.unsafeFlags(kernelFlags)]),
         /// The dynamic-batching queue and its inference threads; knows nothing of HTTP.
         .target(name: "InferenceService", dependencies: [
             "AutoencoderModel", "ImageCodecs", "Scoring", "TensorKernels",

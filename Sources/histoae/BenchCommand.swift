@@ -21,6 +21,9 @@ struct BenchCommand: ParsableCommand {
     @Flag(help: "Also print the time spent in each block (one extra single-threaded pass).")
     var layers = false
 
+    @Option(name: .customLong("micro-batch"), help: "Images per forward pass inside a worker (the engine's default: 2; the server runs 1).")
+    var microBatch: Int = 2
+
     @OptionGroup var threading: ThreadOptions
 
     func validate() throws {
@@ -42,7 +45,9 @@ struct BenchCommand: ParsableCommand {
         let input = Tensor(shape: [batch, 3, 150, 150],
                            values: (0..<(batch * 3 * 150 * 150)).map { _ in generator.nextUniform() * 2 - 1 })
         var output = Tensor(zeros: input.shape)
-        let engine = InferenceEngine(model: network, layout: threading.layout)
+        var layout = threading.layout
+        layout.microBatch = max(1, microBatch)
+        let engine = InferenceEngine(model: network, layout: layout)
         var passes = 0
         let clock = ContinuousClock()
         var elapsed = Duration.zero
@@ -61,7 +66,7 @@ struct BenchCommand: ParsableCommand {
         let imagesPerSecond = Double(passes * batch) / wall
         let gflops = imagesPerSecond * CNNAutoencoder3.flopsPerImage / 1e9
         print(String(format: "%.1f images/s  %.1f GFLOP/s  %.2f ms/image  (batch %d, %@, %d passes in %.1f s)",
-                     imagesPerSecond, gflops, 1000 / imagesPerSecond, batch, threading.layout.description as NSString, passes, wall))
+                     imagesPerSecond, gflops, 1000 / imagesPerSecond, batch, layout.description as NSString, passes, wall))
         print("weights: \(source); OpenBLAS: \(BLAS.configuration)")
         if layers { printLayerTimes(network, input: input, workspace: Workspace()) }
     }
