@@ -81,7 +81,7 @@ let package = Package(
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "InferenceServiceTests", dependencies: ["InferenceService"]),
         .testTarget(name: "HTTPServerTests", dependencies: [
-            "HTTPServer", .product(name: "HummingbirdTesting", package: "hummingbird"),
+            "HTTPServer", .product(name: "Hummingbird", package: "hummingbird"),
         ]),
         /// Runs the built `histoae` binary as a user would, on the other targets' fixtures.
         .testTarget(name: "histoaeTests", dependencies: ["histoae"]),

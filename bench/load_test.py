@@ -44,6 +44,14 @@ def stop_server(process):
     return process.wait(timeout=120)
 
 
+def peak_rss(pid):
+    """The process's peak resident set size in MB (VmHWM)."""
+    for line in pathlib.Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
 def histogram_mean(metrics_text, name):
     total = re.search(rf"^{name}_sum ([0-9.e+-]+)$", metrics_text, re.M)
     count = re.search(rf"^{name}_count ([0-9.e+-]+)$", metrics_text, re.M)
@@ -125,21 +133,26 @@ def main():
     bench_rate = float(re.search(r"([0-9.]+) images/s", bench.stdout).group(1))
     print(f"bench: {bench.stdout.splitlines()[0]}")
 
-    # 2. Throughput through HTTP.
+    # 2. Throughput through HTTP: half load (latency), then full load (throughput, batches).
     process, url = start_server(binary, "--max-batch", str(args.max_batch))
     bodies = [(png, "image/png", 1) for png in pngs]
     run_clients(url + "/v1/score", bodies, args.clients, 2)   # warm-up
+    half = run_clients(url + "/v1/score", bodies, max(1, args.clients // 2), args.seconds / 2)
     before = requests.get(url + "/metrics").text
     load = run_clients(url + "/v1/score", bodies, args.clients, args.seconds)
     metrics = requests.get(url + "/metrics").text
+    peak_rss_mb = peak_rss(process.pid)
     status = stop_server(process)
     rate = load["patches"] / load["wall"]
     mean_batch, batches = histogram_mean(metrics, "histoae_batch_size")
     mean_batch_before, batches_before = histogram_mean(before, "histoae_batch_size")
     batch_total = mean_batch * batches - mean_batch_before * batches_before
     mean_batch_run = batch_total / max(1, batches - batches_before)
-    lat = sorted(load["latencies"])
-    p = lambda q: lat[min(len(lat) - 1, int(q * len(lat)))] * 1000 if lat else float("nan")
+    def percentile(results, q):
+        lat = sorted(results["latencies"])
+        return lat[min(len(lat) - 1, int(q * len(lat)))] * 1000 if lat else float("nan")
+    p = lambda q: percentile(load, q)
+    half_rate = half["patches"] / half["wall"]
     ratio = rate / bench_rate
     print(f"serve: {rate:.1f} patches/s = {ratio:.2f}x bench; mean batch {mean_batch_run:.2f}; "
           f"p50 {p(0.5):.0f} ms, p99 {p(0.99):.0f} ms; exit {status}")
@@ -157,7 +170,7 @@ def main():
     checks = {
         "batches larger than 1 formed": mean_batch_run > 1,
         "throughput ≥ 85% of histoae bench": ratio >= 0.85,
-        "no errors under load": not load["other"] and load["503"] == 0 and load["hung"] == 0,
+        "no errors under load": all(not r["other"] and r["503"] == 0 and r["hung"] == 0 for r in (half, load)),
         "overflow refused with 503 + Retry-After": overflow["503"] > 0 and retry_ok,
         "overflow: every request finished, none hung": overflow["hung"] == 0 and not overflow["other"],
         "servers exited 0 on SIGTERM": status == 0 and overflow_status == 0,
@@ -174,7 +187,10 @@ def main():
         f"| `/v1/score`, {args.clients} clients, single-patch PNG requests, {args.seconds:g} s | {rate:.1f} patches/s |",
         f"| ratio serve / bench | {ratio:.2f}× |",
         f"| requests answered 200 | {load['ok']} |",
-        f"| latency p50 / p90 / p99 | {p(0.5):.0f} / {p(0.9):.0f} / {p(0.99):.0f} ms |",
+        f"| latency p50 / p90 / p99 at full load ({args.clients} clients) | {p(0.5):.0f} / {p(0.9):.0f} / {p(0.99):.0f} ms |",
+        f"| half load ({max(1, args.clients // 2)} clients, {args.seconds / 2:g} s): throughput, latency p50 / p99 | "
+        f"{half_rate:.1f} patches/s, {percentile(half, 0.5):.0f} / {percentile(half, 0.99):.0f} ms |",
+        f"| server peak RSS (VmHWM) | {peak_rss_mb:.0f} MB |",
         f"| mean batch size formed (from /metrics) | {mean_batch_run:.2f} over {batches - batches_before} batches |",
         f"| overflow phase ({args.clients} clients × 4-patch requests, 16-patch queue) | {overflow['ok']} answered, "
         f"{overflow['503']} × 503 (Retry-After {', '.join(sorted(set(map(str, overflow['retry_after']))))} s), "
