@@ -33,6 +33,22 @@ public enum Epilogue {
     }
 }
 
+extension Epilogue {
+    /// `to[i] = act(from[i] + bias)` for one run of `count` values of one channel (a fused epilogue).
+    @inlinable
+    public static func apply(_ activation: Activation, from: UnsafePointer<Float>, to: UnsafeMutablePointer<Float>,
+                             count: Int, bias: Float) {
+        switch activation {
+        case .identity:
+            for i in 0..<count { to[i] = from[i] + bias }
+        case .gelu:
+            for i in 0..<count { to[i] = GELU.exact(from[i] + bias) }
+        case .tanh:
+            for i in 0..<count { to[i] = Foundation.tanh(from[i] + bias) }
+        }
+    }
+}
+
 /// Exact (erf-based) GELU, vectorizable: no libm call per element.
 public enum GELU {
     /// `x · ½(1 + erf(x/√2))`.

@@ -56,7 +56,11 @@ public struct Conv2d: Sendable {
         precondition(shape.channels == inChannels)
         let out = outputShape(for: shape)
         if let winograd {
-            winograd.forward(input: input, shape: shape, output: output, scratch: &scratch)
+            bias.withUnsafeBufferPointer { b in
+                winograd.forward(input: input, shape: shape, output: output, bias: b.baseAddress!,
+                                 activation: activation, scratch: &scratch)
+            }
+            return
         } else if outChannels <= DirectConvolution.maximumOutputChannels && stride == 1 && padding == kernel / 2 {
             weight.withUnsafeBufferPointer { w in
                 DirectConvolution.sameStrideOne(input: input, shape: shape, weight: w.baseAddress!,
