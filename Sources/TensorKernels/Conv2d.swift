@@ -61,6 +61,10 @@ public struct Conv2d: Sendable {
                                  activation: activation, scratch: &scratch)
             }
             return
+        } else if outChannels == 3 && kernel == 3 && stride == 1 && padding == 1 {
+            weight.withUnsafeBufferPointer { w in
+                DirectConvolution.threeChannels3x3(input: input, shape: shape, weight: w.baseAddress!, output: output)
+            }
         } else if outChannels <= DirectConvolution.maximumOutputChannels && stride == 1 && padding == kernel / 2 {
             weight.withUnsafeBufferPointer { w in
                 DirectConvolution.sameStrideOne(input: input, shape: shape, weight: w.baseAddress!,
