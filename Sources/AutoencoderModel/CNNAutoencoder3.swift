@@ -84,13 +84,17 @@ public struct CNNAutoencoder3: Sendable {
         Layout.nchwToCNHW(input, a.x, shape: xShape)
 
         // Encoder (spec §4): 150 → 75 → 38 → 19 → 10.
-        let f1Shape = enc1.forward(input: a.x, shape: xShape, output: a.f1, scratch: &workspace.scratch)
+        let f1Shape = enc1.forward(input: a.x, shape: xShape, output: a.f1, scratch: &workspace.scratch,
+                                   pooled: a.pooled)
         observe?(.enc1, a.f1, f1Shape)
-        let f2Shape = enc2.forward(input: a.f1, shape: f1Shape, output: a.f2, scratch: &workspace.scratch)
+        let f2Shape = enc2.forward(input: a.f1, shape: f1Shape, output: a.f2, scratch: &workspace.scratch,
+                                   pooled: a.pooled)
         observe?(.enc2, a.f2, f2Shape)
-        let f3Shape = enc3.forward(input: a.f2, shape: f2Shape, output: a.f3, scratch: &workspace.scratch)
+        let f3Shape = enc3.forward(input: a.f2, shape: f2Shape, output: a.f3, scratch: &workspace.scratch,
+                                   pooled: a.pooled)
         observe?(.enc3, a.f3, f3Shape)
-        let zShape = enc4.forward(input: a.f3, shape: f3Shape, output: a.z, scratch: &workspace.scratch)
+        let zShape = enc4.forward(input: a.f3, shape: f3Shape, output: a.z, scratch: &workspace.scratch,
+                                   pooled: a.pooled)
         observe?(.enc4, a.z, zShape)
 
         // Decoder (spec §5): D_k = fuse([up(D_{k-1}); Resize(F_skip)]).

@@ -45,14 +45,17 @@ public struct Conv2d: Sendable {
 
     /// - Parameters:
     ///   - input: `(C_in, N, H, W)`.
-    ///   - output: `(C_out, N, H_out, W_out)`, fully overwritten.
+    ///   - output: `(C_out, N, H_out, W_out)`, fully overwritten with `activation(conv + bias)`.
     ///   - scratch: im2col buffer, grown as needed and reused across calls.
+    ///   - pooled: if given, receives the output's ``ChannelPooling`` statistics `(2, C_out, N)` (for the
+    ///     channel attention that follows an encoder convolution, spec §3).
     ///
     /// The output is produced in tiles of whole output rows (across images: global row `n·H_out + i`), sized so
     /// the tile's im2col matrix stays in cache while OpenBLAS packs it, instead of streaming a
-    /// 30 MB-per-image matrix through memory.
+    /// 30 MB-per-image matrix through memory; each tile's epilogue runs while it is still in cache.
     public func forward(input: UnsafePointer<Float>, shape: FeatureShape,
-                        output: UnsafeMutablePointer<Float>, scratch: inout ScratchBuffer) {
+                        output: UnsafeMutablePointer<Float>, scratch: inout ScratchBuffer,
+                        pooled: UnsafeMutablePointer<Float>? = nil) {
         precondition(shape.channels == inChannels)
         let out = outputShape(for: shape)
         if let winograd {
@@ -60,32 +63,37 @@ public struct Conv2d: Sendable {
                 winograd.forward(input: input, shape: shape, output: output, bias: b.baseAddress!,
                                  activation: activation, scratch: &scratch)
             }
+        } else if stride != 1 || padding != kernel / 2 || outChannels > DirectConvolution.maximumOutputChannels {
+            gemmForward(input: input, shape: shape, out: out, output: output, scratch: &scratch, pooled: pooled)
             return
-        } else if outChannels == 3 && kernel == 3 && stride == 1 && padding == 1 {
-            weight.withUnsafeBufferPointer { w in
-                DirectConvolution.threeChannels3x3(input: input, shape: shape, weight: w.baseAddress!, output: output)
-            }
-        } else if outChannels <= DirectConvolution.maximumOutputChannels && stride == 1 && padding == kernel / 2 {
-            weight.withUnsafeBufferPointer { w in
-                DirectConvolution.sameStrideOne(input: input, shape: shape, weight: w.baseAddress!,
-                                                outChannels: outChannels, kernel: kernel, output: output)
-            }
         } else {
-            gemmForward(input: input, shape: shape, out: out, output: output, scratch: &scratch)
+            weight.withUnsafeBufferPointer { w in
+                if outChannels == 3 && kernel == 3 {
+                    DirectConvolution.threeChannels3x3(input: input, shape: shape, weight: w.baseAddress!, output: output)
+                } else {
+                    DirectConvolution.sameStrideOne(input: input, shape: shape, weight: w.baseAddress!,
+                                                    outChannels: outChannels, kernel: kernel, output: output)
+                }
+            }
+            bias.withUnsafeBufferPointer { b in
+                Epilogue.apply(activation, values: output, bias: b.baseAddress!,
+                               channels: outChannels, channelStride: out.channelStride)
+            }
         }
-        bias.withUnsafeBufferPointer { b in
-            Epilogue.apply(activation, values: output, bias: b.baseAddress!,
-                           channels: outChannels, channelStride: out.channelStride)
-        }
+        if let pooled { ChannelPooling.pool(output, shape: out, into: pooled) }
     }
 
-    /// im2col + sgemm, tile by tile.
+    /// im2col + sgemm + epilogue (+ pooling), tile by tile.
     private func gemmForward(input: UnsafePointer<Float>, shape: FeatureShape, out: FeatureShape,
-                             output: UnsafeMutablePointer<Float>, scratch: inout ScratchBuffer) {
+                             output: UnsafeMutablePointer<Float>, scratch: inout ScratchBuffer,
+                             pooled: UnsafeMutablePointer<Float>?) {
         let totalRows = out.batch * out.height
         let rowsPerTile = scratch.rowsPerTile(floatsPerRow: fanIn * out.width, rowWidth: out.width, totalRows: totalRows)
         let columns = scratch.reserve(fanIn * out.width * rowsPerTile)
+        let planes = outChannels * out.batch
+        if let pooled { ChannelPooling.reset(pooled, planes: planes) }
         weight.withUnsafeBufferPointer { w in
+        bias.withUnsafeBufferPointer { b in
             var firstRow = 0
             while firstRow < totalRows {
                 let rows = min(rowsPerTile, totalRows - firstRow)
@@ -93,12 +101,30 @@ public struct Conv2d: Sendable {
                               kernel: kernel, stride: stride, padding: padding,
                               outHeight: out.height, outWidth: out.width, columns: columns)
                 // (C_out, fanIn) · (fanIn, rows·W_out) → columns [firstRow·W_out, …) of (C_out, N·H_out·W_out).
+                let tile = output + firstRow * out.width
                 BLAS.sgemm(m: outChannels, n: rows * out.width, k: fanIn,
                            a: w.baseAddress!, lda: fanIn,
                            b: columns, ldb: rows * out.width,
-                           c: output + firstRow * out.width, ldc: out.channelStride)
+                           c: tile, ldc: out.channelStride)
+                for c in 0..<outChannels {
+                    let run = tile + c * out.channelStride
+                    Epilogue.apply(activation, values: run, bias: b.baseAddress! + c, channels: 1,
+                                   channelStride: rows * out.width)
+                    guard let pooled else { continue }
+                    // The tile's rows, split at image boundaries: image n owns global rows [n·H_out, (n+1)·H_out).
+                    var g = firstRow
+                    while g < firstRow + rows {
+                        let n = g / out.height
+                        let end = min(firstRow + rows, (n + 1) * out.height)
+                        let plane = c * out.batch + n
+                        ChannelPooling.accumulate(run + (g - firstRow) * out.width, count: (end - g) * out.width,
+                                                  sum: &pooled[plane], maximum: &pooled[planes + plane])
+                        g = end
+                    }
+                }
                 firstRow += rows
             }
+        }
         }
     }
 }
