@@ -112,7 +112,8 @@ public struct CNNAutoencoder3: Sendable {
         head.forward(input: a.u4, shape: u4Shape, output: a.r, scratch: &workspace.scratch)
         let rShape = head.outputShape(for: u4Shape)
         observe?(.head, a.r, rShape)
-        BilinearResize.resize(input: a.r, shape: rShape, output: a.y, outHeight: 150, outWidth: 150)
+        BilinearResize.resize(input: a.r, shape: rShape, output: a.y, outHeight: 150, outWidth: 150,
+                              threads: workspace.scratch.threads)
         observe?(.output, a.y, xShape)
         Layout.cnhwToNCHW(a.y, output, shape: xShape)
     }
@@ -129,7 +130,7 @@ public struct CNNAutoencoder3: Sendable {
         let upShape = up.outputShape(for: inputShape)
         observe?(upName, concat, upShape)
         BilinearResize.resize(input: skip, shape: skipShape, output: concat + upShape.count,
-                              outHeight: upShape.height, outWidth: upShape.width)
+                              outHeight: upShape.height, outWidth: upShape.width, threads: workspace.scratch.threads)
         var concatShape = upShape
         concatShape.channels += skipShape.channels
         fuse.conv.forward(input: concat, shape: concatShape, output: output, scratch: &workspace.scratch)

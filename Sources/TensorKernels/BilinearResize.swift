@@ -29,8 +29,9 @@ public enum BilinearResize {
     /// - Parameters:
     ///   - input: `(C, N, H, W)`.
     ///   - output: `(C, N, outHeight, outWidth)`; may be a slice of a larger concat buffer.
+    ///   - threads: how many threads to split the planes across (see ``ScratchBuffer/threads``).
     public static func resize(input: UnsafePointer<Float>, shape: FeatureShape,
-                              output: UnsafeMutablePointer<Float>, outHeight: Int, outWidth: Int) {
+                              output: UnsafeMutablePointer<Float>, outHeight: Int, outWidth: Int, threads: Int = 1) {
         let rows = Taps(inputSize: shape.height, outputSize: outHeight)
         let cols = Taps(inputSize: shape.width, outputSize: outWidth)
         let planes = shape.channels * shape.batch
@@ -42,20 +43,22 @@ public enum BilinearResize {
         cols.high.withUnsafeBufferPointer { colHigh in
         cols.lowWeight.withUnsafeBufferPointer { colLowWeight in
         cols.highWeight.withUnsafeBufferPointer { colHighWeight in
-            for p in 0..<planes {
-                let source = input + p &* shape.plane
-                var destination = output + p &* outHeight &* outWidth
-                for y in 0..<outHeight {
-                    let top = source + rowLow[y] &* shape.width
-                    let bottom = source + rowHigh[y] &* shape.width
-                    let wTop = rowLowWeight[y], wBottom = rowHighWeight[y]
-                    for x in 0..<outWidth {
-                        let l = colLow[x], h = colHigh[x]
-                        let wl = colLowWeight[x], wh = colHighWeight[x]
-                        destination[x] = wTop * (wl * top[l] + wh * top[h])
-                            + wBottom * (wl * bottom[l] + wh * bottom[h])
+            Parallel.forEach(planes, parts: threads) { _, range in
+                for p in range {
+                    let source = input + p &* shape.plane
+                    var destination = output + p &* outHeight &* outWidth
+                    for y in 0..<outHeight {
+                        let top = source + rowLow[y] &* shape.width
+                        let bottom = source + rowHigh[y] &* shape.width
+                        let wTop = rowLowWeight[y], wBottom = rowHighWeight[y]
+                        for x in 0..<outWidth {
+                            let l = colLow[x], h = colHigh[x]
+                            let wl = colLowWeight[x], wh = colHighWeight[x]
+                            destination[x] = wTop * (wl * top[l] + wh * top[h])
+                                + wBottom * (wl * bottom[l] + wh * bottom[h])
+                        }
+                        destination += outWidth
                     }
-                    destination += outWidth
                 }
             }
         }}}}}}}}

@@ -69,7 +69,8 @@ public struct Conv2d: Sendable {
         } else {
             weight.withUnsafeBufferPointer { w in
                 if outChannels == 3 && kernel == 3 {
-                    DirectConvolution.threeChannels3x3(input: input, shape: shape, weight: w.baseAddress!, output: output)
+                    DirectConvolution.threeChannels3x3(input: input, shape: shape, weight: w.baseAddress!, output: output,
+                                                       threads: scratch.threads)
                 } else {
                     DirectConvolution.sameStrideOne(input: input, shape: shape, weight: w.baseAddress!,
                                                     outChannels: outChannels, kernel: kernel, output: output)
@@ -91,57 +92,71 @@ public struct Conv2d: Sendable {
         let rowsPerTile = scratch.rowsPerTile(floatsPerRow: fanIn * out.width, rowWidth: out.width, totalRows: totalRows)
         let columns = scratch.reserve(fanIn * out.width * rowsPerTile)
         let planes = outChannels * out.batch
+        let threads = scratch.threads
         if let pooled { ChannelPooling.reset(pooled, planes: planes) }
         weight.withUnsafeBufferPointer { w in
         bias.withUnsafeBufferPointer { b in
             var firstRow = 0
             while firstRow < totalRows {
                 let rows = min(rowsPerTile, totalRows - firstRow)
-                Im2col.gather(input: input, shape: shape, firstRow: firstRow, rowCount: rows,
-                              kernel: kernel, stride: stride, padding: padding,
-                              outHeight: out.height, outWidth: out.width, columns: columns)
+                Parallel.forEach(inChannels, parts: threads) { _, channels in
+                    Im2col.gather(input: input, shape: shape, channels: channels, firstRow: firstRow, rowCount: rows,
+                                  kernel: kernel, stride: stride, padding: padding,
+                                  outHeight: out.height, outWidth: out.width, columns: columns)
+                }
                 // (C_out, fanIn) · (fanIn, rows·W_out) → columns [firstRow·W_out, …) of (C_out, N·H_out·W_out).
                 let tile = output + firstRow * out.width
                 BLAS.sgemm(m: outChannels, n: rows * out.width, k: fanIn,
                            a: w.baseAddress!, lda: fanIn,
                            b: columns, ldb: rows * out.width,
                            c: tile, ldc: out.channelStride)
-                for c in 0..<outChannels {
-                    let run = tile + c * out.channelStride
-                    Epilogue.apply(activation, values: run, bias: b.baseAddress! + c, channels: 1,
-                                   channelStride: rows * out.width)
-                    guard let pooled else { continue }
-                    // The tile's rows, split at image boundaries: image n owns global rows [n·H_out, (n+1)·H_out).
-                    var g = firstRow
-                    while g < firstRow + rows {
-                        let n = g / out.height
-                        let end = min(firstRow + rows, (n + 1) * out.height)
-                        let plane = c * out.batch + n
-                        ChannelPooling.accumulate(run + (g - firstRow) * out.width, count: (end - g) * out.width,
-                                                  sum: &pooled[plane], maximum: &pooled[planes + plane])
-                        g = end
-                    }
+                Parallel.forEach(outChannels, parts: threads) { _, channels in
+                    finishTile(tile, channels: channels, firstRow: firstRow, rows: rows, out: out,
+                               bias: b.baseAddress!, pooled: pooled)
                 }
                 firstRow += rows
             }
         }
         }
     }
+
+    /// The epilogue of one tile of `rows` output rows (starting at global row `firstRow`) for `channels`,
+    /// plus the pooled statistics if asked for.
+    private func finishTile(_ tile: UnsafeMutablePointer<Float>, channels: Range<Int>, firstRow: Int, rows: Int,
+                            out: FeatureShape, bias: UnsafePointer<Float>, pooled: UnsafeMutablePointer<Float>?) {
+        let planes = outChannels * out.batch
+        for c in channels {
+            let run = tile + c * out.channelStride
+            Epilogue.apply(activation, values: run, bias: bias + c, channels: 1, channelStride: rows * out.width)
+            guard let pooled else { continue }
+            // The tile's rows, split at image boundaries: image n owns global rows [n·H_out, (n+1)·H_out).
+            var g = firstRow
+            while g < firstRow + rows {
+                let n = g / out.height
+                let end = min(firstRow + rows, (n + 1) * out.height)
+                let plane = c * out.batch + n
+                ChannelPooling.accumulate(run + (g - firstRow) * out.width, count: (end - g) * out.width,
+                                          sum: &pooled[plane], maximum: &pooled[planes + plane])
+                g = end
+            }
+        }
+    }
 }
 
 /// Unfolds convolution windows into GEMM columns.
 public enum Im2col {
-    /// Writes `(C_in·k·k, rowCount·W_out)`: row `(c, u, v)`, column `(g, j)` for global output row
+    /// Writes `(C_in·k·k, rowCount·W_out)` (the rows of `channels` only, if given): row `(c, u, v)`, column `(g, j)` for global output row
     /// `g = n·H_out + i` in `[firstRow, firstRow + rowCount)` holds `input[c, n, s·i+u−p, s·j+v−p]`, or 0 in
     /// the padding.
     ///
     /// - Parameter input: `(C_in, N, H, W)`.
-    public static func gather(input: UnsafePointer<Float>, shape: FeatureShape, firstRow: Int, rowCount: Int,
+    public static func gather(input: UnsafePointer<Float>, shape: FeatureShape, channels: Range<Int>? = nil,
+                              firstRow: Int, rowCount: Int,
                               kernel: Int, stride: Int, padding: Int, outHeight: Int, outWidth: Int,
                               columns: UnsafeMutablePointer<Float>) {
         let height = shape.height, width = shape.width, plane = shape.plane
         let rowLength = rowCount &* outWidth
-        for c in 0..<shape.channels {
+        for c in channels ?? 0..<shape.channels {
             let channel = input + c &* shape.batch &* plane
             for u in 0..<kernel {
                 for v in 0..<kernel {

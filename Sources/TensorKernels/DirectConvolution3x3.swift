@@ -12,14 +12,16 @@ extension DirectConvolution {
     ///   - input: `(C_in, N, H, W)`.
     ///   - weight: `(3, C_in, 3, 3)`.
     ///   - output: `(3, N, H, W)`, overwritten.
+    ///   - threads: how many threads to split the output rows across.
     static func threeChannels3x3(input: UnsafePointer<Float>, shape: FeatureShape, weight: UnsafePointer<Float>,
-                                 output: UnsafeMutablePointer<Float>) {
+                                 output: UnsafeMutablePointer<Float>, threads: Int) {
         let height = shape.height, width = shape.width, plane = shape.plane, channels = shape.channels
         let channelStride = shape.batch &* plane                 // input (c, n) plane c·N·H·W apart
         let outStride = shape.batch &* plane                     // output channels likewise
         let tapStride = channels &* 9                            // weight of output channel co + 1
-        for n in 0..<shape.batch {
-            for i in 0..<height {
+        Parallel.forEach(shape.batch &* height, parts: threads) { _, globalRows in
+            for g in globalRows {                                // g = n·H + i
+                let n = g / height, i = g &- n &* height
                 // Kernel rows u whose input row i + u − 1 lies inside the image.
                 let uLow = i == 0 ? 1 : 0, uHigh = i == height &- 1 ? 2 : 3
                 let source = input + (n &* plane &+ (i &- 1) &* width)   // row i − 1 of channel 0

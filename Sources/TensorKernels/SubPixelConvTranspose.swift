@@ -78,12 +78,16 @@ public struct SubPixelConvTranspose: Sendable {
         let buffer = scratch.reserve(4 * (inChannels + outChannels) * tileCapacity)
         let shifted = buffer                                     // (4·C_in, rows·W)
         let planes = buffer + 4 * inChannels * tileCapacity      // (4, C_out, rows·W)
+        let threads = scratch.threads
         weights.withUnsafeBufferPointer { w in
             var firstRow = 0
             while firstRow < totalRows {
                 let rows = min(rowsPerTile, totalRows - firstRow)
                 let n = rows * width
-                gatherShifted(input, shape: shape, firstRow: firstRow, rowCount: rows, into: shifted)
+                Parallel.forEach(4 * inChannels, parts: threads) { _, blockRows in
+                    gatherShifted(input, blockRows: blockRows, shape: shape, firstRow: firstRow, rowCount: rows,
+                                  into: shifted)
+                }
                 for parity in 0..<4 {
                     let (first, end) = Self.blocks(parity)
                     let k = (end - first) * inChannels
@@ -92,46 +96,47 @@ public struct SubPixelConvTranspose: Sendable {
                                b: shifted + first * inChannels * n, ldb: n,
                                c: planes + parity * outChannels * n, ldc: n)
                 }
-                interleave(planes, planeStride: outChannels * n, shape: shape, firstRow: firstRow, rowCount: rows,
-                           bias: bias, output: output)
+                Parallel.forEach(outChannels, parts: threads) { _, channels in
+                    interleave(planes, channels: channels, planeStride: outChannels * n, shape: shape,
+                               firstRow: firstRow, rowCount: rows, bias: bias, output: output)
+                }
                 firstRow += rows
             }
         }
     }
 
-    /// `shifted[b·C_in + ci, r·W + j] = input[ci, n, i + dy_b, j + dx_b]`, 0 past the bottom or right edge,
-    /// for global rows `g = n·H + i = firstRow + r`.
-    private func gatherShifted(_ input: UnsafePointer<Float>, shape: FeatureShape, firstRow: Int, rowCount: Int,
-                               into shifted: UnsafeMutablePointer<Float>) {
+    /// For rows `b·C_in + ci` in `blockRows`: `shifted[b·C_in + ci, r·W + j] = input[ci, n, i + dy_b, j + dx_b]`,
+    /// 0 past the bottom or right edge, for global rows `g = n·H + i = firstRow + r`.
+    private func gatherShifted(_ input: UnsafePointer<Float>, blockRows: Range<Int>, shape: FeatureShape,
+                               firstRow: Int, rowCount: Int, into shifted: UnsafeMutablePointer<Float>) {
         let height = shape.height, width = shape.width, plane = shape.plane
         let rowLength = rowCount &* width
-        for block in 0..<4 {
+        for blockRow in blockRows {                              // blockRow = block·C_in + ci
+            let block = blockRow / inChannels, ci = blockRow &- block &* inChannels
             let (dy, dx) = Self.shift(block)
-            for ci in 0..<inChannels {
-                let channel = input + ci &* shape.batch &* plane
-                var destination = shifted + (block &* inChannels &+ ci) &* rowLength
-                for g in firstRow..<(firstRow &+ rowCount) {
-                    let n = g / height, i = g &- n &* height
-                    if i &+ dy >= height {
-                        destination.update(repeating: 0, count: width)
-                    } else {
-                        destination.update(from: channel + (n &* plane &+ (i &+ dy) &* width &+ dx), count: width &- dx)
-                        if dx == 1 { destination[width &- 1] = 0 }
-                    }
-                    destination += width
+            let channel = input + ci &* shape.batch &* plane
+            var destination = shifted + blockRow &* rowLength
+            for g in firstRow..<(firstRow &+ rowCount) {
+                let n = g / height, i = g &- n &* height
+                if i &+ dy >= height {
+                    destination.update(repeating: 0, count: width)
+                } else {
+                    destination.update(from: channel + (n &* plane &+ (i &+ dy) &* width &+ dx), count: width &- dx)
+                    if dx == 1 { destination[width &- 1] = 0 }
                 }
+                destination += width
             }
         }
     }
 
-    /// `output[co, n, 2i + py, 2j + px] = planes[2·py + px][co, r·W + j] + bias[co]`.
-    private func interleave(_ planes: UnsafePointer<Float>, planeStride: Int, shape: FeatureShape,
+    /// `output[co, n, 2i + py, 2j + px] = planes[2·py + px][co, r·W + j] + bias[co]` for `co` in `channels`.
+    private func interleave(_ planes: UnsafePointer<Float>, channels: Range<Int>, planeStride: Int, shape: FeatureShape,
                             firstRow: Int, rowCount: Int, bias: UnsafePointer<Float>,
                             output: UnsafeMutablePointer<Float>) {
         let height = shape.height, width = shape.width
         let outWidth = 2 &* width, outPlane = 4 &* shape.plane
         let rowLength = rowCount &* width
-        for co in 0..<outChannels {
+        for co in channels {
             let b = bias[co]
             let channel = output + co &* shape.batch &* outPlane
             for r in 0..<rowCount {

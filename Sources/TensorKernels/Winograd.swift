@@ -58,26 +58,32 @@ public struct WinogradConv3x3: Sendable {
                                                                outChannels: outChannels, limit: scratch.chunkLimit * 4))
         let chunk = rowsPerChunk * tilesWide                  // tiles per chunk
         let rowScratch = 4 * (2 * tilesWide + 2) + shape.width + 12 * tilesWide   // see the transforms
-        let buffer = scratch.reserve(16 * (inChannels + outChannels) * chunk + rowScratch)
+        let threads = scratch.threads
+        let buffer = scratch.reserve(16 * (inChannels + outChannels) * chunk + rowScratch * threads)
         let v = buffer                                        // (16, C_in, chunk)
         let m = buffer + 16 * inChannels * chunk              // (16, C_out, chunk)
-        let rows = m + 16 * outChannels * chunk               // per-row transform scratch
+        let rows = m + 16 * outChannels * chunk               // per-row transform scratch, one per thread
         transformedWeight.withUnsafeBufferPointer { u in
             var firstRow = 0
             while firstRow < tileRows {
                 let rowCount = min(rowsPerChunk, tileRows - firstRow)
                 let count = rowCount * tilesWide
-                transformInput(input, shape: shape, tilesHigh: tilesHigh, tilesWide: tilesWide,
-                               firstRow: firstRow, rowCount: rowCount, stride: chunk, into: v, scratch: rows)
+                Parallel.forEach(inChannels, parts: threads) { part, channels in
+                    transformInput(input, channels: channels, shape: shape, tilesHigh: tilesHigh, tilesWide: tilesWide,
+                                   firstRow: firstRow, rowCount: rowCount, stride: chunk, into: v,
+                                   scratch: rows + part * rowScratch)
+                }
                 for xi in 0..<16 {
                     BLAS.sgemm(m: outChannels, n: count, k: inChannels,
                                a: u.baseAddress! + xi * outChannels * inChannels, lda: inChannels,
                                b: v + xi * inChannels * chunk, ldb: chunk,
                                c: m + xi * outChannels * chunk, ldc: chunk)
                 }
-                transformOutput(m, stride: chunk, firstRow: firstRow, rowCount: rowCount, shape: shape,
-                                tilesHigh: tilesHigh, tilesWide: tilesWide, bias: bias, activation: activation,
-                                into: output, scratch: rows)
+                Parallel.forEach(outChannels, parts: threads) { part, channels in
+                    transformOutput(m, channels: channels, stride: chunk, firstRow: firstRow, rowCount: rowCount,
+                                    shape: shape, tilesHigh: tilesHigh, tilesWide: tilesWide, bias: bias,
+                                    activation: activation, into: output, scratch: rows + part * rowScratch)
+                }
                 firstRow += rowCount
             }
         }
@@ -86,7 +92,7 @@ public struct WinogradConv3x3: Sendable {
     /// `V[ξ, c, t] = (Bᵀ d B)[ξ]` for the 4×4 input patch `d` at `(2·ty − 1, 2·tx − 1)`, zeros outside,
     /// a whole row of tiles at a time: first `Bᵀ d` down the four input rows (contiguous), then `· B` along
     /// them (stride 2). Each loop touches at most four pointers so the vectorizer's alias checks stay cheap.
-    private func transformInput(_ input: UnsafePointer<Float>, shape: FeatureShape, tilesHigh: Int, tilesWide: Int,
+    private func transformInput(_ input: UnsafePointer<Float>, channels: Range<Int>, shape: FeatureShape, tilesHigh: Int, tilesWide: Int,
                                 firstRow: Int, rowCount: Int, stride: Int, into v: UnsafeMutablePointer<Float>,
                                 scratch: UnsafeMutablePointer<Float>) {
         let height = shape.height, width = shape.width, plane = shape.plane
@@ -100,7 +106,7 @@ public struct WinogradConv3x3: Sendable {
             (t + (i &* extent &+ width &+ 1)).update(repeating: 0, count: extent &- width &- 1)
         }
         let t0 = t + 1, t1 = t0 + extent, t2 = t1 + extent, t3 = t2 + extent   // column 0 of each row
-        for c in 0..<inChannels {
+        for c in channels {
             let channel = input + c &* shape.batch &* plane
             for r in 0..<rowCount {
                 let g = firstRow &+ r
@@ -147,7 +153,7 @@ public struct WinogradConv3x3: Sendable {
     /// `Y = Aᵀ M A` per tile, a row of tiles at a time: `Aᵀ M` down the tile (contiguous), `· A` along it
     /// (stride-2 stores into two output rows), then the epilogue while copying the rows that lie inside the
     /// image to the output.
-    private func transformOutput(_ m: UnsafePointer<Float>, stride: Int, firstRow: Int, rowCount: Int,
+    private func transformOutput(_ m: UnsafePointer<Float>, channels: Range<Int>, stride: Int, firstRow: Int, rowCount: Int,
                                  shape: FeatureShape, tilesHigh: Int, tilesWide: Int,
                                  bias: UnsafePointer<Float>?, activation: Activation,
                                  into output: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>) {
@@ -155,7 +161,7 @@ public struct WinogradConv3x3: Sendable {
         let xiStride = outChannels &* stride
         let a = scratch + (4 &* (2 &* tilesWide &+ 2) &+ width)  // (8, tilesWide): rows m0+m1+m2 (×4), m1−m2−m3 (×4)
         let top = a + 8 &* tilesWide, bottom = top + 2 &* tilesWide   // two output rows, 2·tilesWide wide
-        for co in 0..<outChannels {
+        for co in channels {
             let channel = output + co &* shape.batch &* plane
             let b = bias?[co] ?? 0
             for r in 0..<rowCount {

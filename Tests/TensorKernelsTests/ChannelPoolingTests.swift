@@ -21,8 +21,8 @@ struct ChannelPoolingTests {
     }
 
     /// Stride-2 encoder convolution (spec §4) with tiles of one output row, so tiles split images.
-    @Test("Conv2d epilogue pooling equals pooling its output", arguments: [1, 16 << 20])
-    func epiloguePooling(chunkLimit: Int) {
+    @Test("Conv2d epilogue pooling equals pooling its output", arguments: [1, 16 << 20], [1, 2])
+    func epiloguePooling(chunkLimit: Int, threads: Int) {
         var rng = SplitMix64(seed: 9)
         let shape = FeatureShape(channels: 4, batch: 3, height: 11, width: 9)
         let x = (0..<shape.count).map { _ in rng.nextUniform() * 2 - 1 }
@@ -35,6 +35,7 @@ struct ChannelPoolingTests {
         var fused = [Float](repeating: .nan, count: 2 * 6 * 3), separate = fused
         var scratch = ScratchBuffer(chunkLimit: chunkLimit)
         scratch.minimumColumns = 1
+        scratch.threads = threads
         x.withUnsafeBufferPointer { xs in
             y.withUnsafeMutableBufferPointer { ys in
                 fused.withUnsafeMutableBufferPointer {

@@ -4,13 +4,13 @@ import TensorKernels
 
 @Suite("Resize, GELU and channel attention against PyTorch")
 struct ElementwiseKernelTests {
-    @Test("bilinear resize, align_corners=False", arguments: ["resize_up", "resize_down", "resize_odd", "resize_160", "resize_75"])
-    func resize(_ name: String) {
+    @Test("bilinear resize, align_corners=False", arguments: ["resize_up", "resize_down", "resize_odd", "resize_160", "resize_75"], [1, 2])
+    func resize(_ name: String, threads: Int) {
         let want = KernelFixtures.tensor("\(name).output")
         let (outH, outW) = (want.shape[2], want.shape[3])
         let got = KernelFixtures.run(KernelFixtures.tensor("\(name).input"),
                                      outShape: { FeatureShape(channels: $0.channels, batch: $0.batch, height: outH, width: outW) }) { x, s, y in
-            BilinearResize.resize(input: x, shape: s, output: y, outHeight: outH, outWidth: outW)
+            BilinearResize.resize(input: x, shape: s, output: y, outHeight: outH, outWidth: outW, threads: threads)
         }
         #expect(got.maxAbsDifference(want) <= 5e-6)
     }
@@ -78,8 +78,9 @@ struct HeadKernelTests {
 
     /// Conv2d(C_in → 3, k 3, s 1, p 1), the `head` (spec §5 D4), against the Double definition (spec §2.1);
     /// widths below, at and above the 16-column vector block plus its two border columns.
-    @Test("3-channel direct convolution equals the definition", arguments: [(6, 40, 2), (3, 18, 1), (5, 7, 1), (1, 1, 2), (4, 37, 1)])
-    func threeChannels(height: Int, width: Int, batch: Int) {
+    @Test("3-channel direct convolution equals the definition",
+          arguments: [(6, 40, 2, 1), (3, 18, 1, 1), (5, 7, 1, 1), (1, 1, 2, 1), (4, 37, 1, 1), (6, 40, 2, 2), (5, 7, 1, 2)])
+    func threeChannels(height: Int, width: Int, batch: Int, threads: Int) {
         var rng = SplitMix64(seed: UInt64(height * 100 + width))
         let shape = FeatureShape(channels: 5, batch: batch, height: height, width: width)
         let x = (0..<shape.count).map { _ in rng.nextUniform() * 2 - 1 }
@@ -89,6 +90,7 @@ struct HeadKernelTests {
                           activation: .identity)
         var out = [Float](repeating: .nan, count: 3 * shape.channelStride)
         var scratch = ScratchBuffer()
+        scratch.threads = threads
         x.withUnsafeBufferPointer { xs in
             out.withUnsafeMutableBufferPointer { conv.forward(input: xs.baseAddress!, shape: shape, output: $0.baseAddress!, scratch: &scratch) }
         }

@@ -25,11 +25,12 @@ struct SubPixelConvTransposeTests {
                 up.forwardByCol2im(input: xs.baseAddress!, shape: shape, output: $0.baseAddress!, scratch: &scratch)
             }
         }
-        // Whole batch in one tile, and one input row per tile.
-        for (chunkLimit, minimumColumns) in [(16 << 20, 1024), (1, 1)] {
+        // Whole batch in one tile, and one input row per tile; on one thread and split across two.
+        for (chunkLimit, minimumColumns, threads) in [(16 << 20, 1024, 1), (1, 1, 1), (16 << 20, 1024, 2), (1, 1, 2)] {
             var got = [Float](repeating: .nan, count: out.count)
             var tiles = ScratchBuffer(chunkLimit: chunkLimit)
             tiles.minimumColumns = minimumColumns
+            tiles.threads = threads
             x.withUnsafeBufferPointer { xs in
                 got.withUnsafeMutableBufferPointer {
                     up.forward(input: xs.baseAddress!, shape: shape, output: $0.baseAddress!, scratch: &tiles)

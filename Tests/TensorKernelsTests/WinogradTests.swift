@@ -27,14 +27,18 @@ struct WinogradTests {
         let w = (0..<(34 * 33 * 9)).map { _ in (rng.nextUniform() * 2 - 1) * 0.2 }
         let conv = WinogradConv3x3(weight: w, inChannels: 33, outChannels: 34)
         var out = [Float](repeating: .nan, count: 34 * batch * height * width)
-        var scratch = ScratchBuffer(chunkLimit: 1)     // smallest chunks: one tile row each
-        x.withUnsafeBufferPointer { xs in
-            out.withUnsafeMutableBufferPointer { conv.forward(input: xs.baseAddress!, shape: shape, output: $0.baseAddress!, scratch: &scratch) }
-        }
         let want = Self.reference(x, shape, w, outChannels: 34)
-        var worst: Float = 0
-        for i in out.indices { worst = max(worst, abs(out[i] - want[i])) }
-        #expect(worst <= 2e-5, "max abs difference \(worst)")
+        for threads in [1, 2] {
+            var scratch = ScratchBuffer(chunkLimit: 1)     // smallest chunks: one tile row each
+            scratch.threads = threads
+            x.withUnsafeBufferPointer { xs in
+                out.withUnsafeMutableBufferPointer { conv.forward(input: xs.baseAddress!, shape: shape, output: $0.baseAddress!, scratch: &scratch) }
+            }
+            var worst: Float = 0
+            for i in out.indices { worst = max(worst, abs(out[i] - want[i])) }
+            #expect(!out.contains { $0.isNaN }, "every output written")
+            #expect(worst <= 2e-5, "max abs difference \(worst) on \(threads) threads")
+        }
     }
 
     @Test("fused bias + GELU epilogue equals the separate epilogue pass", arguments: [(9, 7, 2), (16, 16, 1)])
