@@ -174,6 +174,17 @@ public enum Im2col {
                             for j in 0..<jLow { destination[j] = 0 }
                             if stride == 1 {
                                 (destination + jLow).update(from: row + jLow, count: jHigh &- jLow)
+                            } else if stride == 2 {
+                                // Even elements of 16 loaded ones, while all 16 lie inside the row (s·j + 15 + v − p < W).
+                                var j = jLow
+                                while j &+ 8 <= jHigh && 2 &* j &+ 15 &+ v &- padding < width {
+                                    (destination + j).store((row + 2 &* j).load16().evenHalf)
+                                    j &+= 8
+                                }
+                                while j < jHigh {
+                                    destination[j] = row[2 &* j]
+                                    j &+= 1
+                                }
                             } else {
                                 for j in jLow..<jHigh { destination[j] = row[j &* stride] }
                             }
