@@ -9,11 +9,17 @@ public struct EncoderBlock: Sendable {
     public let attn: ChannelAttention?
 
     /// - Parameters: input `(C_in, N, H, W)`, output `(C_out, N, ⌈H/2⌉, ⌈W/2⌉)`.
+    /// - Parameter pooled: `(2, C_out, N)` scratch for the attention's pooled descriptors, which the
+    ///   convolution's epilogue gathers (spec §3 step 1) so the attention need not re-read the output.
     func forward(input: UnsafePointer<Float>, shape: FeatureShape, output: UnsafeMutablePointer<Float>,
-                 scratch: inout ScratchBuffer) -> FeatureShape {
-        conv.forward(input: input, shape: shape, output: output, scratch: &scratch)
+                 scratch: inout ScratchBuffer, pooled: UnsafeMutablePointer<Float>) -> FeatureShape {
         let outShape = conv.outputShape(for: shape)
-        attn?.apply(to: output, shape: outShape)
+        if let attn {
+            conv.forward(input: input, shape: shape, output: output, scratch: &scratch, pooled: pooled)
+            attn.apply(to: output, shape: outShape, pooled: pooled)
+        } else {
+            conv.forward(input: input, shape: shape, output: output, scratch: &scratch)
+        }
         return outShape
     }
 }

@@ -84,13 +84,17 @@ public struct CNNAutoencoder3: Sendable {
         Layout.nchwToCNHW(input, a.x, shape: xShape)
 
         // Encoder (spec §4): 150 → 75 → 38 → 19 → 10.
-        let f1Shape = enc1.forward(input: a.x, shape: xShape, output: a.f1, scratch: &workspace.scratch)
+        let f1Shape = enc1.forward(input: a.x, shape: xShape, output: a.f1, scratch: &workspace.scratch,
+                                   pooled: a.pooled)
         observe?(.enc1, a.f1, f1Shape)
-        let f2Shape = enc2.forward(input: a.f1, shape: f1Shape, output: a.f2, scratch: &workspace.scratch)
+        let f2Shape = enc2.forward(input: a.f1, shape: f1Shape, output: a.f2, scratch: &workspace.scratch,
+                                   pooled: a.pooled)
         observe?(.enc2, a.f2, f2Shape)
-        let f3Shape = enc3.forward(input: a.f2, shape: f2Shape, output: a.f3, scratch: &workspace.scratch)
+        let f3Shape = enc3.forward(input: a.f2, shape: f2Shape, output: a.f3, scratch: &workspace.scratch,
+                                   pooled: a.pooled)
         observe?(.enc3, a.f3, f3Shape)
-        let zShape = enc4.forward(input: a.f3, shape: f3Shape, output: a.z, scratch: &workspace.scratch)
+        let zShape = enc4.forward(input: a.f3, shape: f3Shape, output: a.z, scratch: &workspace.scratch,
+                                   pooled: a.pooled)
         observe?(.enc4, a.z, zShape)
 
         // Decoder (spec §5): D_k = fuse([up(D_{k-1}); Resize(F_skip)]).
@@ -108,7 +112,8 @@ public struct CNNAutoencoder3: Sendable {
         head.forward(input: a.u4, shape: u4Shape, output: a.r, scratch: &workspace.scratch)
         let rShape = head.outputShape(for: u4Shape)
         observe?(.head, a.r, rShape)
-        BilinearResize.resize(input: a.r, shape: rShape, output: a.y, outHeight: 150, outWidth: 150)
+        BilinearResize.resize(input: a.r, shape: rShape, output: a.y, outHeight: 150, outWidth: 150,
+                              threads: workspace.scratch.threads)
         observe?(.output, a.y, xShape)
         Layout.cnhwToNCHW(a.y, output, shape: xShape)
     }
@@ -125,7 +130,7 @@ public struct CNNAutoencoder3: Sendable {
         let upShape = up.outputShape(for: inputShape)
         observe?(upName, concat, upShape)
         BilinearResize.resize(input: skip, shape: skipShape, output: concat + upShape.count,
-                              outHeight: upShape.height, outWidth: upShape.width)
+                              outHeight: upShape.height, outWidth: upShape.width, threads: workspace.scratch.threads)
         var concatShape = upShape
         concatShape.channels += skipShape.channels
         fuse.conv.forward(input: concat, shape: concatShape, output: output, scratch: &workspace.scratch)

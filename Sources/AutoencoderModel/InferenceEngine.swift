@@ -57,9 +57,13 @@ public final class InferenceEngine: @unchecked Sendable {
         let x = SendablePointer(input), y = SendableMutablePointer(output)
         if count < workers.count {
             // Too few images to split: one pass, OpenBLAS spreads each GEMM over every core instead.
+            // The kernels split their non-GEMM loops across the cores too (``ScratchBuffer/threads``).
             BLAS.setThreads(workers.count)
+            let threads = workers.count
             workers[0].run { workspace in
+                workspace.scratch.threads = threads
                 model.forward(input: x.pointer, count: count, output: y.pointer, workspace: workspace)
+                workspace.scratch.threads = 1
             }.wait()
             BLAS.setThreads(1)
             return

@@ -6,7 +6,7 @@ import TensorKernels
 public final class Workspace {
     /// Pointers into the arena; shapes are `(C, N, H, W)` with `N` the current capacity.
     struct Activations {
-        var x, f1, f2, f3, z, cat1, d1, cat2, d2, cat3, d3, u4, r, y: UnsafeMutablePointer<Float>
+        var x, f1, f2, f3, z, cat1, d1, cat2, d2, cat3, d3, u4, r, y, pooled: UnsafeMutablePointer<Float>
     }
 
     /// Floats per image of each buffer, in the order of ``Activations``.
@@ -25,6 +25,7 @@ public final class Workspace {
         32 * 160 * 160,       // u4    (32, N, 160, 160)
         3 * 160 * 160,        // r     (3, N, 160, 160)   tanh(head(u4))
         3 * 150 * 150,        // y     (3, N, 150, 150)   resized output, channel-major
+        2 * 256,              // pooled (2, C ≤ 256, N)  channel attention's sums and maxima (spec §3)
     ]
 
     private var arena: UnsafeMutablePointer<Float>?
@@ -54,7 +55,8 @@ public final class Workspace {
                 return base + offset
             }
             pointers = Activations(x: p[0], f1: p[1], f2: p[2], f3: p[3], z: p[4], cat1: p[5], d1: p[6],
-                                   cat2: p[7], d2: p[8], cat3: p[9], d3: p[10], u4: p[11], r: p[12], y: p[13])
+                                   cat2: p[7], d2: p[8], cat3: p[9], d3: p[10], u4: p[11], r: p[12], y: p[13],
+                                   pooled: p[14])
         }
         return pointers!
     }

@@ -7,7 +7,7 @@
 /// ```
 public enum BilinearResize {
     /// Interpolation taps along one axis: for each output index, the two source indices and their weights.
-    /// Computed once per call (`O(out)`), so the per-pixel loop is two loads and two FMAs per tap.
+    /// Computed once per call (`O(out)`).
     struct Taps {
         var low: [Int], high: [Int], lowWeight: [Float], highWeight: [Float]
 
@@ -29,8 +29,9 @@ public enum BilinearResize {
     /// - Parameters:
     ///   - input: `(C, N, H, W)`.
     ///   - output: `(C, N, outHeight, outWidth)`; may be a slice of a larger concat buffer.
+    ///   - threads: how many threads to split the planes across (see ``ScratchBuffer/threads``).
     public static func resize(input: UnsafePointer<Float>, shape: FeatureShape,
-                              output: UnsafeMutablePointer<Float>, outHeight: Int, outWidth: Int) {
+                              output: UnsafeMutablePointer<Float>, outHeight: Int, outWidth: Int, threads: Int = 1) {
         let rows = Taps(inputSize: shape.height, outputSize: outHeight)
         let cols = Taps(inputSize: shape.width, outputSize: outWidth)
         let planes = shape.channels * shape.batch
@@ -42,20 +43,42 @@ public enum BilinearResize {
         cols.high.withUnsafeBufferPointer { colHigh in
         cols.lowWeight.withUnsafeBufferPointer { colLowWeight in
         cols.highWeight.withUnsafeBufferPointer { colHighWeight in
-            for p in 0..<planes {
-                let source = input + p &* shape.plane
-                var destination = output + p &* outHeight &* outWidth
-                for y in 0..<outHeight {
-                    let top = source + rowLow[y] &* shape.width
-                    let bottom = source + rowHigh[y] &* shape.width
-                    let wTop = rowLowWeight[y], wBottom = rowHighWeight[y]
-                    for x in 0..<outWidth {
-                        let l = colLow[x], h = colHigh[x]
-                        let wl = colLowWeight[x], wh = colHighWeight[x]
-                        destination[x] = wTop * (wl * top[l] + wh * top[h])
-                            + wBottom * (wl * bottom[l] + wh * bottom[h])
+            Parallel.forEach(planes, parts: threads) { _, range in
+                // Each needed input row interpolated along x once, into one of two cached rows (outWidth each):
+                // rowLow/rowHigh never decrease with y, so the pair slides down the image.
+                withUnsafeTemporaryAllocation(of: Float.self, capacity: 2 * outWidth) { cache in
+                    var upper = cache.baseAddress!, lower = upper + outWidth
+                    for p in range {
+                        let source = input + p &* shape.plane
+                        var destination = output + p &* outHeight &* outWidth
+                        var upperRow = -1, lowerRow = -1                 // input rows held in upper / lower
+                        @inline(__always) func interpolate(_ row: Int, into target: UnsafeMutablePointer<Float>) {
+                            let from = source + row &* shape.width
+                            for x in 0..<outWidth {
+                                target[x] = colLowWeight[x] * from[colLow[x]] + colHighWeight[x] * from[colHigh[x]]
+                            }
+                        }
+                        for y in 0..<outHeight {
+                            let low = rowLow[y], high = rowHigh[y]
+                            if low != upperRow {
+                                if low == lowerRow {
+                                    swap(&upper, &lower)
+                                    swap(&upperRow, &lowerRow)
+                                } else {
+                                    interpolate(low, into: upper)
+                                    upperRow = low
+                                }
+                            }
+                            if high != lowerRow {
+                                interpolate(high, into: lower)
+                                lowerRow = high
+                            }
+                            // PyTorch's order: wTop·(x-interpolated top) + wBottom·(x-interpolated bottom).
+                            let wTop = rowLowWeight[y], wBottom = rowHighWeight[y]
+                            for x in 0..<outWidth { destination[x] = wTop * upper[x] + wBottom * lower[x] }
+                            destination += outWidth
+                        }
                     }
-                    destination += outWidth
                 }
             }
         }}}}}}}}

@@ -23,10 +23,19 @@ public struct ChannelAttention: Sendable {
         self.expand = expand
     }
 
-    /// Scales `features` `(C, N, H, W)` in place. Allocates only `O(C)` per call, never per pixel.
+    /// Scales `features` `(C, N, H, W)` in place. Allocates only `O(C·N)` per call, never per pixel.
     public func apply(to features: UnsafeMutablePointer<Float>, shape: FeatureShape) {
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: 2 * shape.channels * shape.batch) { pooled in
+            ChannelPooling.pool(features, shape: shape, into: pooled.baseAddress!)
+            apply(to: features, shape: shape, pooled: pooled.baseAddress!)
+        }
+    }
+
+    /// Scales `features` `(C, N, H, W)` in place, given its ``ChannelPooling`` statistics `pooled` `(2, C, N)`
+    /// (e.g. gathered by the convolution epilogue that produced `features`).
+    public func apply(to features: UnsafeMutablePointer<Float>, shape: FeatureShape, pooled: UnsafePointer<Float>) {
         precondition(shape.channels == channels)
-        let plane = shape.plane
+        let plane = shape.plane, planes = channels * shape.batch
         var average = [Float](repeating: 0, count: channels)   // (C) of one image
         var maximum = [Float](repeating: 0, count: channels)   // (C)
         var hiddenActivations = [Float](repeating: 0, count: hidden)   // (C/r)
@@ -34,15 +43,8 @@ public struct ChannelAttention: Sendable {
         var gateMaximum = [Float](repeating: 0, count: channels)   // (C)
         for n in 0..<shape.batch {
             for c in 0..<channels {
-                let values = UnsafeBufferPointer(start: features + (c * shape.batch + n) * plane, count: plane)
-                var sum: Float = 0
-                var largest = -Float.infinity
-                for x in values {
-                    sum += x
-                    largest = max(largest, x)
-                }
-                average[c] = sum / Float(plane)
-                maximum[c] = largest
+                average[c] = pooled[c * shape.batch + n] / Float(plane)
+                maximum[c] = pooled[planes + c * shape.batch + n]
             }
             mlp(average, into: &gateAverage, hidden: &hiddenActivations)
             mlp(maximum, into: &gateMaximum, hidden: &hiddenActivations)

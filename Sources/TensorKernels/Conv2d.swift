@@ -45,51 +45,99 @@ public struct Conv2d: Sendable {
 
     /// - Parameters:
     ///   - input: `(C_in, N, H, W)`.
-    ///   - output: `(C_out, N, H_out, W_out)`, fully overwritten.
+    ///   - output: `(C_out, N, H_out, W_out)`, fully overwritten with `activation(conv + bias)`.
     ///   - scratch: im2col buffer, grown as needed and reused across calls.
+    ///   - pooled: if given, receives the output's ``ChannelPooling`` statistics `(2, C_out, N)` (for the
+    ///     channel attention that follows an encoder convolution, spec §3).
     ///
     /// The output is produced in tiles of whole output rows (across images: global row `n·H_out + i`), sized so
     /// the tile's im2col matrix stays in cache while OpenBLAS packs it, instead of streaming a
-    /// 30 MB-per-image matrix through memory.
+    /// 30 MB-per-image matrix through memory; each tile's epilogue runs while it is still in cache.
     public func forward(input: UnsafePointer<Float>, shape: FeatureShape,
-                        output: UnsafeMutablePointer<Float>, scratch: inout ScratchBuffer) {
+                        output: UnsafeMutablePointer<Float>, scratch: inout ScratchBuffer,
+                        pooled: UnsafeMutablePointer<Float>? = nil) {
         precondition(shape.channels == inChannels)
         let out = outputShape(for: shape)
         if let winograd {
-            winograd.forward(input: input, shape: shape, output: output, scratch: &scratch)
-        } else if outChannels <= DirectConvolution.maximumOutputChannels && stride == 1 && padding == kernel / 2 {
-            weight.withUnsafeBufferPointer { w in
-                DirectConvolution.sameStrideOne(input: input, shape: shape, weight: w.baseAddress!,
-                                                outChannels: outChannels, kernel: kernel, output: output)
+            bias.withUnsafeBufferPointer { b in
+                winograd.forward(input: input, shape: shape, output: output, bias: b.baseAddress!,
+                                 activation: activation, scratch: &scratch)
             }
+        } else if stride != 1 || padding != kernel / 2 || outChannels > DirectConvolution.maximumOutputChannels {
+            gemmForward(input: input, shape: shape, out: out, output: output, scratch: &scratch, pooled: pooled)
+            return
         } else {
-            gemmForward(input: input, shape: shape, out: out, output: output, scratch: &scratch)
+            weight.withUnsafeBufferPointer { w in
+                if outChannels == 3 && kernel == 3 {
+                    DirectConvolution.threeChannels3x3(input: input, shape: shape, weight: w.baseAddress!, output: output,
+                                                       threads: scratch.threads)
+                } else {
+                    DirectConvolution.sameStrideOne(input: input, shape: shape, weight: w.baseAddress!,
+                                                    outChannels: outChannels, kernel: kernel, output: output)
+                }
+            }
+            bias.withUnsafeBufferPointer { b in
+                Epilogue.apply(activation, values: output, bias: b.baseAddress!,
+                               channels: outChannels, channelStride: out.channelStride)
+            }
         }
-        bias.withUnsafeBufferPointer { b in
-            Epilogue.apply(activation, values: output, bias: b.baseAddress!,
-                           channels: outChannels, channelStride: out.channelStride)
-        }
+        if let pooled { ChannelPooling.pool(output, shape: out, into: pooled) }
     }
 
-    /// im2col + sgemm, tile by tile.
+    /// im2col + sgemm + epilogue (+ pooling), tile by tile.
     private func gemmForward(input: UnsafePointer<Float>, shape: FeatureShape, out: FeatureShape,
-                             output: UnsafeMutablePointer<Float>, scratch: inout ScratchBuffer) {
+                             output: UnsafeMutablePointer<Float>, scratch: inout ScratchBuffer,
+                             pooled: UnsafeMutablePointer<Float>?) {
         let totalRows = out.batch * out.height
         let rowsPerTile = scratch.rowsPerTile(floatsPerRow: fanIn * out.width, rowWidth: out.width, totalRows: totalRows)
         let columns = scratch.reserve(fanIn * out.width * rowsPerTile)
+        let planes = outChannels * out.batch
+        let threads = scratch.threads
+        if let pooled { ChannelPooling.reset(pooled, planes: planes) }
         weight.withUnsafeBufferPointer { w in
+        bias.withUnsafeBufferPointer { b in
             var firstRow = 0
             while firstRow < totalRows {
                 let rows = min(rowsPerTile, totalRows - firstRow)
-                Im2col.gather(input: input, shape: shape, firstRow: firstRow, rowCount: rows,
-                              kernel: kernel, stride: stride, padding: padding,
-                              outHeight: out.height, outWidth: out.width, columns: columns)
+                Parallel.forEach(inChannels, parts: threads) { _, channels in
+                    Im2col.gather(input: input, shape: shape, channels: channels, firstRow: firstRow, rowCount: rows,
+                                  kernel: kernel, stride: stride, padding: padding,
+                                  outHeight: out.height, outWidth: out.width, columns: columns)
+                }
                 // (C_out, fanIn) · (fanIn, rows·W_out) → columns [firstRow·W_out, …) of (C_out, N·H_out·W_out).
+                let tile = output + firstRow * out.width
                 BLAS.sgemm(m: outChannels, n: rows * out.width, k: fanIn,
                            a: w.baseAddress!, lda: fanIn,
                            b: columns, ldb: rows * out.width,
-                           c: output + firstRow * out.width, ldc: out.channelStride)
+                           c: tile, ldc: out.channelStride)
+                Parallel.forEach(outChannels, parts: threads) { _, channels in
+                    finishTile(tile, channels: channels, firstRow: firstRow, rows: rows, out: out,
+                               bias: b.baseAddress!, pooled: pooled)
+                }
                 firstRow += rows
+            }
+        }
+        }
+    }
+
+    /// The epilogue of one tile of `rows` output rows (starting at global row `firstRow`) for `channels`,
+    /// plus the pooled statistics if asked for.
+    private func finishTile(_ tile: UnsafeMutablePointer<Float>, channels: Range<Int>, firstRow: Int, rows: Int,
+                            out: FeatureShape, bias: UnsafePointer<Float>, pooled: UnsafeMutablePointer<Float>?) {
+        let planes = outChannels * out.batch
+        for c in channels {
+            let run = tile + c * out.channelStride
+            Epilogue.apply(activation, values: run, bias: bias + c, channels: 1, channelStride: rows * out.width)
+            guard let pooled else { continue }
+            // The tile's rows, split at image boundaries: image n owns global rows [n·H_out, (n+1)·H_out).
+            var g = firstRow
+            while g < firstRow + rows {
+                let n = g / out.height
+                let end = min(firstRow + rows, (n + 1) * out.height)
+                let plane = c * out.batch + n
+                ChannelPooling.accumulate(run + (g - firstRow) * out.width, count: (end - g) * out.width,
+                                          sum: &pooled[plane], maximum: &pooled[planes + plane])
+                g = end
             }
         }
     }
@@ -97,17 +145,18 @@ public struct Conv2d: Sendable {
 
 /// Unfolds convolution windows into GEMM columns.
 public enum Im2col {
-    /// Writes `(C_in·k·k, rowCount·W_out)`: row `(c, u, v)`, column `(g, j)` for global output row
+    /// Writes `(C_in·k·k, rowCount·W_out)` (the rows of `channels` only, if given): row `(c, u, v)`, column `(g, j)` for global output row
     /// `g = n·H_out + i` in `[firstRow, firstRow + rowCount)` holds `input[c, n, s·i+u−p, s·j+v−p]`, or 0 in
     /// the padding.
     ///
     /// - Parameter input: `(C_in, N, H, W)`.
-    public static func gather(input: UnsafePointer<Float>, shape: FeatureShape, firstRow: Int, rowCount: Int,
+    public static func gather(input: UnsafePointer<Float>, shape: FeatureShape, channels: Range<Int>? = nil,
+                              firstRow: Int, rowCount: Int,
                               kernel: Int, stride: Int, padding: Int, outHeight: Int, outWidth: Int,
                               columns: UnsafeMutablePointer<Float>) {
         let height = shape.height, width = shape.width, plane = shape.plane
         let rowLength = rowCount &* outWidth
-        for c in 0..<shape.channels {
+        for c in channels ?? 0..<shape.channels {
             let channel = input + c &* shape.batch &* plane
             for u in 0..<kernel {
                 for v in 0..<kernel {
@@ -125,6 +174,17 @@ public enum Im2col {
                             for j in 0..<jLow { destination[j] = 0 }
                             if stride == 1 {
                                 (destination + jLow).update(from: row + jLow, count: jHigh &- jLow)
+                            } else if stride == 2 {
+                                // Even elements of 16 loaded ones, while all 16 lie inside the row (s·j + 15 + v − p < W).
+                                var j = jLow
+                                while j &+ 8 <= jHigh && 2 &* j &+ 15 &+ v &- padding < width {
+                                    (destination + j).store((row + 2 &* j).load16().evenHalf)
+                                    j &+= 8
+                                }
+                                while j < jHigh {
+                                    destination[j] = row[2 &* j]
+                                    j &+= 1
+                                }
                             } else {
                                 for j in jLow..<jHigh { destination[j] = row[j &* stride] }
                             }

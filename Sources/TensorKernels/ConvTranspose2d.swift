@@ -1,6 +1,7 @@
-/// A transposed convolution (spec §2.2) with PyTorch's weight layout `(C_in, C_out, k, k)`, run as one
-/// `sgemm` per chunk of the batch (`Wᵀ · X`) followed by col2im, the scatter-add of every product into the
-/// output position it lands on. Used by the decoder's `up1…up4` (k 3, stride 2, padding 1, output_padding 1).
+/// A transposed convolution (spec §2.2) with PyTorch's weight layout `(C_in, C_out, k, k)`. The decoder's
+/// `up1…up4` (k 3, stride 2, padding 1, output_padding 1) run as ``SubPixelConvTranspose``; any other
+/// configuration as one `sgemm` per chunk of the batch (`Wᵀ · X`) followed by col2im, the scatter-add of
+/// every product into the output position it lands on.
 ///
 /// ```swift
 /// let up = ConvTranspose2d(weight: w, bias: b, inChannels: 256, outChannels: 128, kernel: 3, stride: 2,
@@ -14,6 +15,8 @@ public struct ConvTranspose2d: Sendable {
     public let weight: [Float]
     /// `(C_out)`.
     public let bias: [Float]
+    /// The sub-pixel form, for k 3, stride 2, padding 1, output_padding 1.
+    let subPixel: SubPixelConvTranspose?
 
     public init(weight: [Float], bias: [Float], inChannels: Int, outChannels: Int,
                 kernel: Int, stride: Int, padding: Int, outputPadding: Int) {
@@ -26,6 +29,8 @@ public struct ConvTranspose2d: Sendable {
         self.stride = stride
         self.padding = padding
         self.outputPadding = outputPadding
+        let useSubPixel = kernel == 3 && stride == 2 && padding == 1 && outputPadding == 1
+        self.subPixel = useSubPixel ? SubPixelConvTranspose(weight: weight, inChannels: inChannels, outChannels: outChannels) : nil
     }
 
     /// `H_out = (H − 1)·s − 2p + k + op` (spec §2.2).
@@ -38,9 +43,23 @@ public struct ConvTranspose2d: Sendable {
     /// - Parameters:
     ///   - input: `(C_in, N, H, W)`.
     ///   - output: `(C_out, N, H_out, W_out)`, fully overwritten (it may be the front of a concat buffer).
-    ///   - scratch: the `(C_out·k·k, count·H·W)` column matrix, reused across calls.
+    ///   - scratch: GEMM operands, reused across calls.
     public func forward(input: UnsafePointer<Float>, shape: FeatureShape,
                         output: UnsafeMutablePointer<Float>, scratch: inout ScratchBuffer) {
+        guard let subPixel else {
+            forwardByCol2im(input: input, shape: shape, output: output, scratch: &scratch)
+            return
+        }
+        bias.withUnsafeBufferPointer { b in
+            subPixel.forward(input: input, shape: shape, bias: b.baseAddress!, output: output, scratch: &scratch)
+        }
+    }
+
+    /// The general form, GEMM + col2im, for any k, stride, padding (and the reference the sub-pixel form is
+    /// tested against). Same parameters as ``forward(input:shape:output:scratch:)``; `scratch` holds the
+    /// `(C_out·k·k, count·H·W)` column matrix.
+    public func forwardByCol2im(input: UnsafePointer<Float>, shape: FeatureShape,
+                                output: UnsafeMutablePointer<Float>, scratch: inout ScratchBuffer) {
         precondition(shape.channels == inChannels)
         let out = outputShape(for: shape)
         let rows = outChannels * kernel * kernel

@@ -32,6 +32,10 @@ public struct ScratchBuffer: ~Copyable {
     /// See ``rowsPerTile(floatsPerRow:rowWidth:totalRows:)``.
     public var minimumColumns = 1024
 
+    /// Threads the kernels may split their non-GEMM loops across (see ``Parallel``): 1 when each worker runs
+    /// its own forward pass, the core count when one pass runs alone.
+    public var threads = 1
+
     /// A buffer of at least `count` floats; contents undefined.
     public mutating func reserve(_ count: Int) -> UnsafeMutablePointer<Float> {
         if count > capacity {

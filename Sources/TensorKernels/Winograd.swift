@@ -45,8 +45,11 @@ public struct WinogradConv3x3: Sendable {
 
     /// - Parameters:
     ///   - input: `(C_in, N, H, W)`.
-    ///   - output: `(C_out, N, H, W)`, overwritten (before bias).
+    ///   - output: `(C_out, N, H, W)`, overwritten with `activation(conv + bias)`.
+    ///   - bias: `(C_out)`, or nil for none; with `activation`, the epilogue of ``Conv2d``, fused into the
+    ///     output transform while each output row is still in L1.
     public func forward(input: UnsafePointer<Float>, shape: FeatureShape, output: UnsafeMutablePointer<Float>,
+                        bias: UnsafePointer<Float>? = nil, activation: Activation = .identity,
                         scratch: inout ScratchBuffer) {
         precondition(shape.channels == inChannels)
         let tilesHigh = (shape.height + 1) / 2, tilesWide = (shape.width + 1) / 2
@@ -54,116 +57,151 @@ public struct WinogradConv3x3: Sendable {
         let rowsPerChunk = min(tileRows, Self.tileRowsPerChunk(tilesWide: tilesWide, inChannels: inChannels,
                                                                outChannels: outChannels, limit: scratch.chunkLimit * 4))
         let chunk = rowsPerChunk * tilesWide                  // tiles per chunk
-        let rowScratch = 16 * tilesWide + 2 * tilesWide + 4   // 4×4 rows of h, plus a padded input row
-        let buffer = scratch.reserve(16 * (inChannels + outChannels) * chunk + rowScratch)
+        let rowScratch = 4 * (2 * tilesWide + 2) + shape.width + 12 * tilesWide   // see the transforms
+        let threads = scratch.threads
+        let buffer = scratch.reserve(16 * (inChannels + outChannels) * chunk + rowScratch * threads)
         let v = buffer                                        // (16, C_in, chunk)
         let m = buffer + 16 * inChannels * chunk              // (16, C_out, chunk)
-        let rows = m + 16 * outChannels * chunk               // per-row transform scratch
+        let rows = m + 16 * outChannels * chunk               // per-row transform scratch, one per thread
         transformedWeight.withUnsafeBufferPointer { u in
             var firstRow = 0
             while firstRow < tileRows {
                 let rowCount = min(rowsPerChunk, tileRows - firstRow)
                 let count = rowCount * tilesWide
-                transformInput(input, shape: shape, tilesHigh: tilesHigh, tilesWide: tilesWide,
-                               firstRow: firstRow, rowCount: rowCount, stride: chunk, into: v, scratch: rows)
+                Parallel.forEach(inChannels, parts: threads) { part, channels in
+                    transformInput(input, channels: channels, shape: shape, tilesHigh: tilesHigh, tilesWide: tilesWide,
+                                   firstRow: firstRow, rowCount: rowCount, stride: chunk, into: v,
+                                   scratch: rows + part * rowScratch)
+                }
                 for xi in 0..<16 {
                     BLAS.sgemm(m: outChannels, n: count, k: inChannels,
                                a: u.baseAddress! + xi * outChannels * inChannels, lda: inChannels,
                                b: v + xi * inChannels * chunk, ldb: chunk,
                                c: m + xi * outChannels * chunk, ldc: chunk)
                 }
-                transformOutput(m, stride: chunk, firstRow: firstRow, rowCount: rowCount, shape: shape,
-                                tilesHigh: tilesHigh, tilesWide: tilesWide, into: output, scratch: rows)
+                Parallel.forEach(outChannels, parts: threads) { part, channels in
+                    transformOutput(m, channels: channels, stride: chunk, firstRow: firstRow, rowCount: rowCount,
+                                    shape: shape, tilesHigh: tilesHigh, tilesWide: tilesWide, bias: bias,
+                                    activation: activation, into: output, scratch: rows + part * rowScratch)
+                }
                 firstRow += rowCount
             }
         }
     }
 
     /// `V[ξ, c, t] = (Bᵀ d B)[ξ]` for the 4×4 input patch `d` at `(2·ty − 1, 2·tx − 1)`, zeros outside,
-    /// a whole row of tiles at a time so every step runs along contiguous (or stride-2) memory.
-    private func transformInput(_ input: UnsafePointer<Float>, shape: FeatureShape, tilesHigh: Int, tilesWide: Int,
+    /// a whole row of tiles at a time: first `Bᵀ d` down the four input rows (contiguous), then `· B` along
+    /// them (stride 2). Each loop touches at most four pointers so the vectorizer's alias checks stay cheap.
+    private func transformInput(_ input: UnsafePointer<Float>, channels: Range<Int>, shape: FeatureShape, tilesHigh: Int, tilesWide: Int,
                                 firstRow: Int, rowCount: Int, stride: Int, into v: UnsafeMutablePointer<Float>,
                                 scratch: UnsafeMutablePointer<Float>) {
         let height = shape.height, width = shape.width, plane = shape.plane
         let xiStride = inChannels &* stride
-        let h = scratch                                     // (4 rows a, 4 columns b, tilesWide): d·B per input row
-        // One input row, zero-extended by one on each side and split into even and odd positions of the
-        // extended row, so the stride-2 tile windows become contiguous (vectorizable) arithmetic.
-        let even = scratch + 16 &* tilesWide                 // extended[2k]   = row[2k − 1], k ≤ tilesWide
-        let odd = even + (tilesWide &+ 1)                     // extended[2k+1] = row[2k]
-        for c in 0..<inChannels {
+        let extent = 2 &* tilesWide &+ 2                      // input columns −1 … 2·tilesWide
+        let t = scratch                                       // (4, extent): Bᵀ d, rows d0−d2, d1+d2, d2−d1, d1−d3
+        let zero = scratch + 4 &* extent                      // (W): stands in for rows outside the image
+        zero.update(repeating: 0, count: width)
+        for i in 0..<4 {                                      // the padding columns, never written below
+            t[i &* extent] = 0
+            (t + (i &* extent &+ width &+ 1)).update(repeating: 0, count: extent &- width &- 1)
+        }
+        let t0 = t + 1, t1 = t0 + extent, t2 = t1 + extent, t3 = t2 + extent   // column 0 of each row
+        for c in channels {
             let channel = input + c &* shape.batch &* plane
             for r in 0..<rowCount {
                 let g = firstRow &+ r
                 let n = g / tilesHigh, ty = g &- n &* tilesHigh
                 let image = channel + n &* plane
-                // Horizontal: h[a, j, tx] = (d B)[a, j] for the 4 input rows a of this tile row.
-                for a in 0..<4 {
+                @inline(__always) func row(_ a: Int) -> UnsafePointer<Float> {
                     let y = 2 &* ty &- 1 &+ a
-                    even.update(repeating: 0, count: 2 &* tilesWide &+ 2)
-                    if y >= 0 && y < height {
-                        let row = image + y &* width
-                        for k in 1...tilesWide where 2 &* k &- 1 < width { even[k] = row[2 &* k &- 1] }
-                        for k in 0..<tilesWide where 2 &* k < width { odd[k] = row[2 &* k] }
-                    }
-                    let h0 = h + (a &* 4) &* tilesWide, h1 = h0 + tilesWide, h2 = h1 + tilesWide, h3 = h2 + tilesWide
-                    for tx in 0..<tilesWide {
-                        h0[tx] = even[tx] - even[tx &+ 1]
-                        h1[tx] = odd[tx] + even[tx &+ 1]
-                        h2[tx] = even[tx &+ 1] - odd[tx]
-                        h3[tx] = odd[tx] - odd[tx &+ 1]
-                    }
+                    return y >= 0 && y < height ? image + y &* width : UnsafePointer(zero)
                 }
-                // Vertical: V[i·4 + j] from rows a = 0…3, contiguous along tx.
+                let d0 = row(0), d1 = row(1), d2 = row(2), d3 = row(3)
+                for j in 0..<width { t0[j] = d0[j] - d2[j] }
+                for j in 0..<width { t1[j] = d1[j] + d2[j] }
+                for j in 0..<width { t2[j] = d2[j] - d1[j] }
+                for j in 0..<width { t3[j] = d1[j] - d3[j] }
+                // V[4i + j] = (t_i B)[j] over the extended row e = column + 1: tile tx spans e = 2tx … 2tx + 3.
                 let target = v + (c &* stride &+ r &* tilesWide)
-                for j in 0..<4 {
-                    let d0 = h + j &* tilesWide, d1 = d0 + 4 &* tilesWide, d2 = d1 + 4 &* tilesWide, d3 = d2 + 4 &* tilesWide
-                    let v0 = target + j &* xiStride, v1 = v0 + 4 &* xiStride, v2 = v1 + 4 &* xiStride, v3 = v2 + 4 &* xiStride
-                    for tx in 0..<tilesWide {
-                        v0[tx] = d0[tx] - d2[tx]
-                        v1[tx] = d1[tx] + d2[tx]
-                        v2[tx] = d2[tx] - d1[tx]
-                        v3[tx] = d1[tx] - d3[tx]
+                for i in 0..<4 {
+                    let e = UnsafePointer(t + i &* extent)
+                    let v0: UnsafeMutablePointer<Float> = target + (4 &* i) &* xiStride
+                    let v1 = v0 + xiStride, v2 = v1 + xiStride, v3 = v2 + xiStride
+                    var tx = 0
+                    while tx &+ 8 <= tilesWide {                 // 8 tiles: e[2tx …< 2tx + 18], split even/odd
+                        let here = (e + 2 &* tx).load16(), next = (e + (2 &* tx &+ 2)).load16()
+                        let e0 = here.evenHalf, o0 = here.oddHalf, e1 = next.evenHalf, o1 = next.oddHalf
+                        (v0 + tx).store(e0 - e1)
+                        (v1 + tx).store(o0 + e1)
+                        (v2 + tx).store(e1 - o0)
+                        (v3 + tx).store(o0 - o1)
+                        tx &+= 8
+                    }
+                    while tx < tilesWide {
+                        let e0 = e[2 &* tx], o0 = e[2 &* tx &+ 1], e1 = e[2 &* tx &+ 2], o1 = e[2 &* tx &+ 3]
+                        v0[tx] = e0 - e1
+                        v1[tx] = o0 + e1
+                        v2[tx] = e1 - o0
+                        v3[tx] = o0 - o1
+                        tx &+= 1
                     }
                 }
             }
         }
     }
 
-    /// `Y = Aᵀ M A` per tile, a row of tiles at a time, written where the output lies inside the image.
-    private func transformOutput(_ m: UnsafePointer<Float>, stride: Int, firstRow: Int, rowCount: Int,
+    /// `Y = Aᵀ M A` per tile, a row of tiles at a time: `Aᵀ M` down the tile (contiguous), `· A` along it
+    /// (stride-2 stores into two output rows), then the epilogue while copying the rows that lie inside the
+    /// image to the output.
+    private func transformOutput(_ m: UnsafePointer<Float>, channels: Range<Int>, stride: Int, firstRow: Int, rowCount: Int,
                                  shape: FeatureShape, tilesHigh: Int, tilesWide: Int,
+                                 bias: UnsafePointer<Float>?, activation: Activation,
                                  into output: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>) {
         let height = shape.height, width = shape.width, plane = shape.plane
         let xiStride = outChannels &* stride
-        let top = scratch, bottom = scratch + 2 &* tilesWide   // two output rows, 2·tilesWide wide
-        for co in 0..<outChannels {
+        let a = scratch + (4 &* (2 &* tilesWide &+ 2) &+ width)  // (8, tilesWide): rows m0+m1+m2 (×4), m1−m2−m3 (×4)
+        let top = a + 8 &* tilesWide, bottom = top + 2 &* tilesWide   // two output rows, 2·tilesWide wide
+        for co in channels {
             let channel = output + co &* shape.batch &* plane
+            let b = bias?[co] ?? 0
             for r in 0..<rowCount {
                 let g = firstRow &+ r
                 let n = g / tilesHigh, ty = g &- n &* tilesHigh
                 let source = m + (co &* stride &+ r &* tilesWide)
-                @inline(__always) func at(_ i: Int, _ j: Int) -> UnsafePointer<Float> { source + (i &* 4 &+ j) &* xiStride }
-                let m00 = at(0, 0), m01 = at(0, 1), m02 = at(0, 2), m03 = at(0, 3)
-                let m10 = at(1, 0), m11 = at(1, 1), m12 = at(1, 2), m13 = at(1, 3)
-                let m20 = at(2, 0), m21 = at(2, 1), m22 = at(2, 2), m23 = at(2, 3)
-                let m30 = at(3, 0), m31 = at(3, 1), m32 = at(3, 2), m33 = at(3, 3)
-                for tx in 0..<tilesWide {
-                    // Aᵀ M: rows m0 + m1 + m2 and m1 − m2 − m3; then · A along each row.
-                    let a00 = m00[tx] + m10[tx] + m20[tx], a01 = m01[tx] + m11[tx] + m21[tx]
-                    let a02 = m02[tx] + m12[tx] + m22[tx], a03 = m03[tx] + m13[tx] + m23[tx]
-                    let a10 = m10[tx] - m20[tx] - m30[tx], a11 = m11[tx] - m21[tx] - m31[tx]
-                    let a12 = m12[tx] - m22[tx] - m32[tx], a13 = m13[tx] - m23[tx] - m33[tx]
-                    top[2 &* tx] = a00 + a01 + a02
-                    top[2 &* tx &+ 1] = a01 - a02 - a03
-                    bottom[2 &* tx] = a10 + a11 + a12
-                    bottom[2 &* tx &+ 1] = a11 - a12 - a13
+                for j in 0..<4 {
+                    let step: Int = 4 &* xiStride
+                    let m0: UnsafePointer<Float> = source + j &* xiStride
+                    let m1 = m0 + step, m2 = m1 + step, m3 = m2 + step
+                    let upper = a + j &* tilesWide, lower = a + (4 &+ j) &* tilesWide
+                    for tx in 0..<tilesWide { upper[tx] = m0[tx] + m1[tx] + m2[tx] }
+                    for tx in 0..<tilesWide { lower[tx] = m1[tx] - m2[tx] - m3[tx] }
                 }
+                Self.rowTimesA(a, tilesWide: tilesWide, into: top)
+                Self.rowTimesA(a + 4 &* tilesWide, tilesWide: tilesWide, into: bottom)
                 let y = 2 &* ty
                 let image = channel + n &* plane
-                (image + y &* width).update(from: top, count: width)
-                if y &+ 1 < height { (image + (y &+ 1) &* width).update(from: bottom, count: width) }
+                Epilogue.apply(activation, from: top, to: image + y &* width, count: width, bias: b)
+                if y &+ 1 < height {
+                    Epilogue.apply(activation, from: bottom, to: image + (y &+ 1) &* width, count: width, bias: b)
+                }
             }
+        }
+    }
+
+    /// `out[2tx] = s0 + s1 + s2`, `out[2tx + 1] = s1 − s2 − s3` for the four rows `s_j = s + j·tilesWide`.
+    @inline(__always)
+    private static func rowTimesA(_ s: UnsafePointer<Float>, tilesWide: Int, into out: UnsafeMutablePointer<Float>) {
+        let s0 = s, s1 = s0 + tilesWide, s2 = s1 + tilesWide, s3 = s2 + tilesWide
+        var tx = 0
+        while tx &+ 8 <= tilesWide {
+            let a0 = (s0 + tx).load8(), a1 = (s1 + tx).load8(), a2 = (s2 + tx).load8(), a3 = (s3 + tx).load8()
+            (out + 2 &* tx).store(interleave(a0 + a1 + a2, a1 - a2 - a3))
+            tx &+= 8
+        }
+        while tx < tilesWide {
+            out[2 &* tx] = s0[tx] + s1[tx] + s2[tx]
+            out[2 &* tx &+ 1] = s1[tx] - s2[tx] - s3[tx]
+            tx &+= 1
         }
     }
 }

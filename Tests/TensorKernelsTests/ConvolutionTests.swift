@@ -78,4 +78,33 @@ struct ConvolutionTests {
         #expect(got.shape == [2, 4, 10, 14])
         #expect(got.maxAbsDifference(KernelFixtures.tensor("convT.output")) <= 1e-5)
     }
+
+    /// The encoder's stride-2 im2col (spec §4) on rows wide enough for its vector path (even and odd widths).
+    @Test("stride 2, padding 1, wide rows, equals the definition", arguments: [(5, 40), (4, 37), (3, 75)])
+    func strideTwoWide(height: Int, width: Int) {
+        var rng = SplitMix64(seed: UInt64(height * 1000 + width))
+        let shape = FeatureShape(channels: 3, batch: 2, height: height, width: width)
+        let x = (0..<shape.count).map { _ in rng.nextUniform() * 2 - 1 }
+        let w = (0..<(4 * 3 * 9)).map { _ in (rng.nextUniform() * 2 - 1) * 0.3 }
+        let conv = Conv2d(weight: w, bias: [0, 0, 0, 0], inChannels: 3, outChannels: 4, kernel: 3, stride: 2,
+                          padding: 1, activation: .identity)
+        let out = conv.outputShape(for: shape)
+        var y = [Float](repeating: .nan, count: out.count)
+        var scratch = ScratchBuffer()
+        x.withUnsafeBufferPointer { xs in
+            y.withUnsafeMutableBufferPointer { conv.forward(input: xs.baseAddress!, shape: shape, output: $0.baseAddress!, scratch: &scratch) }
+        }
+        var worst: Float = 0
+        for co in 0..<4 { for n in 0..<2 { for i in 0..<out.height { for j in 0..<out.width {
+            var sum = 0.0
+            for ci in 0..<3 { for u in 0..<3 { for v in 0..<3 {
+                let yy = 2 * i + u - 1, xx = 2 * j + v - 1
+                guard yy >= 0, yy < height, xx >= 0, xx < width else { continue }
+                sum += Double(w[((co * 3 + ci) * 3 + u) * 3 + v]) * Double(x[((ci * 2 + n) * height + yy) * width + xx])
+            }}}
+            worst = max(worst, abs(y[((co * 2 + n) * out.height + i) * out.width + j] - Float(sum)))
+        }}}}
+        #expect(!y.contains { $0.isNaN })
+        #expect(worst <= 1e-5, "max abs difference \(worst)")
+    }
 }

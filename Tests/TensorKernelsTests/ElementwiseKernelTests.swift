@@ -4,13 +4,13 @@ import TensorKernels
 
 @Suite("Resize, GELU and channel attention against PyTorch")
 struct ElementwiseKernelTests {
-    @Test("bilinear resize, align_corners=False", arguments: ["resize_up", "resize_down", "resize_odd", "resize_160", "resize_75"])
-    func resize(_ name: String) {
+    @Test("bilinear resize, align_corners=False", arguments: ["resize_up", "resize_down", "resize_odd", "resize_160", "resize_75"], [1, 2])
+    func resize(_ name: String, threads: Int) {
         let want = KernelFixtures.tensor("\(name).output")
         let (outH, outW) = (want.shape[2], want.shape[3])
         let got = KernelFixtures.run(KernelFixtures.tensor("\(name).input"),
                                      outShape: { FeatureShape(channels: $0.channels, batch: $0.batch, height: outH, width: outW) }) { x, s, y in
-            BilinearResize.resize(input: x, shape: s, output: y, outHeight: outH, outWidth: outW)
+            BilinearResize.resize(input: x, shape: s, output: y, outHeight: outH, outWidth: outW, threads: threads)
         }
         #expect(got.maxAbsDifference(want) <= 5e-6)
     }
@@ -62,3 +62,42 @@ struct ElementwiseKernelTests {
 }
 
 private extension Double { var float: Float { Float(self) } }
+
+@Suite("Vectorizable tanh and the head's direct convolution")
+struct HeadKernelTests {
+    @Test("the vectorizable tanh stays within 1e-6 of libm's tanhf")
+    func tanhAgainstLibm() {
+        var worst: Float = 0
+        for i in -12000...12000 {
+            let x = Float(i) / 1000
+            worst = max(worst, abs(Tanh.value(x) - Foundation.tanh(x)))
+        }
+        for x: Float in [1e-8, -3e-5, 0, 100, -100] { worst = max(worst, abs(Tanh.value(x) - Foundation.tanh(x))) }
+        #expect(worst <= 1e-6, "max abs difference \(worst)")
+    }
+
+    /// Conv2d(C_in → 3, k 3, s 1, p 1), the `head` (spec §5 D4), against the Double definition (spec §2.1);
+    /// widths below, at and above the 16-column vector block plus its two border columns.
+    @Test("3-channel direct convolution equals the definition",
+          arguments: [(6, 40, 2, 1), (3, 18, 1, 1), (5, 7, 1, 1), (1, 1, 2, 1), (4, 37, 1, 1), (6, 40, 2, 2), (5, 7, 1, 2)])
+    func threeChannels(height: Int, width: Int, batch: Int, threads: Int) {
+        var rng = SplitMix64(seed: UInt64(height * 100 + width))
+        let shape = FeatureShape(channels: 5, batch: batch, height: height, width: width)
+        let x = (0..<shape.count).map { _ in rng.nextUniform() * 2 - 1 }
+        let w = (0..<(3 * 5 * 9)).map { _ in (rng.nextUniform() * 2 - 1) * 0.3 }
+        let b: [Float] = [0.1, -0.2, 0.3]
+        let conv = Conv2d(weight: w, bias: b, inChannels: 5, outChannels: 3, kernel: 3, stride: 1, padding: 1,
+                          activation: .identity)
+        var out = [Float](repeating: .nan, count: 3 * shape.channelStride)
+        var scratch = ScratchBuffer()
+        scratch.threads = threads
+        x.withUnsafeBufferPointer { xs in
+            out.withUnsafeMutableBufferPointer { conv.forward(input: xs.baseAddress!, shape: shape, output: $0.baseAddress!, scratch: &scratch) }
+        }
+        let want = WinogradTests.reference(x, shape, w, outChannels: 3)
+        var worst: Float = 0
+        for i in out.indices { worst = max(worst, abs(out[i] - (want[i] + b[i / shape.channelStride]))) }
+        #expect(!out.contains { $0.isNaN }, "every output written")
+        #expect(worst <= 1e-5, "max abs difference \(worst)")
+    }
+}

@@ -27,13 +27,41 @@ struct WinogradTests {
         let w = (0..<(34 * 33 * 9)).map { _ in (rng.nextUniform() * 2 - 1) * 0.2 }
         let conv = WinogradConv3x3(weight: w, inChannels: 33, outChannels: 34)
         var out = [Float](repeating: .nan, count: 34 * batch * height * width)
-        var scratch = ScratchBuffer(chunkLimit: 1)     // smallest chunks: one tile row each
-        x.withUnsafeBufferPointer { xs in
-            out.withUnsafeMutableBufferPointer { conv.forward(input: xs.baseAddress!, shape: shape, output: $0.baseAddress!, scratch: &scratch) }
-        }
         let want = Self.reference(x, shape, w, outChannels: 34)
-        var worst: Float = 0
-        for i in out.indices { worst = max(worst, abs(out[i] - want[i])) }
-        #expect(worst <= 2e-5, "max abs difference \(worst)")
+        for threads in [1, 2] {
+            var scratch = ScratchBuffer(chunkLimit: 1)     // smallest chunks: one tile row each
+            scratch.threads = threads
+            x.withUnsafeBufferPointer { xs in
+                out.withUnsafeMutableBufferPointer { conv.forward(input: xs.baseAddress!, shape: shape, output: $0.baseAddress!, scratch: &scratch) }
+            }
+            var worst: Float = 0
+            for i in out.indices { worst = max(worst, abs(out[i] - want[i])) }
+            #expect(!out.contains { $0.isNaN }, "every output written")
+            #expect(worst <= 2e-5, "max abs difference \(worst) on \(threads) threads")
+        }
+    }
+
+    @Test("fused bias + GELU epilogue equals the separate epilogue pass", arguments: [(9, 7, 2), (16, 16, 1)])
+    func fusedEpilogue(height: Int, width: Int, batch: Int) {
+        var rng = SplitMix64(seed: UInt64(height * 7 + width))
+        let shape = FeatureShape(channels: 32, batch: batch, height: height, width: width)
+        let x = (0..<shape.count).map { _ in rng.nextUniform() * 2 - 1 }
+        let w = (0..<(40 * 32 * 9)).map { _ in (rng.nextUniform() * 2 - 1) * 0.2 }
+        let bias = (0..<40).map { _ in rng.nextUniform() - 0.5 }
+        let conv = WinogradConv3x3(weight: w, inChannels: 32, outChannels: 40)
+        var fused = [Float](repeating: .nan, count: 40 * shape.batch * shape.plane)
+        var separate = fused
+        var scratch = ScratchBuffer(chunkLimit: 1)
+        x.withUnsafeBufferPointer { xs in
+            fused.withUnsafeMutableBufferPointer {
+                conv.forward(input: xs.baseAddress!, shape: shape, output: $0.baseAddress!, bias: bias,
+                             activation: .gelu, scratch: &scratch)
+            }
+            separate.withUnsafeMutableBufferPointer {
+                conv.forward(input: xs.baseAddress!, shape: shape, output: $0.baseAddress!, scratch: &scratch)
+                Epilogue.apply(.gelu, values: $0.baseAddress!, bias: bias, channels: 40, channelStride: shape.batch * shape.plane)
+            }
+        }
+        #expect(fused == separate)
     }
 }

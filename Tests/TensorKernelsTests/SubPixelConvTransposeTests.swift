@@ -1,0 +1,45 @@
+import Testing
+import TensorKernels
+
+/// The sub-pixel ConvTranspose2d (k 3, s 2, p 1, op 1; spec §2.2) against the general GEMM + col2im form.
+@Suite("Sub-pixel ConvTranspose2d")
+struct SubPixelConvTransposeTests {
+    /// The decoder's shapes (10→20, 20→40, 40→80, 80→160, scaled down in channels) plus odd and tiny ones.
+    @Test("equals GEMM + col2im", arguments: [
+        (10, 10, 2, 24, 20), (20, 20, 1, 16, 8), (7, 9, 3, 5, 6), (1, 1, 1, 3, 2), (2, 5, 2, 4, 33), (19, 19, 2, 32, 32),
+    ])
+    func matchesCol2im(height: Int, width: Int, batch: Int, inChannels: Int, outChannels: Int) {
+        var rng = SplitMix64(seed: UInt64(height * 1000 + width * 10 + batch))
+        let shape = FeatureShape(channels: inChannels, batch: batch, height: height, width: width)
+        let x = (0..<shape.count).map { _ in rng.nextUniform() * 2 - 1 }
+        let w = (0..<(inChannels * outChannels * 9)).map { _ in (rng.nextUniform() * 2 - 1) * 0.3 }
+        let b = (0..<outChannels).map { _ in rng.nextUniform() - 0.5 }
+        let up = ConvTranspose2d(weight: w, bias: b, inChannels: inChannels, outChannels: outChannels,
+                                 kernel: 3, stride: 2, padding: 1, outputPadding: 1)
+        let out = up.outputShape(for: shape)
+        #expect(out.height == 2 * height && out.width == 2 * width)
+        var want = [Float](repeating: .nan, count: out.count)
+        var scratch = ScratchBuffer()
+        x.withUnsafeBufferPointer { xs in
+            want.withUnsafeMutableBufferPointer {
+                up.forwardByCol2im(input: xs.baseAddress!, shape: shape, output: $0.baseAddress!, scratch: &scratch)
+            }
+        }
+        // Whole batch in one tile, and one input row per tile; on one thread and split across two.
+        for (chunkLimit, minimumColumns, threads) in [(16 << 20, 1024, 1), (1, 1, 1), (16 << 20, 1024, 2), (1, 1, 2)] {
+            var got = [Float](repeating: .nan, count: out.count)
+            var tiles = ScratchBuffer(chunkLimit: chunkLimit)
+            tiles.minimumColumns = minimumColumns
+            tiles.threads = threads
+            x.withUnsafeBufferPointer { xs in
+                got.withUnsafeMutableBufferPointer {
+                    up.forward(input: xs.baseAddress!, shape: shape, output: $0.baseAddress!, scratch: &tiles)
+                }
+            }
+            var worst: Float = 0
+            for i in got.indices { worst = max(worst, abs(got[i] - want[i])) }
+            #expect(!got.contains { $0.isNaN }, "every output written")
+            #expect(worst <= 1e-5, "max abs difference \(worst) (chunk limit \(chunkLimit))")
+        }
+    }
+}
