@@ -77,8 +77,9 @@ for version in 1.27.0 1.37.0; do
     out=$(kubernetes-validate --strict -k "$version" "$work/rendered/$name.yaml" 2>&1) && rc=0 || rc=$?
     # Only CRD kinds (ServiceMonitor) may lack a schema; step 4 checks them.
     unexpected=$(echo "$out" | grep -v -E "^INFO .* passed |Couldn't find schema for kind ServiceMonitor with api version monitoring.coreos.com/v1" || true)
-    if [ "$rc" -eq 0 ] && [ -z "$unexpected" ]; then
-      ok "$name against Kubernetes $version: $(echo "$out" | grep -c ' passed ') objects"
+    objects=$(echo "$out" | grep -c ' passed ' || true)
+    if [ "$rc" -eq 0 ] && [ -z "$unexpected" ] && [ "$objects" -gt 0 ]; then
+      ok "$name against Kubernetes $version: $objects objects"
     else
       echo "$out"; bad "$name against Kubernetes $version"
     fi
