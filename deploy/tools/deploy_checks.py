@@ -193,6 +193,14 @@ def check_overlay(objects: list[dict]) -> tuple[list[str], int]:
         c.expect(deployment["metadata"].get("namespace") == ns["metadata"]["name"],
                  "the Deployment must live in the rendered Namespace")
 
+    # Every namespaced object beside the Deployment (a merged ConfigMap can lose its namespace in old kustomize).
+    namespace = deployment["metadata"].get("namespace")
+    for o in objects:
+        if o["kind"] != "Namespace":
+            c.expect(o["metadata"].get("namespace") == namespace,
+                     f"{o['kind']} {o['metadata']['name']} is in namespace {o['metadata'].get('namespace')}, "
+                     f"not {namespace}")
+
     # ServiceMonitor (a CRD: no schema in kubernetes-validate, so checked here).
     for sm in by_kind.get("ServiceMonitor", []):
         c.expect(sm.get("apiVersion") == "monitoring.coreos.com/v1", "ServiceMonitor apiVersion")
