@@ -63,7 +63,7 @@ RUN apt-get update \
       libjpeg62-turbo \
  && rm -rf /var/lib/apt/lists/* \
  && groupadd --system --gid 10001 histoae \
- && useradd --system --uid 10001 --gid histoae --no-create-home --home-dir /nonexistent \
+ && useradd --uid 10001 --gid histoae --no-create-home --home-dir /nonexistent \
       --shell /usr/sbin/nologin histoae
 # The binary at /app/bin and the default model at /app/models/default, where histoae looks for it (beside or
 # above the executable); root-owned and read-only for the service user.

@@ -26,6 +26,7 @@ fi
 
 packages=$(bash scripts/check-runtime-libs.sh --print-packages | paste -sd, -)
 root=$(mktemp -d /tmp/histoae-rootfs.XXXXXX)
+chmod 0755 "$root"  # mktemp makes it 0700: the service user must reach /app
 cleanup() {
   [ -n "${pid:-}" ] && kill -TERM "$pid" 2>/dev/null || true
   umount "$root/proc" 2>/dev/null || true
@@ -41,7 +42,7 @@ install -D -m 0755 "$binary" "$root/app/bin/histoae"
 install -D -m 0644 models/default/model.json "$root/app/models/default/model.json"
 install -D -m 0644 models/default/model.safetensors "$root/app/models/default/model.safetensors"
 chroot "$root" groupadd --system --gid 10001 histoae
-chroot "$root" useradd --system --uid 10001 --gid histoae --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin histoae
+chroot "$root" useradd --uid 10001 --gid histoae --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin histoae
 mount -t proc proc "$root/proc"
 
 echo "debootstrap-smoke: ldd inside the root"
@@ -49,7 +50,7 @@ chroot "$root" ldd /app/bin/histoae | sed 's/^/  /'
 if chroot "$root" ldd /app/bin/histoae | grep -q 'not found'; then echo "FAIL: a library is missing"; exit 1; fi
 
 port=$((20000 + RANDOM % 20000))
-env -i HISTOAE_HOST=127.0.0.1 HISTOAE_PORT=$port HISTOAE_WORKERS=1 HISTOAE_CODEC_THREADS=1 \
+env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HISTOAE_HOST=127.0.0.1 HISTOAE_PORT=$port HISTOAE_WORKERS=1 HISTOAE_CODEC_THREADS=1 \
   chroot --userspec=10001:10001 "$root" /app/bin/histoae serve > "$root/serve.log" 2>&1 &
 pid=$!
 for _ in $(seq 1 60); do
