@@ -14,3 +14,4 @@ echo "== live server: pytest live_tests/ (every endpoint and error status, SIGTE
 python3 -m pytest -q live_tests
 echo "== API conformance: openapi-spec-validator + schemathesis"
 bash scripts/schemathesis.sh
+echo "== deployment: hadolint, kustomize + Kubernetes schemas, checkov, runtime libraries (scripts/check-deploy.sh)"; bash scripts/check-deploy.sh

@@ -1,0 +1,247 @@
+"""Consistency checks of the rendered Kubernetes objects and the compose file (scripts/check-deploy.sh, step 4).
+
+Schema validation says a manifest is well-formed; these say it does what the server needs: probes on the right
+endpoints, a grace period longer than the drain, CPU equal to workers × threads, memory above the measured
+footprint, the restricted security context, selectors that select, Prometheus pointed at /metrics.
+Each function returns (problems, number_of_checks).
+"""
+from __future__ import annotations
+
+import re
+
+# Memory footprint of `histoae serve` (release build), peak RSS from /usr/bin/time -v under saturating loopback
+# load (clients POSTing multipart requests until the queue overflows; deploy/README.md "Sizing"):
+#   idle, model loaded: 96 MB (2 workers), 131 MB (4 workers)
+#   2 workers, queue 256, 32 clients x 16 patches: 227 MB;  4 workers, same load: 306 MB
+#   2 workers, queue 512, 32 clients x 32 patches: 286 MB;  8 clients x 256 patches (~5 MB bodies): 391 MB
+# Fitted upper bound: a fixed part (binary, model, runtimes), a part per inference worker (its activations), a
+# part per queued patch (decoded image, tensor, result) and request bodies being read (about six 16 MiB
+# uploads at once), times a headroom factor for allocator fragmentation and larger-than-tested bodies.
+BASE_MIB = 100
+PER_WORKER_MIB = 45
+PER_QUEUED_PATCH_MIB = 0.35
+BODIES_MIB = 96
+HEADROOM = 1.5
+
+
+def required_memory_mib(workers: int, queue_capacity: int) -> float:
+    return (BASE_MIB + PER_WORKER_MIB * workers + PER_QUEUED_PATCH_MIB * queue_capacity + BODIES_MIB) * HEADROOM
+
+
+def cpu_cores(quantity) -> float:
+    s = str(quantity)
+    return float(s[:-1]) / 1000 if s.endswith("m") else float(s)
+
+
+def mebibytes(quantity) -> float:
+    s = str(quantity)
+    units = {"Ki": 1 / 1024, "Mi": 1, "Gi": 1024, "Ti": 1024 * 1024, "K": 1e3 / 2**20, "M": 1e6 / 2**20, "G": 1e9 / 2**20}
+    for unit, factor in units.items():
+        if s.endswith(unit):
+            return float(s[: -len(unit)]) * factor
+    return float(s) / 2**20
+
+
+def selects(selector: dict, labels: dict) -> bool:
+    return bool(selector) and all(labels.get(k) == v for k, v in selector.items())
+
+
+class Checker:
+    def __init__(self):
+        self.problems: list[str] = []
+        self.count = 0
+
+    def expect(self, condition, message):
+        self.count += 1
+        if not condition:
+            self.problems.append(message)
+        return bool(condition)
+
+
+def check_overlay(objects: list[dict]) -> tuple[list[str], int]:
+    c = Checker()
+    by_kind: dict[str, list[dict]] = {}
+    for o in objects:
+        by_kind.setdefault(o["kind"], []).append(o)
+    for kind in ("Deployment", "Service", "ConfigMap", "HorizontalPodAutoscaler", "PodDisruptionBudget",
+                 "NetworkPolicy", "ServiceAccount", "Namespace"):
+        c.expect(kind in by_kind, f"no {kind}")
+    if not c.expect(len(by_kind.get("Deployment", [])) == 1, "expected exactly one Deployment"):
+        return c.problems, c.count
+    deployment = by_kind["Deployment"][0]
+    pod = deployment["spec"]["template"]
+    spec = pod["spec"]
+    labels = pod["metadata"]["labels"]
+    containers = spec["containers"]
+    c.expect(len(containers) == 1, "expected one container")
+    container = containers[0]
+
+    # Settings: the ConfigMap the container reads.
+    refs = [e["configMapRef"]["name"] for e in container.get("envFrom", []) if "configMapRef" in e]
+    maps = {m["metadata"]["name"]: m.get("data", {}) for m in by_kind.get("ConfigMap", [])}
+    c.expect(refs and all(r in maps for r in refs), f"envFrom names a ConfigMap that is not rendered: {refs}")
+    settings: dict[str, str] = {}
+    for r in refs:
+        settings.update(maps.get(r, {}))
+    for e in container.get("env", []):
+        if "value" in e:
+            settings[e["name"]] = e["value"]
+    c.expect(settings.get("HISTOAE_HOST") == "0.0.0.0", "HISTOAE_HOST must be 0.0.0.0 in a pod")
+    port = int(settings.get("HISTOAE_PORT", "8080"))
+    ports = {p.get("name"): p["containerPort"] for p in container.get("ports", [])}
+    c.expect(ports.get("http") == port, f"container port 'http' must be HISTOAE_PORT ({port}), is {ports}")
+
+    # Probes.
+    def probe(name, path):
+        p = container.get(name)
+        if c.expect(p and "httpGet" in p, f"{name} missing or not httpGet"):
+            c.expect(p["httpGet"]["path"] == path, f"{name} must GET {path}")
+            c.expect(p["httpGet"]["port"] in ("http", port), f"{name} must use the http port")
+        return p or {}
+    probe("readinessProbe", "/readyz")
+    probe("livenessProbe", "/healthz")
+    startup = probe("startupProbe", "/healthz")
+    c.expect(startup.get("periodSeconds", 10) * startup.get("failureThreshold", 3) >= 30,
+             "startupProbe must allow at least 30 s for the model load")
+
+    # Shutdown: the grace period covers the preStop pause and the server's drain.
+    drain = float(settings.get("HISTOAE_DRAIN_TIMEOUT_S", "30"))
+    pre_stop = 0.0
+    command = (((container.get("lifecycle") or {}).get("preStop") or {}).get("exec") or {}).get("command") or []
+    if len(command) == 2 and command[0] == "sleep":
+        pre_stop = float(command[1])
+    grace = spec.get("terminationGracePeriodSeconds", 30)
+    c.expect(grace > drain + pre_stop,
+             f"terminationGracePeriodSeconds ({grace}) must exceed preStop ({pre_stop:g}) + drain timeout ({drain:g})")
+
+    # CPU: requests = limits = workers × OpenBLAS threads per worker.
+    resources = container.get("resources", {})
+    requests, limits = resources.get("requests", {}), resources.get("limits", {})
+    workers = int(settings.get("HISTOAE_WORKERS", "0"))
+    threads = int(settings.get("HISTOAE_THREADS", "1"))
+    c.expect(workers > 0, "HISTOAE_WORKERS must be set explicitly (the default, the host's cores, ignores the limit)")
+    if c.expect("cpu" in requests and "cpu" in limits, "cpu request and limit required"):
+        c.expect(cpu_cores(requests["cpu"]) == cpu_cores(limits["cpu"]) == workers * threads,
+                 f"cpu request/limit ({requests['cpu']}/{limits['cpu']}) must equal workers × threads "
+                 f"({workers} × {threads})")
+    c.expect(int(settings.get("HISTOAE_MAX_PATCHES", "256")) <= int(settings.get("HISTOAE_QUEUE_CAPACITY", "512")),
+             "HISTOAE_MAX_PATCHES must not exceed HISTOAE_QUEUE_CAPACITY (the server refuses to start)")
+    codec = int(settings.get("HISTOAE_CODEC_THREADS", "0"))
+    c.expect(0 < codec <= max(1, workers * threads),
+             "HISTOAE_CODEC_THREADS must be set and at most the pod's cores")
+    # Memory: request = limit (Guaranteed QoS), above the measured footprint.
+    if c.expect("memory" in requests and "memory" in limits, "memory request and limit required"):
+        c.expect(mebibytes(requests["memory"]) == mebibytes(limits["memory"]), "memory request must equal limit")
+        queue = int(settings.get("HISTOAE_QUEUE_CAPACITY", "512"))
+        need = required_memory_mib(workers, queue)
+        c.expect(mebibytes(limits["memory"]) >= need,
+                 f"memory limit {limits['memory']} below the measured footprint for {workers} workers and a "
+                 f"queue of {queue} patches ({need:.0f} MiB incl. headroom)")
+
+    # Security context (pod and container).
+    psc, csc = spec.get("securityContext", {}), container.get("securityContext", {})
+    c.expect(psc.get("runAsNonRoot") is True or csc.get("runAsNonRoot") is True, "runAsNonRoot")
+    c.expect(csc.get("readOnlyRootFilesystem") is True, "readOnlyRootFilesystem")
+    c.expect(csc.get("allowPrivilegeEscalation") is False, "allowPrivilegeEscalation: false")
+    c.expect("ALL" in (csc.get("capabilities") or {}).get("drop", []), "capabilities drop ALL")
+    c.expect((psc.get("seccompProfile") or csc.get("seccompProfile") or {}).get("type") == "RuntimeDefault",
+             "seccompProfile RuntimeDefault")
+    c.expect(spec.get("automountServiceAccountToken") is False, "automountServiceAccountToken: false")
+
+    # Image: a version, never latest.
+    image = container["image"]
+    c.expect(re.search(r"(:[^/:]+|@sha256:[0-9a-f]{64})$", image) and not image.endswith(":latest"),
+             f"image {image} must carry a version tag or digest")
+
+    # Spread across nodes; Prometheus annotations.
+    keys = {t["topologyKey"] for t in spec.get("topologySpreadConstraints", [])
+            if selects(t.get("labelSelector", {}).get("matchLabels", {}), labels)}
+    c.expect("kubernetes.io/hostname" in keys, "topologySpreadConstraints across kubernetes.io/hostname")
+    ann = pod["metadata"].get("annotations", {})
+    c.expect(ann.get("prometheus.io/scrape") == "true" and ann.get("prometheus.io/path") == "/metrics"
+             and ann.get("prometheus.io/port") == str(port), "pod prometheus.io/* annotations")
+
+    # API keys: the file HISTOAE_API_KEYS_FILE names lies in a mounted Secret.
+    keys_file = settings.get("HISTOAE_API_KEYS_FILE")
+    if keys_file:
+        volumes = {v["name"]: v for v in spec.get("volumes", [])}
+        mounts = [m for m in container.get("volumeMounts", []) if keys_file.startswith(m["mountPath"].rstrip("/") + "/")]
+        c.expect(mounts and "secret" in volumes.get(mounts[0]["name"], {}),
+                 f"HISTOAE_API_KEYS_FILE={keys_file} is not in a mounted Secret")
+    c.expect(not settings.get("HISTOAE_API_KEYS"), "API keys must not be plain ConfigMap values")
+
+    # Selectors that select, references that resolve.
+    for svc in by_kind.get("Service", []):
+        c.expect(selects(svc["spec"].get("selector", {}), labels), f"Service {svc['metadata']['name']} selects no pod")
+        for p in svc["spec"]["ports"]:
+            c.expect(p.get("targetPort") in ("http", port), "Service targetPort must be the http port")
+    for pdb in by_kind.get("PodDisruptionBudget", []):
+        c.expect(selects(pdb["spec"]["selector"].get("matchLabels", {}), labels), "PodDisruptionBudget selects no pod")
+    for np in by_kind.get("NetworkPolicy", []):
+        c.expect(selects(np["spec"]["podSelector"].get("matchLabels", {}), labels), "NetworkPolicy selects no pod")
+    for hpa in by_kind.get("HorizontalPodAutoscaler", []):
+        ref = hpa["spec"]["scaleTargetRef"]
+        c.expect(ref["kind"] == "Deployment" and ref["name"] == deployment["metadata"]["name"],
+                 "HPA must target the Deployment")
+        c.expect(1 <= hpa["spec"].get("minReplicas", 1) <= hpa["spec"]["maxReplicas"], "HPA min ≤ max")
+    c.expect("replicas" not in deployment["spec"], "the HPA owns replicas: the Deployment must not set them")
+    c.expect(spec.get("serviceAccountName") in {s["metadata"]["name"] for s in by_kind.get("ServiceAccount", [])},
+             "serviceAccountName must name the rendered ServiceAccount")
+    for ns in by_kind.get("Namespace", []):
+        c.expect(ns["metadata"].get("labels", {}).get("pod-security.kubernetes.io/enforce") == "restricted",
+                 f"Namespace {ns['metadata']['name']} should enforce the restricted Pod Security Standard")
+        c.expect(deployment["metadata"].get("namespace") == ns["metadata"]["name"],
+                 "the Deployment must live in the rendered Namespace")
+
+    # Every namespaced object beside the Deployment (a merged ConfigMap can lose its namespace in old kustomize).
+    namespace = deployment["metadata"].get("namespace")
+    for o in objects:
+        if o["kind"] != "Namespace":
+            c.expect(o["metadata"].get("namespace") == namespace,
+                     f"{o['kind']} {o['metadata']['name']} is in namespace {o['metadata'].get('namespace')}, "
+                     f"not {namespace}")
+
+    # ServiceMonitor (a CRD: no schema in kubernetes-validate, so checked here).
+    for sm in by_kind.get("ServiceMonitor", []):
+        c.expect(sm.get("apiVersion") == "monitoring.coreos.com/v1", "ServiceMonitor apiVersion")
+        svc_labels = [s["metadata"].get("labels", {}) for s in by_kind.get("Service", [])]
+        c.expect(any(selects(sm["spec"]["selector"].get("matchLabels", {}), l) for l in svc_labels),
+                 "ServiceMonitor selects no Service")
+        svc_ports = {p.get("name") for s in by_kind.get("Service", []) for p in s["spec"]["ports"]}
+        for ep in sm["spec"].get("endpoints", []):
+            c.expect(ep.get("port") in svc_ports and ep.get("path", "/metrics") == "/metrics",
+                     "ServiceMonitor endpoint must scrape a Service port's /metrics")
+        c.expect(deployment["metadata"].get("namespace") in sm["spec"].get("namespaceSelector", {}).get("matchNames", []),
+                 "ServiceMonitor namespaceSelector must include the Deployment's namespace")
+    return c.problems, c.count
+
+
+def seconds(duration) -> float:
+    m = re.fullmatch(r"(\d+(?:\.\d+)?)(ms|s|m)?", str(duration))
+    value, unit = float(m.group(1)), m.group(2) or "s"
+    return value / 1000 if unit == "ms" else value * 60 if unit == "m" else value
+
+
+def check_compose(compose: dict, prometheus: dict) -> tuple[list[str], int]:
+    c = Checker()
+    services = compose.get("services", {})
+    if not c.expect("histoae" in services and "prometheus" in services, "services histoae and prometheus"):
+        return c.problems, c.count
+    h = services["histoae"]
+    env = h.get("environment", {})
+    workers, threads = int(env.get("HISTOAE_WORKERS", 0)), int(env.get("HISTOAE_THREADS", 1))
+    c.expect(workers > 0 and workers * threads <= float(h.get("cpus", 0)), "compose: workers × threads ≤ cpus")
+    c.expect(seconds(h.get("stop_grace_period", "10s")) > float(env.get("HISTOAE_DRAIN_TIMEOUT_S", 30)),
+             "compose: stop_grace_period must exceed HISTOAE_DRAIN_TIMEOUT_S")
+    c.expect(mebibytes(str(h.get("mem_limit", "0")).replace("g", "Gi").replace("m", "Mi"))
+             >= required_memory_mib(workers, int(env.get("HISTOAE_QUEUE_CAPACITY", 512))),
+             "compose: mem_limit below the measured footprint")
+    c.expect(h.get("read_only") is True and "ALL" in h.get("cap_drop", []), "compose: read_only and cap_drop ALL")
+    c.expect(any(str(p).endswith(":8080") for p in h.get("ports", [])), "compose: port 8080 published")
+    jobs = prometheus.get("scrape_configs", [])
+    targets = [t for j in jobs if j.get("metrics_path", "/metrics") == "/metrics"
+               for sc in j.get("static_configs", []) for t in sc.get("targets", [])]
+    c.expect("histoae:8080" in targets, "prometheus.yml must scrape histoae:8080/metrics")
+    c.expect("./prometheus.yml:/etc/prometheus/prometheus.yml:ro" in services["prometheus"].get("volumes", []),
+             "compose: Prometheus must mount prometheus.yml")
+    return c.problems, c.count
