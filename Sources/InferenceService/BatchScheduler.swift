@@ -109,7 +109,8 @@ public final class BatchScheduler: @unchecked Sendable {
         guard images.count <= capacity else { return .tooManyPatches(count: images.count, capacity: capacity) }
         let depth = queue.count - head
         guard depth + images.count <= capacity else {
-            let rate = throughput > 0 ? throughput : Double(configuration.workers)
+            // Until a batch has finished, assume 10 patches/s per worker (a 2-core machine does ~20).
+            let rate = throughput > 0 ? throughput : 10 * Double(configuration.workers)
             let seconds = Int((Double(depth + inFlight) / rate).rounded(.up))
             return .overloaded(queued: depth, capacity: capacity, retryAfterSeconds: min(max(1, seconds), 60))
         }
