@@ -269,6 +269,8 @@ def main(argv=None) -> int:
     ap.add_argument("--retries", type=int, default=2, help="retries of a contended measurement")
     ap.add_argument("--engines", default="ort,torch,swift", help="subset of ort,torch,swift")
     ap.add_argument("--out", type=Path, default=REPO_ROOT / "bench/results.md")
+    ap.add_argument("--json", type=Path, default=None,
+                    help="also write the raw results (images/s of every round per engine and batch) as JSON")
     args = ap.parse_args(argv)
     args.batch_list = [int(b) for b in args.batches.split(",") if b.strip()]
     engines = {e.strip() for e in args.engines.split(",")}
@@ -411,6 +413,14 @@ def main(argv=None) -> int:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(table)
     print(f"wrote {args.out}")
+    if args.json is not None:
+        import json
+        args.json.write_text(json.dumps({
+            "threads": args.threads, "seconds": args.seconds, "rounds": args.rounds, "machine": cpu_name(),
+            "check": check, "skipped": skipped, "onnx": onnx_ops, "load": args.load,
+            "results": {e: {str(b): v for b, v in per.items()} for e, per in results.items()},
+            "utilisation": utils}, indent=1))
+        print(f"wrote {args.json}")
     if tmpdir is not None:
         tmpdir.cleanup()
     return 0

@@ -24,14 +24,19 @@ struct BenchCommand: ParsableCommand {
     @Option(name: .customLong("micro-batch"), help: "Images per forward pass inside a worker (the engine's default: 2; the server runs 1).")
     var microBatch: Int = 2
 
+    @Option(name: .customLong("sgemm"), help: "Instead of the model: time OpenBLAS sgemm on N×N×N matrices with --threads threads and print its GFLOP/s (the machine's practical peak for im2col+GEMM).")
+    var sgemmSize: Int?
+
     @OptionGroup var threading: ThreadOptions
 
     func validate() throws {
+        if let sgemmSize { guard (64...8192).contains(sgemmSize) else { throw ValidationError("--sgemm must be in 64...8192, got \(sgemmSize)") } }
         guard batch >= 1 && batch <= 256 else { throw ValidationError("--batch must be between 1 and 256, got \(batch)") }
         guard seconds > 0 && seconds <= 3600 else { throw ValidationError("--seconds must be in (0, 3600]") }
     }
 
     func run() throws {
+        if let sgemmSize { return timeSGEMM(size: sgemmSize) }
         let network: CNNAutoencoder3
         let source: String
         if let url = ModelLocator.resolve(model) {
@@ -72,6 +77,40 @@ struct BenchCommand: ParsableCommand {
     }
 
     /// Milliseconds from one block's output to the next, for one pass over the batch.
+    /// `C = A·B` on `size`² matrices, OpenBLAS with `--threads` threads, for `--seconds`: 2·size³ flops per call.
+    func timeSGEMM(size: Int) {
+        BLAS.setThreads(threading.threads)
+        var generator = SplitMix64(seed: 2)
+        let a = (0..<(size * size)).map { _ in generator.nextUniform() }
+        let b = (0..<(size * size)).map { _ in generator.nextUniform() }
+        let c = UnsafeMutablePointer<Float>.allocate(capacity: size * size)
+        c.initialize(repeating: 0, count: size * size)
+        defer { c.deallocate() }
+        var calls = 0
+        let clock = ContinuousClock()
+        var elapsed = Duration.zero
+        a.withUnsafeBufferPointer { a in
+            b.withUnsafeBufferPointer { b in
+                let call = {
+                    BLAS.sgemm(m: size, n: size, k: size, a: a.baseAddress!, lda: size, b: b.baseAddress!, ldb: size,
+                               c: c, ldc: size)
+                }
+                call()
+                let start = clock.now
+                repeat {
+                    call()
+                    calls += 1
+                    elapsed = clock.now - start
+                } while elapsed < .milliseconds(Int64(seconds * 1000))
+            }
+        }
+        let wall = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+        let gflops = 2 * Double(size) * Double(size) * Double(size) * Double(calls) / wall / 1e9
+        print(String(format: "sgemm %d×%d×%d: %.1f GFLOP/s  (%d threads, %d calls in %.1f s)", size, size, size, gflops,
+                     threading.threads, calls, wall))
+        print("OpenBLAS: \(BLAS.configuration)")
+    }
+
     func printLayerTimes(_ network: CNNAutoencoder3, input: Tensor, workspace: Workspace) {
         var output = Tensor(zeros: input.shape)
         let clock = ContinuousClock()
