@@ -34,7 +34,10 @@ public struct Problem: HTTPResponseError, Sendable {
         return [UInt8](data)
     }
 
-    public func response(from request: Request, context: some RequestContext) throws -> Response {
+    public func response(from request: Request, context: some RequestContext) throws -> Response { response }
+
+    /// The `application/problem+json` response, with ``headers``.
+    var response: Response {
         var fields = headers
         fields[.contentType] = Self.mediaType
         return Response(status: status, headers: fields, body: .init(byteBuffer: ByteBuffer(bytes: body)))

@@ -66,9 +66,7 @@ struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
             context.logger.error("internal error", metadata: ["error": "\(String(reflecting: type(of: error)))"])
             problem = Problem(.internalServerError, "an internal error occurred; it has been logged")
         }
-        var fields = problem.headers
-        fields[.contentType] = Problem.mediaType
-        return Response(status: problem.status, headers: fields, body: .init(byteBuffer: ByteBuffer(bytes: problem.body)))
+        return problem.response
     }
 }
 

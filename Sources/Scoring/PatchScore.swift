@@ -70,27 +70,13 @@ public struct PatchScore: Codable, Sendable, Equatable {
     public var deviations: PatchStatistics
     public var model: ModelIdentity
 
+    /// In the order the JSON shows them (the synthesized encoder follows this order).
     enum CodingKeys: String, CodingKey {
-        case statistics, method, score, threshold, anomalous, percentile, deviation, flags, percentiles, deviations, model
+        case statistics, method, score, threshold
         case thresholdSource = "threshold_source"
+        case anomalous, percentile
         case scoreStatistic = "score_statistic"
-    }
-
-    public func encode(to encoder: Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(statistics, forKey: .statistics)
-        try c.encode(method, forKey: .method)
-        try c.encode(score, forKey: .score)
-        try c.encode(threshold, forKey: .threshold)
-        try c.encode(thresholdSource, forKey: .thresholdSource)
-        try c.encode(anomalous, forKey: .anomalous)
-        try c.encode(percentile, forKey: .percentile)
-        try c.encode(scoreStatistic, forKey: .scoreStatistic)
-        try c.encode(deviation, forKey: .deviation)
-        try c.encode(flags, forKey: .flags)
-        try c.encode(percentiles, forKey: .percentiles)
-        try c.encode(deviations, forKey: .deviations)
-        try c.encode(model, forKey: .model)
+        case deviation, flags, percentiles, deviations, model
     }
 }
 
