@@ -56,16 +56,14 @@ public final class InferenceEngine: @unchecked Sendable {
         let model = self.model
         let x = SendablePointer(input), y = SendableMutablePointer(output)
         if count < workers.count {
-            // Too few images to split: one pass, OpenBLAS spreads each GEMM over every core instead.
-            // The kernels split their non-GEMM loops across the cores too (``ScratchBuffer/threads``).
-            BLAS.setThreads(workers.count)
+            // Too few images to split: one pass whose kernels split every loop and every GEMM across the cores
+            // (``ScratchBuffer/threads``), each part a single-threaded OpenBLAS call.
             let threads = workers.count
             workers[0].run { workspace in
                 workspace.scratch.threads = threads
                 model.forward(input: x.pointer, count: count, output: y.pointer, workspace: workspace)
                 workspace.scratch.threads = 1
             }.wait()
-            BLAS.setThreads(1)
             return
         }
         // Contiguous, near-equal shares of the batch, each walked in micro-batches.

@@ -15,7 +15,7 @@ public struct Conv2d: Sendable {
     public let weight: [Float]
     /// `(C_out)`.
     public let bias: [Float]
-    /// The Winograd F(2×2, 3×3) form, for 3×3 stride-1 "same" convolutions over many channels.
+    /// The Winograd F(4×4, 3×3) form, for 3×3 stride-1 "same" convolutions over many channels.
     let winograd: WinogradConv3x3?
 
     public init(weight: [Float], bias: [Float], inChannels: Int, outChannels: Int,
@@ -109,7 +109,7 @@ public struct Conv2d: Sendable {
                 BLAS.sgemm(m: outChannels, n: rows * out.width, k: fanIn,
                            a: w.baseAddress!, lda: fanIn,
                            b: columns, ldb: rows * out.width,
-                           c: tile, ldc: out.channelStride)
+                           c: tile, ldc: out.channelStride, parts: threads)
                 Parallel.forEach(outChannels, parts: threads) { _, channels in
                     finishTile(tile, channels: channels, firstRow: firstRow, rows: rows, out: out,
                                bias: b.baseAddress!, pooled: pooled)

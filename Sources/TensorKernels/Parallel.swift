@@ -27,3 +27,32 @@ struct UncheckedSendable<Value>: @unchecked Sendable {
     let value: Value
     init(_ value: Value) { self.value = value }
 }
+
+extension BLAS {
+    /// Row-major `C (M×N) = A (M×K) · B (K×N)` as `parts` independent single-threaded OpenBLAS calls run side
+    /// by side through ``Parallel`` — how one image's GEMMs use every core when a forward pass runs alone.
+    /// OpenBLAS's own threading scales poorly on these small matrices (1.1× on two cores), and every call packs
+    /// both operands: the split is along N when `A` (the weights) is the cheaper one to pack twice, else along M.
+    /// Splits fall on multiples of 16 so each part keeps whole vector tiles.
+    @inline(__always)
+    public static func sgemm(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>,
+                             ldb: Int, c: UnsafeMutablePointer<Float>, ldc: Int, parts: Int) {
+        let alongN = m <= n
+        let blocks = ((alongN ? n : m) + 15) / 16
+        if parts <= 1 || blocks < 2 {
+            sgemm(m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc)
+            return
+        }
+        Parallel.forEach(blocks, parts: parts) { _, range in
+            let first = range.lowerBound * 16
+            if alongN {
+                let end = min(n, range.upperBound * 16)
+                sgemm(m: m, n: end - first, k: k, a: a, lda: lda, b: b + first, ldb: ldb, c: c + first, ldc: ldc)
+            } else {
+                let end = min(m, range.upperBound * 16)
+                sgemm(m: end - first, n: n, k: k, a: a + first * lda, lda: lda, b: b, ldb: ldb,
+                      c: c + first * ldc, ldc: ldc)
+            }
+        }
+    }
+}

@@ -1,10 +1,13 @@
 /// Explicit vector loads, stores and (de)interleaves for the kernels' stride-2 loops, which LLVM's loop
 /// vectorizer leaves scalar. `evenHalf`/`oddHalf` and the lane-wise `SIMD16` initializer below compile to
 /// `vshufps`/`vunpck*ps` shuffles (checked in the generated assembly).
+typealias Vector4 = SIMD4<Float>
 typealias Vector8 = SIMD8<Float>
 typealias Vector16 = SIMD16<Float>
 
 extension UnsafePointer where Pointee == Float {
+    /// `self[0..<4]`, any alignment.
+    @inline(__always) func load4() -> Vector4 { UnsafeRawPointer(self).loadUnaligned(as: Vector4.self) }
     /// `self[0..<8]`, any alignment.
     @inline(__always) func load8() -> Vector8 { UnsafeRawPointer(self).loadUnaligned(as: Vector8.self) }
     /// `self[0..<16]`, any alignment.
@@ -12,8 +15,11 @@ extension UnsafePointer where Pointee == Float {
 }
 
 extension UnsafeMutablePointer where Pointee == Float {
+    @inline(__always) func load4() -> Vector4 { UnsafePointer(self).load4() }
     @inline(__always) func load8() -> Vector8 { UnsafePointer(self).load8() }
     @inline(__always) func load16() -> Vector16 { UnsafePointer(self).load16() }
+    /// `self[0..<4] = value`.
+    @inline(__always) func store(_ value: Vector4) { UnsafeMutableRawPointer(self).storeBytes(of: value, as: Vector4.self) }
     /// `self[0..<8] = value`.
     @inline(__always) func store(_ value: Vector8) { UnsafeMutableRawPointer(self).storeBytes(of: value, as: Vector8.self) }
     /// `self[0..<16] = value`.

@@ -94,7 +94,7 @@ public struct SubPixelConvTranspose: Sendable {
                     // (C_out, k) · (k, rows·W) → parity plane (C_out, rows·W).
                     BLAS.sgemm(m: outChannels, n: n, k: k, a: w.baseAddress! + weightOffset(parity), lda: k,
                                b: shifted + first * inChannels * n, ldb: n,
-                               c: planes + parity * outChannels * n, ldc: n)
+                               c: planes + parity * outChannels * n, ldc: n, parts: threads)
                 }
                 Parallel.forEach(outChannels, parts: threads) { _, channels in
                     interleave(planes, channels: channels, planeStride: outChannels * n, shape: shape,

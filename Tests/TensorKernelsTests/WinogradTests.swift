@@ -1,7 +1,7 @@
 import Testing
 import TensorKernels
 
-@Suite("Winograd F(2×2, 3×3)")
+@Suite("Winograd F(4×4, 3×3)")
 struct WinogradTests {
     /// Direct 3×3 "same" convolution in Double, `(C, N, H, W)` layout: the definition (spec §2.1).
     static func reference(_ x: [Float], _ shape: FeatureShape, _ w: [Float], outChannels: Int) -> [Float] {
@@ -19,7 +19,7 @@ struct WinogradTests {
         return out
     }
 
-    @Test("odd sizes, several chunks, equals direct convolution", arguments: [(7, 9, 2), (1, 1, 1), (10, 10, 3), (5, 2, 1)])
+    @Test("odd sizes, several chunks, equals direct convolution", arguments: [(7, 9, 2), (1, 1, 1), (10, 10, 3), (5, 2, 1), (20, 20, 1), (13, 18, 2)])
     func matchesDirect(height: Int, width: Int, batch: Int) {
         var rng = SplitMix64(seed: UInt64(height * 100 + width))
         let shape = FeatureShape(channels: 33, batch: batch, height: height, width: width)
@@ -41,7 +41,7 @@ struct WinogradTests {
         }
     }
 
-    @Test("fused bias + GELU epilogue equals the separate epilogue pass", arguments: [(9, 7, 2), (16, 16, 1)])
+    @Test("fused bias + GELU epilogue equals the separate epilogue pass", arguments: [(9, 7, 2), (16, 16, 1), (20, 20, 2)])
     func fusedEpilogue(height: Int, width: Int, batch: Int) {
         var rng = SplitMix64(seed: UInt64(height * 7 + width))
         let shape = FeatureShape(channels: 32, batch: batch, height: height, width: width)
