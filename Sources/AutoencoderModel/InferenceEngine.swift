@@ -2,8 +2,9 @@ import Foundation
 import TensorKernels
 
 /// How the engine spends its threads: `workers` independent forward passes side by side, each calling
-/// OpenBLAS single-threaded, or — for batches smaller than `workers` — one pass with OpenBLAS using all of them.
-/// Independent workers scale the im2col, epilogue and resize work too, which a multi-threaded GEMM does not.
+/// OpenBLAS single-threaded, or — for batches smaller than `workers` — one pass whose loops and GEMMs are
+/// split across all of them (still single-threaded OpenBLAS calls: its own threads scale poorly on these
+/// small matrices). Independent workers scale the im2col, epilogue and resize work too.
 public struct ThreadLayout: Sendable, Equatable, CustomStringConvertible {
     public var workers: Int
     /// Images per forward pass inside a worker: a worker walks its share of a batch in passes this small so

@@ -1,8 +1,8 @@
 import Dispatch
 
-/// Splits a kernel's non-GEMM loops (transforms, gathers, epilogues, resizes) across threads when a forward
-/// pass runs alone on the machine — batch 1, where OpenBLAS already spreads each GEMM over every core but
-/// everything between the GEMMs would otherwise run on one. ``ScratchBuffer/threads`` says how many.
+/// Splits a kernel's loops (transforms, gathers, epilogues, resizes) and its GEMMs across the cores when a
+/// forward pass runs alone on the machine (batch 1). ``ScratchBuffer/threads`` says how many parts;
+/// independent workers each run with 1, and then everything runs inline.
 enum Parallel {
     /// Calls `body(part, range)` for `parts` contiguous, near-equal slices of `0..<count`, concurrently, and
     /// returns when all are done. With one part (the default for independent workers) it runs inline.

@@ -2,7 +2,8 @@
 /// interpolation points 0, ±1, ±2, ∞): a 4×4 output tile costs 36 multiplies per channel pair, against 144
 /// directly and 64 with F(2×2, 3×3). Used for the decoder's fuse convolutions, two thirds of the model's FLOPs.
 /// The larger transforms round a little more than F(2×2, 3×3): the model's max abs difference from PyTorch
-/// went from 2e-6 to 4e-6 (worst block 7e-6; the parity bar is 1e-4). No bias or activation of its own: ``Conv2d`` hands in its epilogue.
+/// went from 2e-6 to 4e-6 (worst block 7e-6; the parity bar is 1e-4). No bias or activation of its own:
+/// ``Conv2d`` hands in its epilogue.
 ///
 /// `Y = Aᵀ [ (G g Gᵀ) ⊙ (Bᵀ d B) ] A` per tile; the elementwise products over all channel pairs become 36
 /// GEMMs `M[ξ] (C_out × T) = U[ξ] (C_out × C_in) · V[ξ] (C_in × T)`, one per position ξ of the 6×6 tile.
@@ -180,17 +181,20 @@ public struct WinogradConv3x3: Sendable {
     }
 
     /// `· B` along one row `e` of `Bᵀ d` (extended column index): tile `tx` reads `e[4tx … 4tx + 5]` and writes
-    /// `V[ξ = 6i + j]` for `j = 0…5` at `v + j·xiStride + tx`. Four tiles per step from two overlapping loads.
+    /// `V[ξ = 6i + j]` for `j = 0…5` at `v + j·xiStride + tx`. Four tiles per step: five loads and a transpose.
     @inline(__always)
     private static func transformRow(_ e: UnsafePointer<Float>, tilesWide: Int, into v: UnsafeMutablePointer<Float>,
                                      xiStride: Int) {
         let v0 = v, v1 = v0 + xiStride, v2 = v1 + xiStride, v3 = v2 + xiStride, v4 = v3 + xiStride, v5 = v4 + xiStride
         var tx = 0
         while tx &+ 4 <= tilesWide {
-            let here = (e + 4 &* tx).load16(), next = (e + (4 &* tx &+ 4)).load16()
-            let even = here.evenHalf, odd = here.oddHalf
-            let x0 = even.evenHalf, x2 = even.oddHalf, x1 = odd.evenHalf, x3 = odd.oddHalf
-            let x4 = next.evenHalf.evenHalf, x5 = next.oddHalf.evenHalf
+            // r_i = e[4(tx + i) …< 4(tx + i) + 4]; x_k = lane k of r0…r3 (a 4×4 transpose), x4/x5 from r1…r4.
+            let p = e + 4 &* tx
+            let r0 = p.load4(), r1 = (p + 4).load4(), r2 = (p + 8).load4(), r3 = (p + 12).load4()
+            let r4 = (p + 16).load4()
+            let x0 = Vector4(r0[0], r1[0], r2[0], r3[0]), x1 = Vector4(r0[1], r1[1], r2[1], r3[1])
+            let x2 = Vector4(r0[2], r1[2], r2[2], r3[2]), x3 = Vector4(r0[3], r1[3], r2[3], r3[3])
+            let x4 = Vector4(r1[0], r2[0], r3[0], r4[0]), x5 = Vector4(r1[1], r2[1], r3[1], r4[1])
             (v0 + tx).store(4 * x0 - 5 * x2 + x4)
             (v1 + tx).store(x3 + x4 - 4 * (x1 + x2))
             (v2 + tx).store(4 * (x1 - x2) + x4 - x3)
