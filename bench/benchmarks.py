@@ -133,10 +133,14 @@ def main():
                          f"{max(med[engine].values()) / one:.2f}× | {100 * one * GFLOP / peaks[1]:.0f} % |")
     load = BENCH / "load_results.md"
     if load.exists():
-        table = [l for l in load.read_text().splitlines() if l.startswith("|")][:12]
+        report = load.read_text().splitlines()
+        start = next(i for i, l in enumerate(report) if l.startswith("|"))
+        end = next((i for i in range(start, len(report)) if not report[i].startswith("|")), len(report))
+        command = next((l for l in report if l.startswith("- command:")), "- command: `python3 bench/load_test.py`")
         lines += ["", "## The service (bench/load_test.py)", "",
-                  "From the last `python3 bench/load_test.py --clients 32 --seconds 20` (bench/load_results.md, release build, "
-                  "same machine; the throughput is compared with `histoae bench` measured in that run):", "", *table]
+                  f"From the last load test (bench/load_results.md, release build, same machine{command[len('- command'):]}); "
+                  "its throughput is compared with `histoae bench` in alternating rounds of that run:", "",
+                  *report[start:end]]
     lines += ["", "## The run's own report (bench/compare_onnx.py)", "", "<details><summary>full output</summary>", "",
               full_md, "</details>", ""]
     args.out.write_text("\n".join(lines))

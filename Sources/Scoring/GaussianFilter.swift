@@ -69,28 +69,67 @@ public struct GaussianFilter: Sendable {
         let w = width, h = height, taps = 2 * radius + 1
         weights.withUnsafeBufferPointer { k in
             columnSource.withUnsafeBufferPointer { cols in
-                // Along rows: reflect one row into `padded`, then accumulate tap by tap.
+                // Along rows: reflect one row into `padded`, then filter it.
                 for y in 0..<h {
-                    let src = source + y &* w, out = temporary + y &* w
-                    for p in 0 ..< w &+ 2 &* radius { padded[p] = src[cols[p]] }
-                    for x in 0..<w { out[x] = 0 }
-                    for t in 0..<taps {
-                        let weight = k[t], shifted = padded + t
-                        for x in 0..<w { out[x] += weight * shifted[x] }
+                    for p in 0 ..< w &+ 2 &* radius { padded[p] = source[y &* w &+ cols[p]] }
+                    Self.accumulate(taps: taps, weights: k.baseAddress!, count: w, into: temporary + y &* w) { t in
+                        UnsafePointer(padded + t)
                     }
                 }
             }
             rowSource.withUnsafeBufferPointer { rows in
-                // Along columns: whole rows at a time, reading reflected source rows.
+                // Along columns: whole rows at a time, reading reflected rows of the row-filtered plane.
                 for y in 0..<h {
-                    let out = destination + y &* w
-                    for x in 0..<w { out[x] = 0 }
-                    for t in 0..<taps {
-                        let weight = k[t], src = temporary + rows[y &+ t] &* w
-                        for x in 0..<w { out[x] += weight * src[x] }
+                    Self.accumulate(taps: taps, weights: k.baseAddress!, count: w, into: destination + y &* w) { t in
+                        UnsafePointer(temporary + rows[y &+ t] &* w)
                     }
                 }
             }
+        }
+    }
+
+    /// `out[x] = Σ_t weights[t] · row(t)[x]` for `x < count`, summed from zero in ascending `t` (numpy's order)
+    /// — the outputs held in registers across all taps, so `out` is written once, not once per tap.
+    @inline(__always)
+    private static func accumulate(taps: Int, weights: UnsafePointer<Double>, count: Int,
+                                   into out: UnsafeMutablePointer<Double>,
+                                   row: (Int) -> UnsafePointer<Double>) {
+        typealias Lanes = SIMD8<Double>
+        @inline(__always) func load(_ t: Int, _ x: Int) -> Lanes {
+            UnsafeRawPointer(row(t) + x).loadUnaligned(as: Lanes.self)
+        }
+        var x = 0
+        // 32 outputs per step: four independent sums hide the adds' latency (one sum alone waits on each).
+        while x &+ 32 <= count {
+            var s0 = Lanes(repeating: 0), s1 = s0, s2 = s0, s3 = s0
+            for t in 0..<taps {
+                let weight = Lanes(repeating: weights[t])
+                s0 = s0 + weight * load(t, x)
+                s1 = s1 + weight * load(t, x &+ 8)
+                s2 = s2 + weight * load(t, x &+ 16)
+                s3 = s3 + weight * load(t, x &+ 24)
+            }
+            let target = UnsafeMutableRawPointer(out + x)
+            target.storeBytes(of: s0, as: Lanes.self)
+            target.storeBytes(of: s1, toByteOffset: 64, as: Lanes.self)
+            target.storeBytes(of: s2, toByteOffset: 128, as: Lanes.self)
+            target.storeBytes(of: s3, toByteOffset: 192, as: Lanes.self)
+            x &+= 32
+        }
+        while x &+ 8 <= count {
+            var sum = SIMD8<Double>(repeating: 0)
+            for t in 0..<taps {
+                let values = UnsafeRawPointer(row(t) + x).loadUnaligned(as: SIMD8<Double>.self)
+                sum = sum + SIMD8(repeating: weights[t]) * values
+            }
+            UnsafeMutableRawPointer(out + x).storeBytes(of: sum, as: SIMD8<Double>.self)
+            x &+= 8
+        }
+        while x < count {
+            var sum = 0.0
+            for t in 0..<taps { sum = sum + weights[t] * row(t)[x] }
+            out[x] = sum
+            x &+= 1
         }
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import Scoring
+import TensorKernels
 
 /// The maps and the filter they rest on, against numpy (stats.py) and scikit-image.
 @Suite("Error maps")
@@ -75,5 +76,37 @@ struct ErrorMapsTests {
             #expect(values[k] == sorted[k])
             #expect(values[..<k].allSatisfy { $0 <= sorted[k] } && values[(k + 1)...].allSatisfy { $0 >= sorted[k] })
         }
+    }
+}
+
+/// The register-blocked ``GaussianFilter`` against the plain tap-by-tap loops it replaced: same sums in the same
+/// order, so bit-identical (the maps stay numpy's).
+@Suite("Gaussian filter")
+struct GaussianFilterTests {
+    static func reference(_ filter: GaussianFilter, _ source: [Double]) -> [Double] {
+        let w = filter.width, h = filter.height, r = filter.radius, k = filter.weights
+        var temporary = [Double](repeating: 0, count: w * h), out = temporary
+        for y in 0..<h {
+            let padded = (-r ..< w + r).map { source[y * w + GaussianFilter.reflectIndex($0, count: w)] }
+            for x in 0..<w { for t in 0..<k.count { temporary[y * w + x] += k[t] * padded[x + t] } }
+        }
+        for y in 0..<h {
+            for t in 0..<k.count {
+                let row = GaussianFilter.reflectIndex(y - r + t, count: h)
+                for x in 0..<w { out[y * w + x] += k[t] * temporary[row * w + x] }
+            }
+        }
+        return out
+    }
+
+    @Test("bit-identical to tap-by-tap accumulation", arguments: [(150, 150, 1.5, 5), (150, 150, 4.0, 12), (13, 9, 1.5, 5), (7, 5, 4.0, 12)])
+    func matchesReference(width: Int, height: Int, sigma: Double, radius: Int) {
+        var rng = SplitMix64(seed: UInt64(width * 31 + radius))
+        let source = (0..<(width * height)).map { _ in Double(rng.nextUniform()) * 2 - 1 }
+        let filter = GaussianFilter(sigma: sigma, radius: radius, width: width, height: height)
+        var out = [Double](repeating: .nan, count: width * height), tmp = out
+        var pad = [Double](repeating: 0, count: width + 2 * radius)
+        filter.apply(source, to: &out, temporary: &tmp, padded: &pad)
+        #expect(out == Self.reference(filter, source))
     }
 }
