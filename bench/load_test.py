@@ -11,7 +11,8 @@ Phases, each bounded in time:
           server with default settings (started once, idle during a) for <seconds>.
      Reports the median of the per-round ratios service / engine, latency percentiles at full load and
      from /metrics the batch sizes the scheduler formed.
-  2. Half load (<clients>/2 clients): throughput and latency.
+  2. Half load (<clients>/2 clients): throughput and latency; then one client alone (sequential requests, each
+     finding the server idle: the service's single-patch latency).
   3. Overflow: a server with a 16-patch queue; <clients> clients POST 4-patch multipart requests. Some must be
      refused at once with 503 + Retry-After; every request must finish (no hang).
 Writes a Markdown report (default bench/load_results.md) and exits 1 if a check fails.
@@ -171,8 +172,9 @@ def main():
               f"= {rate / bench_rate:.2f}x", flush=True)
     metrics = requests.get(url + "/metrics").text
 
-    # 2. Half load.
+    # 2. Half load, then one client alone (each request finds the server idle).
     half = run_clients(url + "/v1/score", bodies, max(1, args.clients // 2), args.seconds / 2)
+    lone = run_clients(url + "/v1/score", bodies, 1, args.seconds / 2)
     peak_rss_mb = peak_rss(process.pid)
     status = stop_server(process)
     ratios = [rate / bench_rate for bench_rate, rate, _ in rounds]
@@ -205,7 +207,7 @@ def main():
         "batches larger than 1 formed": mean_batch_run > 1,
         "throughput ≥ 90% of histoae bench (median of rounds)": ratio >= 0.9,
         "no errors under load": all(not r["other"] and r["503"] == 0 and r["hung"] == 0
-                                    for r in [half] + [load for _, _, load in rounds]),
+                                    for r in [half, lone] + [load for _, _, load in rounds]),
         "overflow refused with 503 + Retry-After": overflow["503"] > 0 and retry_ok,
         "overflow: every request finished, none hung": overflow["hung"] == 0 and not overflow["other"],
         "servers exited 0 on SIGTERM": status == 0 and overflow_status == 0,
@@ -230,6 +232,8 @@ def main():
         f"| half load ({max(1, args.clients // 2)} clients, {args.seconds / 2:g} s): throughput, latency p50 / p99 | "
         f"{half_rate:.1f} patches/s, {percentile(half['latencies'], 0.5):.0f} / "
         f"{percentile(half['latencies'], 0.99):.0f} ms |",
+        f"| one client alone ({args.seconds / 2:g} s, sequential): latency p50 / p90 | "
+        f"{percentile(lone['latencies'], 0.5):.0f} / {percentile(lone['latencies'], 0.9):.0f} ms |",
         f"| server peak RSS (VmHWM) | {peak_rss_mb:.0f} MB |",
         f"| mean batch size formed (from /metrics) | {mean_batch_run:.2f} over {batches - batches_before} batches |",
         f"| overflow phase ({args.clients} clients × 4-patch requests, 16-patch queue) | {overflow['ok']} answered, "

@@ -41,6 +41,15 @@ public final class Workspace {
 
     deinit { arena?.deallocate() }
 
+    /// Cores one forward pass may split its loops and GEMMs across (1: everything on the calling thread). More
+    /// than 1 only for a pass that runs alone on the machine — a lone patch on an idle server — since
+    /// independent single-threaded passes side by side make better use of the cores. The result is the same
+    /// either way (every output element is summed in the same order).
+    public var threads: Int {
+        get { scratch.threads }
+        set { scratch.threads = max(1, newValue) }
+    }
+
     func activations(batch: Int) -> Activations {
         if batch > capacity || pointers == nil {
             arena?.deallocate()

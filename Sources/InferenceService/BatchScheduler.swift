@@ -144,8 +144,11 @@ public final class BatchScheduler: @unchecked Sendable {
 
     /// Blocks until a batch is ready: up to `maxBatch` live patches, taken once the batch is full or the
     /// oldest has waited `maxDelay`. Patches of resolved tickets are dropped, expired ones fail their
-    /// ticket. `nil`: stop.
-    func nextBatch(into batch: inout [QueuedPatch]) -> Bool {
+    /// ticket. `false`: stop.
+    ///
+    /// - Parameter threads: set to the cores the batch may use — all of them for a lone patch while no other
+    ///   worker is busy and nothing else waits (its latency then drops by the split's speedup), else 1.
+    func nextBatch(into batch: inout [QueuedPatch], threads: inout Int) -> Bool {
         batch.removeAll(keepingCapacity: true)
         let maxBatch = configuration.maxBatch
         let delay = UInt64(configuration.maxDelay.components.seconds) * 1_000_000_000
@@ -183,6 +186,8 @@ public final class BatchScheduler: @unchecked Sendable {
             if dropped > 0 { metrics.patchesDropped.increment(by: dropped) }
             metrics.queueDepth.record(queue.count - head)
             if !batch.isEmpty {
+                let alone = batch.count == 1 && inFlight == 0 && queue.count - head == 0
+                threads = alone && configuration.blasThreads == 1 ? configuration.workers : 1
                 inFlight += batch.count
                 return true
             }

@@ -5,7 +5,8 @@ import Scoring
 
 /// One inference thread: takes batches from its ``BatchScheduler``, normalizes them (spec §11), runs the
 /// forward pass in chunks of ``chunk`` images and scores every patch. Owns all its buffers, so a batch
-/// allocates nothing but the outcomes it hands back.
+/// allocates nothing but the outcomes it hands back. A lone patch on an otherwise idle server runs its pass
+/// on every core (``Workspace/threads``); the answer is the same bits.
 final class InferenceWorker: @unchecked Sendable {
     /// Images per forward pass. One: the GEMMs then see the same shapes whatever the batch, so a patch's
     /// result is bit-identical alone or in a batch of 16.
@@ -32,7 +33,9 @@ final class InferenceWorker: @unchecked Sendable {
         batch.reserveCapacity(maxBatch)
         let model = scheduler.model, scorer = scheduler.scorer, metrics = scheduler.metrics
 
-        while scheduler.nextBatch(into: &batch) {
+        var threads = 1
+        while scheduler.nextBatch(into: &batch, threads: &threads) {
+            workspace.threads = threads
             let started = DispatchTime.now().uptimeNanoseconds
             for (slot, patch) in batch.enumerated() {
                 Normalization.normalize(patch.image, into: input + slot * per)
