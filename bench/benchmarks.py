@@ -137,6 +137,7 @@ def main():
         start = next(i for i, l in enumerate(report) if l.startswith("|"))
         end = next((i for i in range(start, len(report)) if not report[i].startswith("|")), len(report))
         command = next((l for l in report if l.startswith("- command:")), "- command: `python3 bench/load_test.py`")
+        command = command.replace(" (release build)", "")
         lines += ["", "## The service (bench/load_test.py)", "",
                   f"From the last load test (bench/load_results.md, release build, same machine{command[len('- command'):]}); "
                   "its throughput is compared with `histoae bench` in alternating rounds of that run:", "",
