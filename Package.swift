@@ -12,7 +12,7 @@ let kernelFlags = ["-Ounchecked"]
 
 let package = Package(
     name: "HistoAE",
-    platforms: [.macOS(.v14)],
+    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "histoae", targets: ["histoae"]),
         .library(name: "AutoencoderModel", targets: ["AutoencoderModel"]),

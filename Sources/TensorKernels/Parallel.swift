@@ -1,8 +1,6 @@
-import Dispatch
-
 /// Splits a kernel's loops (transforms, gathers, epilogues, resizes) and its GEMMs across the cores when a
-/// forward pass runs alone on the machine (batch 1). ``ScratchBuffer/threads`` says how many parts;
-/// independent workers each run with 1, and then everything runs inline.
+/// forward pass runs alone on the machine (batch 1), on ``ThreadTeam``'s threads. ``ScratchBuffer/threads``
+/// says how many parts; independent workers each run with 1, and then everything runs inline.
 enum Parallel {
     /// Calls `body(part, range)` for `parts` contiguous, near-equal slices of `0..<count`, concurrently, and
     /// returns when all are done. With one part (the default for independent workers) it runs inline.
@@ -13,19 +11,10 @@ enum Parallel {
             body(0, 0..<count)
             return
         }
-        withoutActuallyEscaping(body) { body in
-            let shared = UncheckedSendable(body)
-            DispatchQueue.concurrentPerform(iterations: parts) { part in
-                shared.value(part, (count * part / parts)..<(count * (part + 1) / parts))
-            }
+        ThreadTeam.shared.run(parts: parts) { part in
+            body(part, (count * part / parts)..<(count * (part + 1) / parts))
         }
     }
-}
-
-/// Hands a non-`Sendable` value to ``Parallel``'s threads; each part touches disjoint memory.
-struct UncheckedSendable<Value>: @unchecked Sendable {
-    let value: Value
-    init(_ value: Value) { self.value = value }
 }
 
 extension BLAS {
