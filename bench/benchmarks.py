@@ -122,6 +122,16 @@ def main():
             raw = full["results"][engine]
             lines.append(f"| {engine} | " + " | ".join(
                 f"{med[engine][b]:.1f} [{', '.join(f'{v:.1f}' for v in raw[str(b)])}]" for b in sorted(med[engine])) + " |")
+    raw_swift, raw_ort = full["results"].get("Swift (histoae)"), full["results"]["ONNX Runtime"]
+    if raw_swift:
+        rounds = min(len(v) for per in (raw_swift, raw_ort) for v in per.values())
+        at_b1 = [raw_swift["1"][r] / raw_ort["1"][r] for r in range(rounds)]
+        at_best = [max(v[r] for v in raw_swift.values()) / max(v[r] for v in raw_ort.values()) for r in range(rounds)]
+        def listed(ratios):
+            return f"{statistics.median(ratios):.2f}× (rounds: {', '.join(f'{x:.2f}' for x in ratios)})"
+        lines += ["", "Paired by round — the engines run back to back within a round, so a ratio inside one round is not "
+                  "skewed by the machine's speed drifting between rounds (it does, by ±20 % here): HistoAE / ONNX Runtime "
+                  f"at batch 1, median {listed(at_b1)}; each engine's best batch of the round, median {listed(at_best)}."]
     lines += ["", "## Thread count", "",
               f"Best of batches 1 and 4 at 1 thread against the best at {T} threads (scaling = ratio; {T}.00 is linear):", "",
               f"| engine | img/s, 1 thread (b1 / b4) | img/s, {T} threads (best) | scaling | % of 1-thread sgemm peak |",
