@@ -236,6 +236,12 @@ def test_disconnected_clients_patches_are_dropped_before_compute(slow_server, se
                 return float(line.split()[-1])
         return 0.0
 
+    # The previous test's last patch (its client timed out at 100 ms) stays queued until the worker's 1.5 s
+    # batch window closes and drops it: start from an empty queue, or the depth never reads 1 below.
+    deadline = time.monotonic() + 10
+    while "histoae_queue_depth 0" not in session.get(slow_server.url + "/metrics").text:
+        assert time.monotonic() < deadline, "the queue never emptied"
+        time.sleep(0.02)
     dropped, scored = counter("dropped"), counter("scored")
     address = urlparse(slow_server.url)
     with socket.create_connection((address.hostname, address.port)) as client:
