@@ -158,24 +158,15 @@ public struct WinogradConv3x3: Sendable {
         let t0 = t, t1 = t0 + extent, t2 = t1 + extent, t3 = t2 + extent, t4 = t3 + extent, t5 = t4 + extent
         var j = 0
         while j &+ 8 <= count {
-            let a0 = (d0 + j).load8(), a1 = (d1 + j).load8(), a2 = (d2 + j).load8()
-            let a3 = (d3 + j).load8(), a4 = (d4 + j).load8(), a5 = (d5 + j).load8()
-            (t0 + j).store(4 * a0 - 5 * a2 + a4)
-            (t1 + j).store(a3 + a4 - 4 * (a1 + a2))
-            (t2 + j).store(4 * (a1 - a2) + a4 - a3)
-            (t3 + j).store(2 * (a3 - a1) + a4 - a2)
-            (t4 + j).store(2 * (a1 - a3) + a4 - a2)
-            (t5 + j).store(4 * a1 - 5 * a3 + a5)
+            let y = inputTransform((d0 + j).load8(), (d1 + j).load8(), (d2 + j).load8(),
+                                   (d3 + j).load8(), (d4 + j).load8(), (d5 + j).load8())
+            (t0 + j).store(y.0); (t1 + j).store(y.1); (t2 + j).store(y.2)
+            (t3 + j).store(y.3); (t4 + j).store(y.4); (t5 + j).store(y.5)
             j &+= 8
         }
         while j < count {
-            let a0 = d0[j], a1 = d1[j], a2 = d2[j], a3 = d3[j], a4 = d4[j], a5 = d5[j]
-            t0[j] = 4 * a0 - 5 * a2 + a4
-            t1[j] = a3 + a4 - 4 * (a1 + a2)
-            t2[j] = 4 * (a1 - a2) + a4 - a3
-            t3[j] = 2 * (a3 - a1) + a4 - a2
-            t4[j] = 2 * (a1 - a3) + a4 - a2
-            t5[j] = 4 * a1 - 5 * a3 + a5
+            let y = inputTransform(d0[j], d1[j], d2[j], d3[j], d4[j], d5[j])
+            t0[j] = y.0; t1[j] = y.1; t2[j] = y.2; t3[j] = y.3; t4[j] = y.4; t5[j] = y.5
             j &+= 1
         }
     }
@@ -192,28 +183,37 @@ public struct WinogradConv3x3: Sendable {
             let p = e + 4 &* tx
             let r0 = p.load4(), r1 = (p + 4).load4(), r2 = (p + 8).load4(), r3 = (p + 12).load4()
             let r4 = (p + 16).load4()
-            let x0 = Vector4(r0[0], r1[0], r2[0], r3[0]), x1 = Vector4(r0[1], r1[1], r2[1], r3[1])
-            let x2 = Vector4(r0[2], r1[2], r2[2], r3[2]), x3 = Vector4(r0[3], r1[3], r2[3], r3[3])
-            let x4 = Vector4(r1[0], r2[0], r3[0], r4[0]), x5 = Vector4(r1[1], r2[1], r3[1], r4[1])
-            (v0 + tx).store(4 * x0 - 5 * x2 + x4)
-            (v1 + tx).store(x3 + x4 - 4 * (x1 + x2))
-            (v2 + tx).store(4 * (x1 - x2) + x4 - x3)
-            (v3 + tx).store(2 * (x3 - x1) + x4 - x2)
-            (v4 + tx).store(2 * (x1 - x3) + x4 - x2)
-            (v5 + tx).store(4 * x1 - 5 * x3 + x5)
+            let y = inputTransform(Vector4(r0[0], r1[0], r2[0], r3[0]), Vector4(r0[1], r1[1], r2[1], r3[1]),
+                                   Vector4(r0[2], r1[2], r2[2], r3[2]), Vector4(r0[3], r1[3], r2[3], r3[3]),
+                                   Vector4(r1[0], r2[0], r3[0], r4[0]), Vector4(r1[1], r2[1], r3[1], r4[1]))
+            (v0 + tx).store(y.0); (v1 + tx).store(y.1); (v2 + tx).store(y.2)
+            (v3 + tx).store(y.3); (v4 + tx).store(y.4); (v5 + tx).store(y.5)
             tx &+= 4
         }
         while tx < tilesWide {
             let p = e + 4 &* tx
-            let x0 = p[0], x1 = p[1], x2 = p[2], x3 = p[3], x4 = p[4], x5 = p[5]
-            v0[tx] = 4 * x0 - 5 * x2 + x4
-            v1[tx] = x3 + x4 - 4 * (x1 + x2)
-            v2[tx] = 4 * (x1 - x2) + x4 - x3
-            v3[tx] = 2 * (x3 - x1) + x4 - x2
-            v4[tx] = 2 * (x1 - x3) + x4 - x2
-            v5[tx] = 4 * x1 - 5 * x3 + x5
+            let y = inputTransform(p[0], p[1], p[2], p[3], p[4], p[5])
+            v0[tx] = y.0; v1[tx] = y.1; v2[tx] = y.2; v3[tx] = y.3; v4[tx] = y.4; v5[tx] = y.5
             tx &+= 1
         }
+    }
+
+    /// `Bᵀ x` for the six values `x0…x5` along one side of a 6×6 input patch; each lane is an independent
+    /// column or tile. One formula for the vector steps and the scalar tails, so they cannot drift apart.
+    @inline(__always)
+    private static func inputTransform<L: WinogradLanes>(_ x0: L, _ x1: L, _ x2: L, _ x3: L, _ x4: L,
+                                                         _ x5: L) -> (L, L, L, L, L, L) {
+        (4 * x0 - 5 * x2 + x4, x3 + x4 - 4 * (x1 + x2), 4 * (x1 - x2) + x4 - x3,
+         2 * (x3 - x1) + x4 - x2, 2 * (x1 - x3) + x4 - x2, 4 * x1 - 5 * x3 + x5)
+    }
+
+    /// `Aᵀ m` for the six values `m0…m5` along one side of a 6×6 product tile: its four outputs.
+    @inline(__always)
+    private static func outputTransform<L: WinogradLanes>(_ m0: L, _ m1: L, _ m2: L, _ m3: L, _ m4: L,
+                                                          _ m5: L) -> (L, L, L, L) {
+        let sum12 = m1 + m2, difference12 = m1 - m2, sum34 = m3 + m4, difference34 = m3 - m4
+        return (m0 + sum12 + sum34, difference12 + 2 * difference34, sum12 + 4 * sum34,
+                difference12 + 8 * difference34 + m5)
     }
 
     /// `Y = Aᵀ M A` per tile, a row of tiles at a time: `Aᵀ M` down the tile (contiguous over tiles), `· A`
@@ -256,22 +256,14 @@ public struct WinogradConv3x3: Sendable {
         let s0 = s, s1 = s0 + rowStride, s2 = s1 + rowStride, s3 = s2 + rowStride
         var tx = 0
         while tx &+ 4 <= tilesWide {
-            let a0 = (m0 + tx).load4(), a1 = (m1 + tx).load4(), a2 = (m2 + tx).load4()
-            let a3 = (m3 + tx).load4(), a4 = (m4 + tx).load4(), a5 = (m5 + tx).load4()
-            let sum12 = a1 + a2, difference12 = a1 - a2, sum34 = a3 + a4, difference34 = a3 - a4
-            (s0 + tx).store(a0 + sum12 + sum34)
-            (s1 + tx).store(difference12 + 2 * difference34)
-            (s2 + tx).store(sum12 + 4 * sum34)
-            (s3 + tx).store(difference12 + 8 * difference34 + a5)
+            let o = outputTransform((m0 + tx).load4(), (m1 + tx).load4(), (m2 + tx).load4(),
+                                    (m3 + tx).load4(), (m4 + tx).load4(), (m5 + tx).load4())
+            (s0 + tx).store(o.0); (s1 + tx).store(o.1); (s2 + tx).store(o.2); (s3 + tx).store(o.3)
             tx &+= 4
         }
         while tx < tilesWide {
-            let a0 = m0[tx], a1 = m1[tx], a2 = m2[tx], a3 = m3[tx], a4 = m4[tx], a5 = m5[tx]
-            let sum12 = a1 + a2, difference12 = a1 - a2, sum34 = a3 + a4, difference34 = a3 - a4
-            s0[tx] = a0 + sum12 + sum34
-            s1[tx] = difference12 + 2 * difference34
-            s2[tx] = sum12 + 4 * sum34
-            s3[tx] = difference12 + 8 * difference34 + a5
+            let o = outputTransform(m0[tx], m1[tx], m2[tx], m3[tx], m4[tx], m5[tx])
+            s0[tx] = o.0; s1[tx] = o.1; s2[tx] = o.2; s3[tx] = o.3
             tx &+= 1
         }
     }
@@ -283,24 +275,29 @@ public struct WinogradConv3x3: Sendable {
         let s5 = s4 + tilesWide
         var tx = 0
         while tx &+ 4 <= tilesWide {
-            let a0 = (s0 + tx).load4(), a1 = (s1 + tx).load4(), a2 = (s2 + tx).load4()
-            let a3 = (s3 + tx).load4(), a4 = (s4 + tx).load4(), a5 = (s5 + tx).load4()
-            let sum12 = a1 + a2, difference12 = a1 - a2, sum34 = a3 + a4, difference34 = a3 - a4
-            let o0 = a0 + sum12 + sum34, o1 = difference12 + 2 * difference34
-            let o2 = sum12 + 4 * sum34, o3 = difference12 + 8 * difference34 + a5
-            (out + 4 &* tx).store(Vector16(o0[0], o1[0], o2[0], o3[0], o0[1], o1[1], o2[1], o3[1],
-                                           o0[2], o1[2], o2[2], o3[2], o0[3], o1[3], o2[3], o3[3]))
+            let o = outputTransform((s0 + tx).load4(), (s1 + tx).load4(), (s2 + tx).load4(),
+                                    (s3 + tx).load4(), (s4 + tx).load4(), (s5 + tx).load4())
+            (out + 4 &* tx).store(Vector16(o.0[0], o.1[0], o.2[0], o.3[0], o.0[1], o.1[1], o.2[1], o.3[1],
+                                           o.0[2], o.1[2], o.2[2], o.3[2], o.0[3], o.1[3], o.2[3], o.3[3]))
             tx &+= 4
         }
         while tx < tilesWide {
-            let a0 = s0[tx], a1 = s1[tx], a2 = s2[tx], a3 = s3[tx], a4 = s4[tx], a5 = s5[tx]
-            let sum12 = a1 + a2, difference12 = a1 - a2, sum34 = a3 + a4, difference34 = a3 - a4
-            let o = out + 4 &* tx
-            o[0] = a0 + sum12 + sum34
-            o[1] = difference12 + 2 * difference34
-            o[2] = sum12 + 4 * sum34
-            o[3] = difference12 + 8 * difference34 + a5
+            let o = outputTransform(s0[tx], s1[tx], s2[tx], s3[tx], s4[tx], s5[tx])
+            let target = out + 4 &* tx
+            target[0] = o.0; target[1] = o.1; target[2] = o.2; target[3] = o.3
             tx &+= 1
         }
     }
 }
+
+/// What the Winograd transforms compute with: a `Float`, or a vector of them (one lane per column or tile).
+protocol WinogradLanes {
+    static func + (lhs: Self, rhs: Self) -> Self
+    static func - (lhs: Self, rhs: Self) -> Self
+    static func * (lhs: Float, rhs: Self) -> Self
+}
+
+extension Float: WinogradLanes {}
+extension SIMD4: WinogradLanes where Scalar == Float {}
+extension SIMD8: WinogradLanes where Scalar == Float {}
+
