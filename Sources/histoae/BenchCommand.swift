@@ -67,7 +67,7 @@ struct BenchCommand: ParsableCommand {
                 } while elapsed < .milliseconds(Int64(seconds * 1000))
             }
         }
-        let wall = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+        let wall = Self.seconds(elapsed)
         let imagesPerSecond = Double(passes * batch) / wall
         let gflops = imagesPerSecond * CNNAutoencoder3.flopsPerImage / 1e9
         print(String(format: "%.1f images/s  %.1f GFLOP/s  %.2f ms/image  (batch %d, %@, %d passes in %.1f s)",
@@ -104,7 +104,7 @@ struct BenchCommand: ParsableCommand {
                 } while elapsed < .milliseconds(Int64(seconds * 1000))
             }
         }
-        let wall = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+        let wall = Self.seconds(elapsed)
         let gflops = 2 * Double(size) * Double(size) * Double(size) * Double(calls) / wall / 1e9
         print(String(format: "sgemm %d×%d×%d: %.1f GFLOP/s  (%d threads, %d calls in %.1f s)", size, size, size, gflops,
                      threading.threads, calls, wall))
