@@ -38,10 +38,13 @@ let package = Package(
                        providers: [.apt(["libjpeg-dev"])]),
         /// Owns libpng's and libjpeg's setjmp/longjmp error paths so a corrupt file is a return code, never exit().
         .target(name: "CCodecShims", dependencies: ["CPNG", "CJPEG"]),
+        /// The AVX-512 GEMM micro-kernel over weights packed at load time (chosen at run time; OpenBLAS otherwise).
+        /// Optimized even in debug builds: at -O0 its intrinsics spill every register.
+        .target(name: "CGEMMKernel", cSettings: [.unsafeFlags(["-O2"])]),
 
         // MARK: Swift modules
         .target(name: "ImageCodecs", dependencies: ["CCodecShims"]),
-        .target(name: "TensorKernels", dependencies: ["COpenBLAS"],
+        .target(name: "TensorKernels", dependencies: ["COpenBLAS", "CGEMMKernel"],
                 swiftSettings: [.unsafeFlags(kernelFlags)]),
         .target(name: "AutoencoderModel", dependencies: ["TensorKernels", "ImageCodecs"]),
         /// Scoring's SSIM and smoothing filters run per patch on the inference threads: same vector flags.

@@ -15,6 +15,8 @@ public struct Conv2d: Sendable {
     public let weight: [Float]
     /// `(C_out)`.
     public let bias: [Float]
+    /// ``weight`` packed for the im2col GEMM (strided convolutions; nil where another path runs).
+    let gemmWeight: PackedWeights?
     /// The Winograd F(4×4, 3×3) form, for 3×3 stride-1 "same" convolutions over many channels.
     let winograd: WinogradConv3x3?
 
@@ -31,6 +33,10 @@ public struct Conv2d: Sendable {
         self.activation = activation
         let useWinograd = kernel == 3 && stride == 1 && padding == 1 && inChannels >= 32 && outChannels >= 32
         self.winograd = useWinograd ? WinogradConv3x3(weight: weight, inChannels: inChannels, outChannels: outChannels) : nil
+        let useGEMM = !useWinograd && (stride != 1 || padding != kernel / 2
+                                       || outChannels > DirectConvolution.maximumOutputChannels)
+        self.gemmWeight = useGEMM ? PackedWeights(rowMajor: weight, rows: outChannels,
+                                                  matrices: [(offset: 0, columns: inChannels * kernel * kernel)]) : nil
     }
 
     /// `H_out = ⌊(H + 2p − k)/s⌋ + 1` (spec §2.1).
@@ -63,8 +69,9 @@ public struct Conv2d: Sendable {
                 winograd.forward(input: input, shape: shape, output: output, bias: b.baseAddress!,
                                  activation: activation, scratch: &scratch)
             }
-        } else if stride != 1 || padding != kernel / 2 || outChannels > DirectConvolution.maximumOutputChannels {
-            gemmForward(input: input, shape: shape, out: out, output: output, scratch: &scratch, pooled: pooled)
+        } else if let gemmWeight {
+            gemmForward(gemmWeight, input: input, shape: shape, out: out, output: output, scratch: &scratch,
+                        pooled: pooled)
             return
         } else {
             weight.withUnsafeBufferPointer { w in
@@ -85,8 +92,8 @@ public struct Conv2d: Sendable {
     }
 
     /// im2col + sgemm + epilogue (+ pooling), tile by tile.
-    private func gemmForward(input: UnsafePointer<Float>, shape: FeatureShape, out: FeatureShape,
-                             output: UnsafeMutablePointer<Float>, scratch: inout ScratchBuffer,
+    private func gemmForward(_ packedWeight: PackedWeights, input: UnsafePointer<Float>, shape: FeatureShape,
+                             out: FeatureShape, output: UnsafeMutablePointer<Float>, scratch: inout ScratchBuffer,
                              pooled: UnsafeMutablePointer<Float>?) {
         let totalRows = out.batch * out.height
         let rowsPerTile = scratch.rowsPerTile(floatsPerRow: fanIn * out.width, rowWidth: out.width, totalRows: totalRows)
@@ -94,7 +101,6 @@ public struct Conv2d: Sendable {
         let planes = outChannels * out.batch
         let threads = scratch.threads
         if let pooled { ChannelPooling.reset(pooled, planes: planes) }
-        weight.withUnsafeBufferPointer { w in
         bias.withUnsafeBufferPointer { b in
             var firstRow = 0
             while firstRow < totalRows {
@@ -106,17 +112,15 @@ public struct Conv2d: Sendable {
                 }
                 // (C_out, fanIn) · (fanIn, rows·W_out) → columns [firstRow·W_out, …) of (C_out, N·H_out·W_out).
                 let tile = output + firstRow * out.width
-                BLAS.sgemm(m: outChannels, n: rows * out.width, k: fanIn,
-                           a: w.baseAddress!, lda: fanIn,
-                           b: columns, ldb: rows * out.width,
-                           c: tile, ldc: out.channelStride, parts: threads)
+                packedWeight.multiply(matrixAt: 0, columns: fanIn, n: rows * out.width,
+                                      b: columns, ldb: rows * out.width,
+                                      c: tile, ldc: out.channelStride, parts: threads)
                 Parallel.forEach(outChannels, parts: threads) { _, channels in
                     finishTile(tile, channels: channels, firstRow: firstRow, rows: rows, out: out,
                                bias: b.baseAddress!, pooled: pooled)
                 }
                 firstRow += rows
             }
-        }
         }
     }
 

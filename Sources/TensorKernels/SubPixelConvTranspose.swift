@@ -17,8 +17,9 @@
 public struct SubPixelConvTranspose: Sendable {
     public let inChannels: Int, outChannels: Int
     /// The four parities' GEMM A matrices, back to back: parity `p = 2·py + px` is `(C_out, blocks_p·C_in)`,
-    /// row `co`, column `(b − firstBlock_p)·C_in + ci` = `W[ci, co, u, v]` for block `b`'s tap.
-    let weights: [Float]
+    /// row `co`, column `(b − firstBlock_p)·C_in + ci` = `W[ci, co, u, v]` for block `b`'s tap; packed for the
+    /// GEMMs.
+    let weights: PackedWeights
 
     /// Shift `(dy, dx)` of K-block `b`.
     @inline(__always) static func shift(_ block: Int) -> (dy: Int, dx: Int) {
@@ -58,7 +59,11 @@ public struct SubPixelConvTranspose: Sendable {
                 }
             }
         }
-        weights = a
+        weights = PackedWeights(rowMajor: a, rows: outChannels, matrices: (0..<4).map { parity in
+            let (first, end) = Self.blocks(parity)
+            return (offset: outChannels * inChannels * (parity == 0 ? 0 : (parity == 1 ? 1 : (parity == 2 ? 3 : 5))),
+                    columns: (end - first) * inChannels)
+        })
     }
 
     /// - Parameters:
@@ -79,29 +84,27 @@ public struct SubPixelConvTranspose: Sendable {
         let shifted = buffer                                     // (4·C_in, rows·W)
         let planes = buffer + 4 * inChannels * tileCapacity      // (4, C_out, rows·W)
         let threads = scratch.threads
-        weights.withUnsafeBufferPointer { w in
-            var firstRow = 0
-            while firstRow < totalRows {
-                let rows = min(rowsPerTile, totalRows - firstRow)
-                let n = rows * width
-                Parallel.forEach(4 * inChannels, parts: threads) { _, blockRows in
-                    gatherShifted(input, blockRows: blockRows, shape: shape, firstRow: firstRow, rowCount: rows,
-                                  into: shifted)
-                }
-                for parity in 0..<4 {
-                    let (first, end) = Self.blocks(parity)
-                    let k = (end - first) * inChannels
-                    // (C_out, k) · (k, rows·W) → parity plane (C_out, rows·W).
-                    BLAS.sgemm(m: outChannels, n: n, k: k, a: w.baseAddress! + weightOffset(parity), lda: k,
-                               b: shifted + first * inChannels * n, ldb: n,
-                               c: planes + parity * outChannels * n, ldc: n, parts: threads)
-                }
-                Parallel.forEach(outChannels, parts: threads) { _, channels in
-                    interleave(planes, channels: channels, planeStride: outChannels * n, shape: shape,
-                               firstRow: firstRow, rowCount: rows, bias: bias, output: output)
-                }
-                firstRow += rows
+        var firstRow = 0
+        while firstRow < totalRows {
+            let rows = min(rowsPerTile, totalRows - firstRow)
+            let n = rows * width
+            Parallel.forEach(4 * inChannels, parts: threads) { _, blockRows in
+                gatherShifted(input, blockRows: blockRows, shape: shape, firstRow: firstRow, rowCount: rows,
+                              into: shifted)
             }
+            for parity in 0..<4 {
+                let (first, end) = Self.blocks(parity)
+                let k = (end - first) * inChannels
+                // (C_out, k) · (k, rows·W) → parity plane (C_out, rows·W).
+                weights.multiply(matrixAt: weightOffset(parity), columns: k, n: n,
+                                 b: shifted + first * inChannels * n, ldb: n,
+                                 c: planes + parity * outChannels * n, ldc: n, parts: threads)
+            }
+            Parallel.forEach(outChannels, parts: threads) { _, channels in
+                interleave(planes, channels: channels, planeStride: outChannels * n, shape: shape,
+                           firstRow: firstRow, rowCount: rows, bias: bias, output: output)
+            }
+            firstRow += rows
         }
     }
 

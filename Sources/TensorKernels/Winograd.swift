@@ -14,8 +14,9 @@
 /// ```
 public struct WinogradConv3x3: Sendable {
     public let inChannels: Int, outChannels: Int
-    /// `U`: `(36, C_out, C_in)` — the filters transformed once at load time, `U = G g Gᵀ`.
-    let transformedWeight: [Float]
+    /// `U`: `(36, C_out, C_in)` — the filters transformed once at load time, `U = G g Gᵀ`, and packed for the
+    /// GEMMs.
+    let transformedWeight: PackedWeights
 
     /// `G` (6×3), row-major.
     private static let filterTransform: [Double] = [
@@ -54,7 +55,9 @@ public struct WinogradConv3x3: Sendable {
                 }
             }
         }
-        transformedWeight = u
+        let size = outChannels * inChannels
+        transformedWeight = PackedWeights(rowMajor: u, rows: outChannels,
+                                          matrices: (0..<36).map { (offset: $0 * size, columns: inChannels) })
     }
 
     /// Floats of per-thread row scratch the transforms need for rows of `tilesWide` tiles over `width` columns.
@@ -82,33 +85,29 @@ public struct WinogradConv3x3: Sendable {
         let v = buffer                                        // (36, C_in, chunk)
         let m = buffer + 36 * inChannels * chunk              // (36, C_out, chunk)
         let rows = m + 36 * outChannels * chunk               // per-row transform scratch, one per thread
-        transformedWeight.withUnsafeBufferPointer { u in
-            let weights = u.baseAddress!
-            var firstRow = 0
-            while firstRow < tileRows {
-                let rowCount = min(rowsPerChunk, tileRows - firstRow)
-                let count = rowCount * tilesWide
-                Parallel.forEach(inChannels, parts: threads) { part, channels in
-                    transformInput(input, channels: channels, shape: shape, tilesHigh: tilesHigh, tilesWide: tilesWide,
-                                   firstRow: firstRow, rowCount: rowCount, stride: chunk, into: v,
-                                   scratch: rows + part * rowScratch)
-                }
-                // The 36 GEMMs are independent: split them across the threads (each runs OpenBLAS single-threaded).
-                Parallel.forEach(36, parts: threads) { _, positions in
-                    for xi in positions {
-                        BLAS.sgemm(m: outChannels, n: count, k: inChannels,
-                                   a: weights + xi * outChannels * inChannels, lda: inChannels,
-                                   b: v + xi * inChannels * chunk, ldb: chunk,
-                                   c: m + xi * outChannels * chunk, ldc: chunk)
-                    }
-                }
-                Parallel.forEach(outChannels, parts: threads) { part, channels in
-                    transformOutput(m, channels: channels, stride: chunk, firstRow: firstRow, rowCount: rowCount,
-                                    shape: shape, tilesHigh: tilesHigh, tilesWide: tilesWide, bias: bias,
-                                    activation: activation, into: output, scratch: rows + part * rowScratch)
-                }
-                firstRow += rowCount
+        var firstRow = 0
+        while firstRow < tileRows {
+            let rowCount = min(rowsPerChunk, tileRows - firstRow)
+            let count = rowCount * tilesWide
+            Parallel.forEach(inChannels, parts: threads) { part, channels in
+                transformInput(input, channels: channels, shape: shape, tilesHigh: tilesHigh, tilesWide: tilesWide,
+                               firstRow: firstRow, rowCount: rowCount, stride: chunk, into: v,
+                               scratch: rows + part * rowScratch)
             }
+            // The 36 GEMMs are independent: split them across the threads (each one single-threaded).
+            Parallel.forEach(36, parts: threads) { _, positions in
+                for xi in positions {
+                    transformedWeight.multiply(matrixAt: xi * outChannels * inChannels, columns: inChannels,
+                                               n: count, b: v + xi * inChannels * chunk, ldb: chunk,
+                                               c: m + xi * outChannels * chunk, ldc: chunk)
+                }
+            }
+            Parallel.forEach(outChannels, parts: threads) { part, channels in
+                transformOutput(m, channels: channels, stride: chunk, firstRow: firstRow, rowCount: rowCount,
+                                shape: shape, tilesHigh: tilesHigh, tilesWide: tilesWide, bias: bias,
+                                activation: activation, into: output, scratch: rows + part * rowScratch)
+            }
+            firstRow += rowCount
         }
     }
 

@@ -18,7 +18,7 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Seconds to measure, after one warm-up pass.")
     var seconds: Double = 5
 
-    @Flag(help: "Also print the time spent in each block (one extra single-threaded pass).")
+    @Flag(help: "Also print the time spent in each block: the fastest of several passes, single-threaded (at batch 1: split across --threads, as the engine runs it).")
     var layers = false
 
     @Option(name: .customLong("micro-batch"), help: "Images per forward pass inside a worker (the engine's default: 2; the server runs 1).")
@@ -73,7 +73,11 @@ struct BenchCommand: ParsableCommand {
         print(String(format: "%.1f images/s  %.1f GFLOP/s  %.2f ms/image  (batch %d, %@, %d passes in %.1f s)",
                      imagesPerSecond, gflops, 1000 / imagesPerSecond, batch, layout.description as NSString, passes, wall))
         print("weights: \(source); OpenBLAS: \(BLAS.configuration)")
-        if layers { printLayerTimes(network, input: input, workspace: Workspace()) }
+        if layers {
+            let workspace = Workspace()
+            workspace.threads = batch == 1 ? threading.threads : 1
+            printLayerTimes(network, input: input, workspace: workspace)
+        }
     }
 
     /// Milliseconds from one block's output to the next, for one pass over the batch.
@@ -111,8 +115,9 @@ struct BenchCommand: ParsableCommand {
         print("OpenBLAS: \(BLAS.configuration)")
     }
 
-    /// Milliseconds from one block's output to the next: the fastest of several single-threaded passes over
-    /// the batch (at least 5, for about `--seconds`), so a noisy neighbour's pause does not land on one block.
+    /// Milliseconds from one block's output to the next: the fastest of several passes over the batch (at least
+    /// 5, for about `--seconds`) on `workspace.threads` threads, so a noisy neighbour's pause does not land on one
+    /// block.
     func printLayerTimes(_ network: CNNAutoencoder3, input: Tensor, workspace: Workspace) {
         var output = Tensor(zeros: input.shape)
         let clock = ContinuousClock()
@@ -134,7 +139,8 @@ struct BenchCommand: ParsableCommand {
             }
         }
         let total = fastest.values.reduce(0, +)
-        print(String(format: "per block, fastest of %d single-threaded passes of batch %d:", passes, batch))
+        print(String(format: "per block, fastest of %d passes of batch %d on %d thread(s):", passes, batch,
+                     workspace.threads))
         for block in CNNAutoencoder3.Block.allCases {
             let ms = fastest[block] ?? 0
             print(String(format: "  %-7@ %8.2f ms  %5.1f%%", block.rawValue as NSString, ms / Double(batch), 100 * ms / total) + " (per image)")

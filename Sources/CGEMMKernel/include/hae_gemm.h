@@ -1,0 +1,35 @@
+// hae_gemm.h — an AVX-512 single-precision GEMM whose left operand (the model's weights) is packed once, at
+// model-load time, instead of on every call as a general BLAS must.
+//
+// Why: a forward pass multiplies the same weight matrices by small activation matrices (N = 25 … 1 040
+// columns at batch 1). OpenBLAS re-packs both operands on every call: at batch 1 that packing was about
+// 16 % of the pass (perf). Here the weights are packed at load time and the activations are read in place.
+//
+// Layout of a packed matrix A (M × K, M a multiple of HAE_GEMM_MR): (M / MR, K, MR) — panel p holds rows
+// p·MR … p·MR + MR − 1, column by column. It has exactly M·K floats.
+//
+// Every C element is summed over k in one fixed order (ascending, in blocks of HAE_GEMM_KC), whatever N, the
+// column offset or the thread split: a column's result does not depend on which other columns share the call.
+#pragma once
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/// Rows per packed panel (the micro-kernel's height).
+#define HAE_GEMM_MR 8
+
+/// 1 when this CPU runs the AVX-512 kernel (checked at run time: the binary itself targets any x86-64).
+int hae_gemm_available(void);
+
+/// Packs row-major `a` (m × k, leading dimension lda) into `packed` (m·k floats). m % HAE_GEMM_MR == 0.
+void hae_gemm_pack(long m, long k, const float *a, long lda, float *packed);
+
+/// Row-major C (m × n, ldc) = A (m × k, packed by hae_gemm_pack) · B (k × n, ldb), overwriting C.
+/// m % HAE_GEMM_MR == 0. Only call when hae_gemm_available() returned 1.
+void hae_gemm_multiply(long m, long n, long k, const float *packed, const float *b, long ldb, float *c, long ldc);
+
+#ifdef __cplusplus
+}
+#endif

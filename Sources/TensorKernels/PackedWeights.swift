@@ -1,0 +1,87 @@
+import CGEMMKernel
+import Foundation
+
+/// A layer's GEMM left operands — its weight matrices, `(C_out, K)` each — stored once, at model-load time, in
+/// the layout the multiply reads: packed into 8-row panels for the AVX-512 kernel of `CGEMMKernel` where this
+/// CPU has one, else row-major for OpenBLAS.
+///
+/// Why: OpenBLAS re-packs both operands on every call, and at batch 1 (N = 25 … 1 040 columns) that was about
+/// 16 % of the forward pass. The packed kernel reads the weights as they lie and copies only a cache-sized
+/// slice of the activations; every output is summed over k in the same fixed order whatever the column count
+/// or thread split, so an image's result does not depend on what shares its call.
+///
+/// ```swift
+/// let w = PackedWeights(rowMajor: weight, rows: 64, matrices: [(offset: 0, columns: 576)])
+/// w.multiply(matrixAt: 0, columns: 576, n: cols, b: im2col, ldb: cols, c: out, ldc: plane, parts: 2)
+/// ```
+public struct PackedWeights: Sendable {
+    /// Whether this process uses the packed AVX-512 kernel: the CPU has AVX-512F (checked once, at run time) and
+    /// `HISTOAE_GEMM` is not `openblas` (that setting keeps every GEMM on OpenBLAS, for A/B benchmarks).
+    public static let kernelAvailable = hae_gemm_available() == 1
+        && ProcessInfo.processInfo.environment["HISTOAE_GEMM"] != "openblas"
+
+    /// Rows of every matrix (`C_out`).
+    public let rows: Int
+    /// Whether ``values`` holds the packed layout (else row-major).
+    public let isPacked: Bool
+    /// The matrices at their offsets, each `rows × columns` floats: packed `(rows/8, columns, 8)` if
+    /// ``isPacked``, else row-major `(rows, columns)`.
+    let values: [Float]
+
+    /// - Parameters:
+    ///   - rowMajor: the matrices, each row-major `(rows, columns)` at its offset.
+    ///   - matrices: where each matrix starts and how many columns (K) it has.
+    ///   - packed: use the packed kernel; by default wherever the CPU has it and `rows` is a multiple of 8
+    ///     (tests pass false to check the OpenBLAS path on the same machine).
+    public init(rowMajor: [Float], rows: Int, matrices: [(offset: Int, columns: Int)],
+                packed: Bool = PackedWeights.kernelAvailable) {
+        self.rows = rows
+        self.isPacked = packed && Self.kernelAvailable && rows % Int(HAE_GEMM_MR) == 0
+        guard isPacked else {
+            values = rowMajor
+            return
+        }
+        var values = [Float](repeating: 0, count: rowMajor.count)
+        rowMajor.withUnsafeBufferPointer { source in
+            values.withUnsafeMutableBufferPointer { target in
+                for matrix in matrices {
+                    precondition(matrix.offset + rows * matrix.columns <= source.count)
+                    hae_gemm_pack(rows, matrix.columns, source.baseAddress! + matrix.offset, matrix.columns,
+                                  target.baseAddress! + matrix.offset)
+                }
+            }
+        }
+        self.values = values
+    }
+
+    /// Row-major `C (rows × n, ldc) = A (rows × columns) · B (columns × n, ldb)`, overwriting C, where A is the
+    /// matrix at `offset`, as `parts` single-threaded calls side by side through ``Parallel``.
+    ///
+    /// A split along the rows (whole 8-row panels) has every thread pack all of B; one along N (whole 32-column
+    /// tiles) has every thread read all of A. The split goes along N when B is the larger (N ≥ rows), as
+    /// OpenBLAS's does.
+    public func multiply(matrixAt offset: Int, columns k: Int, n: Int, b: UnsafePointer<Float>, ldb: Int,
+                         c: UnsafeMutablePointer<Float>, ldc: Int, parts: Int = 1) {
+        values.withUnsafeBufferPointer { w in
+            let a = w.baseAddress! + offset
+            guard isPacked else {
+                BLAS.sgemm(m: rows, n: n, k: k, a: a, lda: k, b: b, ldb: ldb, c: c, ldc: ldc, parts: parts)
+                return
+            }
+            let columnTiles = (n + 31) / 32, panels = rows / Int(HAE_GEMM_MR)
+            if parts <= 1 || (columnTiles < 2 && panels < 2) {
+                hae_gemm_multiply(rows, n, k, a, b, ldb, c, ldc)
+            } else if n >= rows && columnTiles >= 2 || panels < 2 {
+                Parallel.forEach(columnTiles, parts: parts) { _, tiles in
+                    let first = tiles.lowerBound * 32, end = min(n, tiles.upperBound * 32)
+                    hae_gemm_multiply(rows, end - first, k, a, b + first, ldb, c + first, ldc)
+                }
+            } else {
+                Parallel.forEach(panels, parts: parts) { _, range in
+                    let first = range.lowerBound * Int(HAE_GEMM_MR)
+                    hae_gemm_multiply(range.count * Int(HAE_GEMM_MR), n, k, a + first * k, b, ldb, c + first * ldc, ldc)
+                }
+            }
+        }
+    }
+}
