@@ -55,6 +55,31 @@ def medians(run):
     return {e: {int(b): statistics.median(v) for b, v in per.items()} for e, per in run["results"].items()}
 
 
+def service_section():
+    """The "## The service" section: bench/load_results.md's table, or nothing before a load test has run."""
+    load = BENCH / "load_results.md"
+    if not load.exists():
+        return []
+    report = load.read_text().splitlines()
+    start = next(i for i, l in enumerate(report) if l.startswith("|"))
+    end = next((i for i in range(start, len(report)) if not report[i].startswith("|")), len(report))
+    command = next((l for l in report if l.startswith("- command:")), "- command: `python3 bench/load_test.py`")
+    command = command.replace(" (release build)", "")
+    return ["", "## The service (bench/load_test.py)", "",
+            f"From the last load test (bench/load_results.md, release build, same machine{command[len('- command'):]}); "
+            "its throughput is compared with `histoae bench` in alternating rounds of that run:", "",
+            *report[start:end]]
+
+
+def refresh_service_section(path):
+    """Replaces only the service section of an existing report (after a new `bench/load_test.py` run)."""
+    lines = path.read_text().splitlines()
+    start = lines.index("## The service (bench/load_test.py)") - 1
+    end = lines.index("## The run's own report (bench/compare_onnx.py)") - 1
+    path.write_text("\n".join(lines[:start] + service_section() + lines[end:]) + "\n")
+    print(f"refreshed the service section of {path}")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--threads", type=int, default=2)
@@ -63,7 +88,11 @@ def main():
     ap.add_argument("--bin", type=Path, default=ROOT / ".build/release/histoae")
     ap.add_argument("--model", type=Path, default=ROOT / "Tests/AutoencoderModelTests/Fixtures/parity_weights_f16.safetensors")
     ap.add_argument("--out", type=Path, default=ROOT / "docs/benchmarks.md")
+    ap.add_argument("--service-only", action="store_true",
+                    help="only rewrite --out's service section from bench/load_results.md (after a load test)")
     args = ap.parse_args()
+    if args.service_only:
+        return refresh_service_section(args.out)
     if not args.bin.exists():
         raise SystemExit(f"{args.bin} not found: run `swift build -c release` first")
     T = args.threads
@@ -141,17 +170,7 @@ def main():
             one = max(med1[engine].values())
             lines.append(f"| {engine} | {med1[engine][1]:.1f} / {med1[engine][4]:.1f} | {max(med[engine].values()):.1f} | "
                          f"{max(med[engine].values()) / one:.2f}× | {100 * one * GFLOP / peaks[1]:.0f} % |")
-    load = BENCH / "load_results.md"
-    if load.exists():
-        report = load.read_text().splitlines()
-        start = next(i for i, l in enumerate(report) if l.startswith("|"))
-        end = next((i for i in range(start, len(report)) if not report[i].startswith("|")), len(report))
-        command = next((l for l in report if l.startswith("- command:")), "- command: `python3 bench/load_test.py`")
-        command = command.replace(" (release build)", "")
-        lines += ["", "## The service (bench/load_test.py)", "",
-                  f"From the last load test (bench/load_results.md, release build, same machine{command[len('- command'):]}); "
-                  "its throughput is compared with `histoae bench` in alternating rounds of that run:", "",
-                  *report[start:end]]
+    lines += service_section()
     lines += ["", "## The run's own report (bench/compare_onnx.py)", "", "<details><summary>full output</summary>", "",
               full_md, "</details>", ""]
     args.out.write_text("\n".join(lines))

@@ -1,5 +1,6 @@
-/// A 2-D convolution (spec §2.1) run as im2col + one `sgemm` per chunk of the batch, with its bias and
-/// activation fused into a single epilogue pass. Weights are final at construction (BatchNorm already folded).
+/// A 2-D convolution (spec §2.1) run as Winograd F(4×4, 3×3), as im2col + one GEMM per chunk of the batch, or
+/// as direct loops, with its bias and activation fused into a single epilogue pass. Weights are final at
+/// construction (BatchNorm already folded).
 ///
 /// ```swift
 /// let conv = Conv2d(weight: w, bias: b, inChannels: 3, outChannels: 64, kernel: 3, stride: 2, padding: 1,
@@ -11,19 +12,23 @@ public struct Conv2d: Sendable {
     public let inChannels: Int, outChannels: Int
     public let kernel: Int, stride: Int, padding: Int
     public let activation: Activation
-    /// `(C_out, C_in·k·k)` — PyTorch's `(C_out, C_in, k, k)` flattened; the GEMM's A matrix.
-    public let weight: [Float]
     /// `(C_out)`.
     public let bias: [Float]
-    /// ``weight`` packed for the im2col GEMM (strided convolutions; nil where another path runs).
-    let gemmWeight: PackedWeights?
-    /// The Winograd F(4×4, 3×3) form, for 3×3 stride-1 "same" convolutions over many channels.
-    let winograd: WinogradConv3x3?
+    /// How it runs, fixed at load time; each way keeps the weights only in the form it reads.
+    let method: Method
+
+    enum Method: Sendable {
+        /// Winograd F(4×4, 3×3): 3×3 stride-1 "same" convolutions over many channels (the decoder's fuse convs).
+        case winograd(WinogradConv3x3)
+        /// im2col + GEMM (the strided encoder convs): `(C_out, C_in·k·k)` packed for the kernel.
+        case gemm(PackedWeights)
+        /// Direct loops over few output channels (the head): `(C_out, C_in·k·k)`, PyTorch's layout flattened.
+        case direct([Float])
+    }
 
     public init(weight: [Float], bias: [Float], inChannels: Int, outChannels: Int,
                 kernel: Int, stride: Int, padding: Int, activation: Activation) {
         precondition(weight.count == outChannels * inChannels * kernel * kernel && bias.count == outChannels)
-        self.weight = weight
         self.bias = bias
         self.inChannels = inChannels
         self.outChannels = outChannels
@@ -31,12 +36,14 @@ public struct Conv2d: Sendable {
         self.stride = stride
         self.padding = padding
         self.activation = activation
-        let useWinograd = kernel == 3 && stride == 1 && padding == 1 && inChannels >= 32 && outChannels >= 32
-        self.winograd = useWinograd ? WinogradConv3x3(weight: weight, inChannels: inChannels, outChannels: outChannels) : nil
-        let useGEMM = !useWinograd && (stride != 1 || padding != kernel / 2
-                                       || outChannels > DirectConvolution.maximumOutputChannels)
-        self.gemmWeight = useGEMM ? PackedWeights(rowMajor: weight, rows: outChannels,
-                                                  matrices: [(offset: 0, columns: inChannels * kernel * kernel)]) : nil
+        if kernel == 3 && stride == 1 && padding == 1 && inChannels >= 32 && outChannels >= 32 {
+            method = .winograd(WinogradConv3x3(weight: weight, inChannels: inChannels, outChannels: outChannels))
+        } else if stride != 1 || padding != kernel / 2 || outChannels > DirectConvolution.maximumOutputChannels {
+            method = .gemm(PackedWeights(rowMajor: weight, rows: outChannels,
+                                         matrices: [(offset: 0, columns: inChannels * kernel * kernel)]))
+        } else {
+            method = .direct(weight)
+        }
     }
 
     /// `H_out = ⌊(H + 2p − k)/s⌋ + 1` (spec §2.1).
@@ -57,23 +64,24 @@ public struct Conv2d: Sendable {
     ///     channel attention that follows an encoder convolution, spec §3).
     ///
     /// The output is produced in tiles of whole output rows (across images: global row `n·H_out + i`), sized so
-    /// the tile's im2col matrix stays in cache while OpenBLAS packs it, instead of streaming a
+    /// the tile's im2col matrix stays in cache while the GEMM packs it, instead of streaming a
     /// 30 MB-per-image matrix through memory; each tile's epilogue runs while it is still in cache.
     public func forward(input: UnsafePointer<Float>, shape: FeatureShape,
                         output: UnsafeMutablePointer<Float>, scratch: inout ScratchBuffer,
                         pooled: UnsafeMutablePointer<Float>? = nil) {
         precondition(shape.channels == inChannels)
         let out = outputShape(for: shape)
-        if let winograd {
+        switch method {
+        case .winograd(let winograd):
             bias.withUnsafeBufferPointer { b in
                 winograd.forward(input: input, shape: shape, output: output, bias: b.baseAddress!,
                                  activation: activation, scratch: &scratch)
             }
-        } else if let gemmWeight {
-            gemmForward(gemmWeight, input: input, shape: shape, out: out, output: output, scratch: &scratch,
+        case .gemm(let weight):
+            gemmForward(weight, input: input, shape: shape, out: out, output: output, scratch: &scratch,
                         pooled: pooled)
             return
-        } else {
+        case .direct(let weight):
             weight.withUnsafeBufferPointer { w in
                 if outChannels == 3 && kernel == 3 {
                     DirectConvolution.threeChannels3x3(input: input, shape: shape, weight: w.baseAddress!, output: output,

@@ -33,7 +33,7 @@ public struct PackedWeights: Sendable {
     ///   - matrices: where each matrix starts and how many columns (K) it has.
     ///   - packed: use the packed kernel; by default wherever the CPU has it and `rows` is a multiple of 8
     ///     (tests pass false to check the OpenBLAS path on the same machine).
-    public init(rowMajor: [Float], rows: Int, matrices: [(offset: Int, columns: Int)],
+    public init(rowMajor: consuming [Float], rows: Int, matrices: [(offset: Int, columns: Int)],
                 packed: Bool = PackedWeights.kernelAvailable) {
         self.rows = rows
         self.isPacked = packed && Self.kernelAvailable && rows % Int(HAE_GEMM_MR) == 0
@@ -41,13 +41,17 @@ public struct PackedWeights: Sendable {
             values = rowMajor
             return
         }
-        var values = [Float](repeating: 0, count: rowMajor.count)
-        rowMajor.withUnsafeBufferPointer { source in
-            values.withUnsafeMutableBufferPointer { target in
-                for matrix in matrices {
-                    precondition(matrix.offset + rows * matrix.columns <= source.count)
-                    hae_gemm_pack(rows, matrix.columns, source.baseAddress! + matrix.offset, matrix.columns,
-                                  target.baseAddress! + matrix.offset)
+        // In place, one matrix at a time through a copy of it: the model's peak memory at load time grows by
+        // one matrix, not by a second copy of the layer (fuse1's Winograd weights are 19 MB).
+        var values = rowMajor
+        var matrix = [Float]()
+        values.withUnsafeMutableBufferPointer { target in
+            for (offset, columns) in matrices {
+                precondition(offset + rows * columns <= target.count)
+                matrix.removeAll(keepingCapacity: true)
+                matrix.append(contentsOf: target[offset..<(offset + rows * columns)])
+                matrix.withUnsafeBufferPointer { source in
+                    hae_gemm_pack(rows, columns, source.baseAddress!, columns, target.baseAddress! + offset)
                 }
             }
         }

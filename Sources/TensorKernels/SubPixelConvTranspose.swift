@@ -59,7 +59,7 @@ public struct SubPixelConvTranspose: Sendable {
                 }
             }
         }
-        weights = PackedWeights(rowMajor: a, rows: outChannels, matrices: (0..<4).map { parity in
+        weights = PackedWeights(rowMajor: consume a, rows: outChannels, matrices: (0..<4).map { parity in
             let (first, end) = Self.blocks(parity)
             return (offset: outChannels * inChannels * (parity == 0 ? 0 : (parity == 1 ? 1 : (parity == 2 ? 3 : 5))),
                     columns: (end - first) * inChannels)

@@ -56,7 +56,7 @@ public struct WinogradConv3x3: Sendable {
             }
         }
         let size = outChannels * inChannels
-        transformedWeight = PackedWeights(rowMajor: u, rows: outChannels,
+        transformedWeight = PackedWeights(rowMajor: consume u, rows: outChannels,
                                           matrices: (0..<36).map { (offset: $0 * size, columns: inChannels) })
     }
 
