@@ -87,6 +87,6 @@ let package = Package(
             "HTTPServer", .product(name: "Hummingbird", package: "hummingbird"),
         ]),
         /// Runs the built `histoae` binary as a user would, on the other targets' fixtures.
-        .testTarget(name: "histoaeTests", dependencies: ["histoae"]),
+        .testTarget(name: "histoaeTests", dependencies: ["histoae", "ImageCodecs"]),
     ]
 )

@@ -218,7 +218,7 @@ def main():
         f"- machine: {platform.processor() or platform.machine()}, {cores} logical CPUs, Linux {platform.release()}",
         f"- command: `python3 bench/load_test.py --clients {args.clients} --seconds {args.seconds:g} --rounds {args.rounds}` "
         "(release build)",
-        f"- server: defaults (workers = {cores}, 1 OpenBLAS thread each, max batch {args.max_batch}, max delay 5 ms); "
+        f"- server: defaults (workers = {cores}, single-threaded each, max batch {args.max_batch}, max delay 5 ms); "
         f"clients on the same machine share its {cores} cores", "",
         "| measurement | value |", "|---|---:|",
         f"| `histoae bench --batch {args.max_batch} --threads {cores}` (median of rounds) | {bench_median:.1f} images/s |",

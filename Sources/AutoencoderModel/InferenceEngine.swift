@@ -19,7 +19,7 @@ public struct ThreadLayout: Sendable, Equatable, CustomStringConvertible {
     /// One worker per core of the machine.
     public static var machine: ThreadLayout { ThreadLayout(workers: ProcessInfo.processInfo.activeProcessorCount) }
 
-    public var description: String { "\(workers) worker\(workers == 1 ? "" : "s") × 1 OpenBLAS thread" }
+    public var description: String { "\(workers) single-threaded worker\(workers == 1 ? "" : "s")" }
 }
 
 /// Runs CNNAutoencoder_3 forward passes on dedicated threads — never on an event loop or Swift's cooperative

@@ -3,7 +3,7 @@ import Foundation
 /// How the ``BatchScheduler`` forms batches and spends the machine's cores.
 ///
 /// ```swift
-/// var configuration = SchedulerConfiguration()      // workers = cores, 1 OpenBLAS thread each
+/// var configuration = SchedulerConfiguration()      // workers = cores, single-threaded each
 /// configuration.maxBatch = 16
 /// configuration.maxDelay = .milliseconds(5)
 /// ```
@@ -17,7 +17,8 @@ public struct SchedulerConfiguration: Sendable, Equatable {
     public var queueCapacity: Int
     /// Inference threads, each running whole batches with its own buffers.
     public var workers: Int
-    /// OpenBLAS threads per GEMM. Workers × threads should be the machine's cores.
+    /// OpenBLAS threads per GEMM, where the GEMMs run on OpenBLAS (no AVX-512, or `HISTOAE_GEMM=openblas`; the
+    /// packed kernel runs each GEMM on its worker's thread). Workers × threads should be the machine's cores.
     public var blasThreads: Int
 
     public init(maxBatch: Int = 16, maxDelay: Duration = .milliseconds(5), queueCapacity: Int = 512,

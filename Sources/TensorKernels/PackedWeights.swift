@@ -20,6 +20,11 @@ public struct PackedWeights: Sendable {
     public static let kernelAvailable = hae_gemm_available() == 1
         && ProcessInfo.processInfo.environment["HISTOAE_GEMM"] != "openblas"
 
+    /// What runs the GEMMs, for `histoae bench` and the server's start-up log.
+    public static var kernelDescription: String {
+        kernelAvailable ? "packed AVX-512 kernel (CGEMMKernel)" : "OpenBLAS \(BLAS.configuration)"
+    }
+
     /// Rows of every matrix (`C_out`).
     public let rows: Int
     /// Whether ``values`` holds the packed layout (else row-major).

@@ -72,7 +72,7 @@ struct BenchCommand: ParsableCommand {
         let gflops = imagesPerSecond * CNNAutoencoder3.flopsPerImage / 1e9
         print(String(format: "%.1f images/s  %.1f GFLOP/s  %.2f ms/image  (batch %d, %@, %d passes in %.1f s)",
                      imagesPerSecond, gflops, 1000 / imagesPerSecond, batch, layout.description as NSString, passes, wall))
-        print("weights: \(source); OpenBLAS: \(BLAS.configuration)")
+        print("weights: \(source); GEMM: \(PackedWeights.kernelDescription)")
         if layers {
             let workspace = Workspace()
             workspace.threads = batch == 1 ? threading.threads : 1

@@ -4,6 +4,7 @@ import Foundation
 import HTTPServer
 import ImageCodecs
 import InferenceService
+import TensorKernels
 import Logging
 
 /// `histoae serve`: the HTTP service of openapi.yaml. Every option also reads `HISTOAE_<NAME>` from the
@@ -36,7 +37,7 @@ struct ServeCommand: AsyncParsableCommand {
     var queueCapacity: Int?
     @Option(help: "Inference worker threads (env HISTOAE_WORKERS, default: the machine's cores).")
     var workers: Int?
-    @Option(help: "OpenBLAS threads per worker (env HISTOAE_THREADS, default 1).")
+    @Option(help: "OpenBLAS threads per worker, where GEMMs run on OpenBLAS (no AVX-512 or HISTOAE_GEMM=openblas) (env HISTOAE_THREADS, default 1).")
     var threads: Int?
     @Option(name: .customLong("max-body-bytes"), help: "Largest request body (env HISTOAE_MAX_BODY_BYTES, default 16777216 = 16 MiB).")
     var maxBodyBytes: Int?
@@ -90,6 +91,7 @@ struct ServeCommand: AsyncParsableCommand {
                                                "weights": "\(bundle.weightsURL.path)",
                                                "workers": "\(configuration.scheduler.workers)",
                                                "blas_threads": "\(configuration.scheduler.blasThreads)",
+                                               "gemm": "\(PackedWeights.kernelDescription)",
                                                "max_batch": "\(configuration.scheduler.maxBatch)"])
         try await server.run { address in
             FileHandle.standardOutput.write(Data("histoae: listening on \(address)\n".utf8))

@@ -3,30 +3,16 @@ import ImageCodecs
 import Testing
 
 /// `histoae score` end to end: the built binary next to this test bundle, on a tiny calibrated model (the
-/// random parity weights of AutoencoderModelTests with Fixtures/model.json beside them).
+/// random parity weights of AutoencoderModelTests with ScoringTests/Fixtures/model.json beside them).
 @Suite("histoae score")
 struct ScoreCommandTests {
     static let tests = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
     static let weights = tests.appendingPathComponent("AutoencoderModelTests/Fixtures/parity_weights_f16.safetensors")
     static let codecFixtures = tests.appendingPathComponent("ImageCodecsTests/Fixtures")
+    static let scoringFixtures = tests.appendingPathComponent("ScoringTests/Fixtures")
 
-    struct Outcome { var status: Int32; var stdout: String; var stderr: String }
-
-    static func histoae(_ arguments: [String]) throws -> Outcome {
-        let products = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
-        let process = Process()
-        process.executableURL = products.appendingPathComponent("histoae")
-        process.arguments = arguments
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        let stderr = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Outcome(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
-                       stderr: String(decoding: stderr, as: UTF8.self))
-    }
+    /// The one runner of the built binary (``CommandLineTests/histoae(_:)``).
+    static func histoae(_ arguments: [String]) throws -> CommandLineTests.Outcome { try CommandLineTests.histoae(arguments) }
 
     /// A temporary folder with `model/` (weights + card, `card` rewritten if given) and `in/` (the `inputs`).
     static func workspace(inputs: [URL], card: ((inout [String: Any]) -> Void)? = nil) throws -> URL {
@@ -34,14 +20,15 @@ struct ScoreCommandTests {
         let model = root.appendingPathComponent("model"), input = root.appendingPathComponent("in")
         for folder in [model, input] { try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true) }
         try FileManager.default.copyItem(at: weights, to: model.appendingPathComponent("model.safetensors"))
-        var json = try ScoringFixtures.json("model.json")
+        var json = try JSONSerialization.jsonObject(
+            with: Data(contentsOf: scoringFixtures.appendingPathComponent("model.json"))) as! [String: Any]
         card?(&json)
         try JSONSerialization.data(withJSONObject: json).write(to: model.appendingPathComponent("model.json"))
         for file in inputs { try FileManager.default.copyItem(at: file, to: input.appendingPathComponent(file.lastPathComponent)) }
         return root
     }
 
-    static let good = ["patch0.png", "patch1.png", "recon_blur0.png"].map { ScoringFixtures.url($0) }
+    static let good = ["patch0.png", "patch1.png", "recon_blur0.png"].map { scoringFixtures.appendingPathComponent($0) }
     static let bad = ["kather_patch.jpg", "bad_crc.png"].map { codecFixtures.appendingPathComponent($0) }
 
     static func records(_ stdout: String) throws -> [[String: Any]] {
