@@ -6,8 +6,8 @@ import Foundation
 /// CPU has one, else row-major for OpenBLAS.
 ///
 /// Why: OpenBLAS re-packs both operands on every call, and at batch 1 (N = 25 … 1 040 columns) that was about
-/// 16 % of the forward pass. The packed kernel reads the weights as they lie and copies only a cache-sized
-/// slice of the activations; every output is summed over k in the same fixed order whatever the column count
+/// 16 % of the forward pass. The packed kernel reads the weights as they lie and copies the activations in
+/// cache-sized blocks, once per call; every output is summed over k in the same fixed order whatever the column count
 /// or thread split, so an image's result does not depend on what shares its call.
 ///
 /// ```swift

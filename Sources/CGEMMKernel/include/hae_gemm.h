@@ -3,7 +3,8 @@
 //
 // Why: a forward pass multiplies the same weight matrices by small activation matrices (N = 25 … 1 040
 // columns at batch 1). OpenBLAS re-packs both operands on every call: at batch 1 that packing was about
-// 16 % of the pass (perf). Here the weights are packed at load time and the activations are read in place.
+// 16 % of the pass (perf). Here the weights are packed at load time; the activations are copied block by block
+// (256 deep × 512 wide) into a 512 KB buffer each calling thread allocates once and frees when it ends.
 //
 // Layout of a packed matrix A (M × K, M a multiple of HAE_GEMM_MR): (M / MR, K, MR) — panel p holds rows
 // p·MR … p·MR + MR − 1, column by column. It has exactly M·K floats.
