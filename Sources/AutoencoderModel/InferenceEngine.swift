@@ -1,9 +1,9 @@
 import Foundation
 import TensorKernels
 
-/// How the engine spends its threads: `workers` independent forward passes side by side, each calling
-/// OpenBLAS single-threaded, or — for batches smaller than `workers` — one pass whose loops and GEMMs are
-/// split across all of them (still single-threaded OpenBLAS calls: its own threads scale poorly on these
+/// How the engine spends its threads: `workers` independent forward passes side by side, each running its GEMMs
+/// single-threaded (``PackedWeights``), or — for batches smaller than `workers` — one pass whose loops and GEMMs
+/// are split across all of them (still single-threaded GEMM calls: OpenBLAS's own threads scale poorly on these
 /// small matrices). Independent workers scale the im2col, epilogue and resize work too.
 public struct ThreadLayout: Sendable, Equatable, CustomStringConvertible {
     public var workers: Int
@@ -58,7 +58,7 @@ public final class InferenceEngine: @unchecked Sendable {
         let x = SendablePointer(input), y = SendableMutablePointer(output)
         if count < workers.count {
             // Too few images to split: one pass whose kernels split every loop and every GEMM across the cores
-            // (``ScratchBuffer/threads``), each part a single-threaded OpenBLAS call.
+            // (``ScratchBuffer/threads``), each part a single-threaded GEMM call.
             let threads = workers.count
             workers[0].run { workspace in
                 workspace.scratch.threads = threads

@@ -25,6 +25,9 @@ public struct PackedWeights: Sendable {
         kernelAvailable ? "packed AVX-512 kernel (CGEMMKernel)" : "OpenBLAS \(BLAS.configuration)"
     }
 
+    /// Rows of one packed panel and columns of one micro-tile (the micro-kernel's height and width).
+    static let panelRows = Int(HAE_GEMM_MR), tileColumns = Int(HAE_GEMM_NR)
+
     /// Rows of every matrix (`C_out`).
     public let rows: Int
     /// Whether ``values`` holds the packed layout (else row-major).
@@ -41,7 +44,7 @@ public struct PackedWeights: Sendable {
     public init(rowMajor: consuming [Float], rows: Int, matrices: [(offset: Int, columns: Int)],
                 packed: Bool = PackedWeights.kernelAvailable) {
         self.rows = rows
-        self.isPacked = packed && Self.kernelAvailable && rows % Int(HAE_GEMM_MR) == 0
+        self.isPacked = packed && Self.kernelAvailable && rows % Self.panelRows == 0
         guard isPacked else {
             values = rowMajor
             return
@@ -77,18 +80,18 @@ public struct PackedWeights: Sendable {
                 BLAS.sgemm(m: rows, n: n, k: k, a: a, lda: k, b: b, ldb: ldb, c: c, ldc: ldc, parts: parts)
                 return
             }
-            let columnTiles = (n + 31) / 32, panels = rows / Int(HAE_GEMM_MR)
+            let columnTiles = (n + Self.tileColumns - 1) / Self.tileColumns, panels = rows / Self.panelRows
             if parts <= 1 || (columnTiles < 2 && panels < 2) {
                 hae_gemm_multiply(rows, n, k, a, b, ldb, c, ldc)
             } else if n >= rows && columnTiles >= 2 || panels < 2 {
                 Parallel.forEach(columnTiles, parts: parts) { _, tiles in
-                    let first = tiles.lowerBound * 32, end = min(n, tiles.upperBound * 32)
+                    let first = tiles.lowerBound * Self.tileColumns, end = min(n, tiles.upperBound * Self.tileColumns)
                     hae_gemm_multiply(rows, end - first, k, a, b + first, ldb, c + first, ldc)
                 }
             } else {
                 Parallel.forEach(panels, parts: parts) { _, range in
-                    let first = range.lowerBound * Int(HAE_GEMM_MR)
-                    hae_gemm_multiply(range.count * Int(HAE_GEMM_MR), n, k, a + first * k, b, ldb, c + first * ldc, ldc)
+                    let first = range.lowerBound * Self.panelRows
+                    hae_gemm_multiply(range.count * Self.panelRows, n, k, a + first * k, b, ldb, c + first * ldc, ldc)
                 }
             }
         }

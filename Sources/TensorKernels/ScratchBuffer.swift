@@ -3,7 +3,7 @@
 public struct ScratchBuffer: ~Copyable {
     private var storage: UnsafeMutablePointer<Float>
     public private(set) var capacity: Int
-    /// Largest matrix (in floats) one tile may unfold into: small enough to stay in L2 while OpenBLAS packs
+    /// Largest matrix (in floats) one tile may unfold into: small enough to stay in L2 while the GEMM packs
     /// it, large enough that each GEMM call has work for every core.
     public let chunkLimit: Int
 

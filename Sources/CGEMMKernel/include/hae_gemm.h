@@ -20,6 +20,8 @@ extern "C" {
 
 /// Rows per packed panel (the micro-kernel's height).
 #define HAE_GEMM_MR 8
+/// Columns per micro-tile (the micro-kernel's width): thread splits along N fall on multiples of it.
+#define HAE_GEMM_NR 32
 
 /// 1 when this CPU runs the AVX-512 kernel (checked at run time: the binary itself targets any x86-64).
 int hae_gemm_available(void);
