@@ -1,6 +1,7 @@
 // swift-tools-version:6.1
 // HistoAE: dependencies point one way —
-// C shims → ImageCodecs → TensorKernels → AutoencoderModel → Scoring → InferenceService → HTTPServer → `histoae`.
+// C shims → ImageCodecs → TensorKernels → AutoencoderModel → Scoring → InferenceService → HTTPServer → `histoae`;
+// RequestParsing (untrusted request bytes) → HTTPServer.
 import PackageDescription
 
 /// The kernels' loops vectorize with AVX2 + FMA (any x86-64 server since 2013); baseline SSE2 elsewhere.
@@ -26,7 +27,7 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
-        .package(url: "https://github.com/vapor/multipart-kit", from: "4.7.1"),
+        .package(url: "https://github.com/apple/swift-nio-extras", from: "1.35.2"),
     ],
     targets: [
         // MARK: C shims (Debian -dev packages, found by pkg-config)
@@ -43,6 +44,9 @@ let package = Package(
         .target(name: "CGEMMKernel", cSettings: [.unsafeFlags(["-O2"])]),
 
         // MARK: Swift modules
+        /// Parsers of untrusted request bytes (multipart/form-data, media types, Accept); no dependencies, so
+        /// the fuzz targets in Fuzz/ compile them alone.
+        .target(name: "RequestParsing"),
         .target(name: "ImageCodecs", dependencies: ["CCodecShims"]),
         .target(name: "TensorKernels", dependencies: ["COpenBLAS", "CGEMMKernel"],
                 swiftSettings: [.unsafeFlags(kernelFlags)]),
@@ -58,15 +62,20 @@ let package = Package(
         ]),
         /// Hummingbird routes for openapi.yaml; knows nothing of kernels.
         .target(name: "HTTPServer", dependencies: [
-            "InferenceService", "ImageCodecs", "Scoring", "AutoencoderModel",
+            "InferenceService", "ImageCodecs", "Scoring", "AutoencoderModel", "RequestParsing",
             .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "HummingbirdCore", package: "hummingbird"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "Prometheus", package: "swift-prometheus"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            .product(name: "MultipartKit", package: "multipart-kit"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
+            .product(name: "NIOHTTPTypesHTTP1", package: "swift-nio-extras"),
         ]),
         .executableTarget(name: "histoae", dependencies: [
             "AutoencoderModel", "ImageCodecs", "TensorKernels", "Scoring", "InferenceService", "HTTPServer",
@@ -82,6 +91,7 @@ let package = Package(
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "ScoringTests", dependencies: ["Scoring"],
                     resources: [.copy("Fixtures")]),
+        .testTarget(name: "RequestParsingTests", dependencies: ["RequestParsing"]),
         .testTarget(name: "InferenceServiceTests", dependencies: ["InferenceService"]),
         .testTarget(name: "HTTPServerTests", dependencies: [
             "HTTPServer", .product(name: "Hummingbird", package: "hummingbird"),

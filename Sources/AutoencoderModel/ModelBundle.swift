@@ -2,8 +2,9 @@ import Foundation
 import TensorKernels
 
 /// A model as shipped: `model.safetensors` plus its card `model.json` in one folder (the card is optional for
-/// bare weight files). Loading checks the weights against the state-dict contract and, when there is a card,
-/// against the card's sha256 — so a result can always name the exact model that produced it.
+/// bare weight files). Loading checks the weights against the card's sha256 first, when there is a card — before
+/// parsing them — then against the state-dict contract, so a result can always name the exact model that
+/// produced it.
 ///
 /// ```swift
 /// let bundle = try ModelBundle.load(ModelLocator.resolve(nil))   // the default model
@@ -29,10 +30,8 @@ public struct ModelBundle: Sendable {
         do { bytes = try Data(contentsOf: weightsURL) } catch {
             throw .weights(weightsURL.path, .file(.unreadable(error.localizedDescription)))
         }
-        let file: SafetensorsFile
-        do { file = try SafetensorsFile(bytes: bytes) } catch { throw .weights(weightsURL.path, .file(error)) }
-        let model: CNNAutoencoder3
-        do { model = try CNNAutoencoder3(stateDict: file) } catch { throw .weights(weightsURL.path, error) }
+        // Hash before parse: weights that are not the ones the card names are refused without
+        // their (untrusted) bytes ever reaching the safetensors parser.
         let digest = SHA256.hex(bytes)
         var card: ModelCard?
         if FileManager.default.fileExists(atPath: cardURL.path) {
@@ -43,6 +42,10 @@ public struct ModelBundle: Sendable {
             }
             card = loaded
         }
+        let file: SafetensorsFile
+        do { file = try SafetensorsFile(bytes: bytes) } catch { throw .weights(weightsURL.path, .file(error)) }
+        let model: CNNAutoencoder3
+        do { model = try CNNAutoencoder3(stateDict: file) } catch { throw .weights(weightsURL.path, error) }
         return ModelBundle(weightsURL: weightsURL, model: model, card: card, weightsSHA256: digest)
     }
 }

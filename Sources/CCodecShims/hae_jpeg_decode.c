@@ -16,11 +16,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-// Progressive JPEGs can declare thousands of tiny scans, each re-walking the whole
-// coefficient buffer (a CPU bomb); libjpeg-turbo's own tools cap this (djpeg -maxscans).
-// Real encoders emit about 10.
-#define HAE_JPEG_MAX_SCANS 500
-
 typedef struct jpeg_escape_error {
     struct jpeg_error_mgr pub;  // first member: libjpeg hands callbacks cinfo->err
     jmp_buf escape;
@@ -28,10 +23,19 @@ typedef struct jpeg_escape_error {
     size_t message_capacity;
 } jpeg_escape_error;
 
+// Progressive JPEGs can declare thousands of tiny scans, each re-walking the whole
+// coefficient buffer (a CPU bomb). libjpeg calls the progress monitor before each unit of
+// input work, so counting scans there stops the file before scan max_scans + 1 is decoded,
+// as djpeg -maxscans does.
+typedef struct jpeg_scan_limit {
+    struct jpeg_progress_mgr pub;  // first member: libjpeg hands the monitor cinfo->progress
+    uint32_t max_scans;
+} jpeg_scan_limit;
+
 typedef struct jpeg_decode_state {
     struct jpeg_decompress_struct cinfo;
     jpeg_escape_error error;
-    struct jpeg_progress_mgr progress;
+    jpeg_scan_limit scan_limit;
     uint8_t *pixels;
 } jpeg_decode_state;
 
@@ -59,10 +63,12 @@ static void jpeg_emit_quietly(j_common_ptr cinfo, int msg_level) {
 static void jpeg_output_nothing(j_common_ptr cinfo) { (void)cinfo; }
 
 static void jpeg_limit_scans(j_common_ptr cinfo) {
-    if (!cinfo->is_decompressor) return;
-    if (((j_decompress_ptr)cinfo)->input_scan_number > HAE_JPEG_MAX_SCANS) {
+    if (!cinfo->is_decompressor || cinfo->progress == NULL) return;
+    const uint32_t max_scans = ((jpeg_scan_limit *)cinfo->progress)->max_scans;
+    const int scan = ((j_decompress_ptr)cinfo)->input_scan_number;
+    if (scan > 0 && (uint32_t)scan > max_scans) {
         char text[64];
-        snprintf(text, sizeof text, "progressive JPEG has more than %d scans", HAE_JPEG_MAX_SCANS);
+        snprintf(text, sizeof text, "JPEG has more than %u scans", (unsigned)max_scans);
         jpeg_escape_with_text(cinfo, text);
     }
 }
@@ -91,19 +97,22 @@ static void replicate_gray_in_place(uint8_t *row, size_t width) {
 }
 
 static hae_status jpeg_decode_guarded(jpeg_decode_state *state, const uint8_t *data, size_t size,
-                                      uint64_t max_pixels, hae_image *out) {
+                                      const hae_decode_limits *limits, hae_image *out) {
     j_decompress_ptr cinfo = &state->cinfo;
     if (setjmp(state->error.escape)) return HAE_CORRUPT;
 
     jpeg_create_decompress(cinfo);
-    state->progress.progress_monitor = jpeg_limit_scans;
-    cinfo->progress = &state->progress;
+    state->scan_limit.pub.progress_monitor = jpeg_limit_scans;
+    state->scan_limit.max_scans = limits->max_scans;
+    cinfo->progress = &state->scan_limit.pub;
     jpeg_mem_src(cinfo, data, (unsigned long)size);
-    jpeg_read_header(cinfo, TRUE);  // markers only: no pixel memory yet
+    jpeg_read_header(cinfo, TRUE);  // markers up to the first scan's header: no scan or pixel memory yet
 
     out->width = cinfo->image_width;
     out->height = cinfo->image_height;
-    if ((uint64_t)cinfo->image_width * cinfo->image_height > max_pixels) return HAE_TOO_LARGE;
+    const hae_status size_status = hae_check_dimensions(limits, cinfo->image_width, cinfo->image_height);
+    if (size_status != HAE_OK) return size_status;
+    jpeg_limit_scans((j_common_ptr)cinfo);  // max_scans 0 refuses even a baseline file
 
     switch (cinfo->jpeg_color_space) {
     case JCS_GRAYSCALE: cinfo->out_color_space = JCS_GRAYSCALE; break;
@@ -120,7 +129,8 @@ static hae_status jpeg_decode_guarded(jpeg_decode_state *state, const uint8_t *d
     jpeg_start_decompress(cinfo);
     const size_t width = cinfo->output_width, height = cinfo->output_height;
     const int components = cinfo->output_components;
-    if ((uint64_t)width * height > max_pixels || (components != 1 && components != 3 && components != 4)) {
+    if (width != cinfo->image_width || height != cinfo->image_height
+        || (components != 1 && components != 3 && components != 4)) {
         hae_set_message(state->error.message, state->error.message_capacity,
                         "decoder produced an unexpected %zux%zu image with %d components",
                         width, height, components);
@@ -159,10 +169,10 @@ static hae_status jpeg_decode_guarded(jpeg_decode_state *state, const uint8_t *d
     return HAE_OK;
 }
 
-hae_status hae_jpeg_decode_rgb8(const uint8_t *data, size_t size, uint64_t max_pixels,
+hae_status hae_jpeg_decode_rgb8(const uint8_t *data, size_t size, const hae_decode_limits *limits,
                                 hae_image *out, char *message, size_t message_capacity) {
     hae_set_message(message, message_capacity, "%s", "");
-    if (out == NULL) return HAE_INVALID_ARGUMENT;
+    if (out == NULL || limits == NULL) return HAE_INVALID_ARGUMENT;
     memset(out, 0, sizeof *out);
     if (data == NULL || size == 0) {
         hae_set_message(message, message_capacity, "no data");
@@ -188,14 +198,14 @@ hae_status hae_jpeg_decode_rgb8(const uint8_t *data, size_t size, uint64_t max_p
     state->error.message = message;
     state->error.message_capacity = message_capacity;
 
-    hae_status status = jpeg_decode_guarded(state, data, size, max_pixels, out);
+    hae_status status = jpeg_decode_guarded(state, data, size, limits, out);
 
     jpeg_destroy_decompress(&state->cinfo);
     if (status == HAE_OK) {
         out->pixels = state->pixels;
     } else {
         free(state->pixels);
-        if (status != HAE_TOO_LARGE) out->width = out->height = 0;
+        if (status != HAE_TOO_LARGE && status != HAE_WRONG_SIZE) out->width = out->height = 0;
     }
     free(state);
     return status;

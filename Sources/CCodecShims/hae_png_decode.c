@@ -11,8 +11,21 @@
 
 #include <png.h>
 #include <setjmp.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+
+// libpng's own working memory (row buffers, zlib state, chunk buffers; not our pixels)
+// for any image up to 4096² is well under 1 MiB; the cap only stops what slips past the
+// chunk filtering below.
+#define HAE_PNG_LIBRARY_MEMORY_MAX ((size_t)16 << 20)
+// Largest chunk (or decompressed chunk) libpng may buffer. With every ancillary chunk but
+// tRNS skipped unread, only PLTE (768 bytes) and tRNS (256) are buffered; IDAT streams.
+#define HAE_PNG_CHUNK_MALLOC_MAX ((png_alloc_size_t)64 << 10)
+// Chunks libpng may keep in memory at once; we keep none, this is belt and braces.
+#define HAE_PNG_CHUNK_CACHE_MAX 8
+// Every allocation is prefixed by its size so free can account for it; 16 keeps malloc's alignment.
+#define HAE_PNG_ALLOCATION_HEADER 16
 
 typedef struct png_decode_state {
     png_structp png;
@@ -24,7 +37,39 @@ typedef struct png_decode_state {
     png_bytep *rows;
     char *message;
     size_t message_capacity;
+    size_t memory_in_use;  // by libpng, through png_counted_malloc
+    size_t memory_peak;
+    bool memory_exhausted;  // a png_counted_malloc refused: report HAE_OUT_OF_MEMORY
 } png_decode_state;
+
+_Static_assert(HAE_PNG_ALLOCATION_HEADER >= sizeof(size_t) && HAE_PNG_ALLOCATION_HEADER % _Alignof(max_align_t) == 0,
+               "allocation header must hold a size_t and keep malloc's alignment");
+
+static png_voidp png_counted_malloc(png_structp png, png_alloc_size_t size) {
+    png_decode_state *state = png_get_mem_ptr(png);
+    size_t total = 0;
+    if (size > HAE_PNG_LIBRARY_MEMORY_MAX - state->memory_in_use
+        || __builtin_add_overflow(size, (size_t)HAE_PNG_ALLOCATION_HEADER, &total)) {
+        state->memory_exhausted = true;
+        return NULL;  // libpng turns this into png_error("Out of Memory") or a skipped chunk
+    }
+    uint8_t *block = malloc(total);
+    if (block == NULL) return NULL;
+    memcpy(block, &size, sizeof size);
+    state->memory_in_use += size;
+    if (state->memory_in_use > state->memory_peak) state->memory_peak = state->memory_in_use;
+    return block + HAE_PNG_ALLOCATION_HEADER;
+}
+
+static void png_counted_free(png_structp png, png_voidp pointer) {
+    if (pointer == NULL) return;
+    png_decode_state *state = png_get_mem_ptr(png);
+    uint8_t *block = (uint8_t *)pointer - HAE_PNG_ALLOCATION_HEADER;
+    size_t size = 0;
+    memcpy(&size, block, sizeof size);
+    state->memory_in_use -= size;
+    free(block);
+}
 
 static void png_error_to_message(png_structp png, png_const_charp text) {
     png_decode_state *state = png_get_error_ptr(png);
@@ -76,15 +121,25 @@ static void composite_rgba_on_white_in_place(uint8_t *pixels, size_t pixel_count
     }
 }
 
-static hae_status png_decode_guarded(png_decode_state *state, uint64_t max_pixels, hae_image *out) {
-    if (setjmp(png_jmpbuf(state->png))) return HAE_CORRUPT;
+// libpng's user limits, in 1...PNG_UINT_31_MAX: the required size when there is one, else max_pixels.
+static png_uint_32 dimension_limit(uint32_t required, uint64_t max_pixels) {
+    const uint64_t limit = required != 0 ? required : max_pixels;
+    return limit == 0 ? 1 : (limit > PNG_UINT_31_MAX ? PNG_UINT_31_MAX : (png_uint_32)limit);
+}
+
+static hae_status png_decode_guarded(png_decode_state *state, const hae_decode_limits *limits, hae_image *out) {
+    if (setjmp(png_jmpbuf(state->png))) return state->memory_exhausted ? HAE_OUT_OF_MEMORY : HAE_CORRUPT;
 
     png_set_read_fn(state->png, state, png_read_from_memory);
     // Defence in depth: libpng refuses dimensions above these before sizing any row.
-    const png_uint_32 dimension_limit = max_pixels == 0 ? 1
-        : (max_pixels > PNG_UINT_31_MAX ? PNG_UINT_31_MAX : (png_uint_32)max_pixels);
-    png_set_user_limits(state->png, dimension_limit, dimension_limit);
-    png_set_chunk_malloc_max(state->png, 8u * 1024u * 1024u);  // caps iCCP/zTXt/etc.
+    png_set_user_limits(state->png, dimension_limit(limits->required_width, limits->max_pixels),
+                        dimension_limit(limits->required_height, limits->max_pixels));
+    // A patch needs IHDR, PLTE, tRNS, IDAT and IEND only. Everything else is skipped with a
+    // CRC check and never inflated or kept: each zTXt/iTXt/iCCP could otherwise inflate to
+    // chunk_malloc_max and be held until the decoder is destroyed (hundreds of MiB per upload).
+    png_set_keep_unknown_chunks(state->png, PNG_HANDLE_CHUNK_NEVER, NULL, -1);
+    png_set_chunk_cache_max(state->png, HAE_PNG_CHUNK_CACHE_MAX);
+    png_set_chunk_malloc_max(state->png, HAE_PNG_CHUNK_MALLOC_MAX);
 
     png_read_info(state->png, state->info);
     png_uint_32 width = 0, height = 0;
@@ -92,7 +147,8 @@ static hae_status png_decode_guarded(png_decode_state *state, uint64_t max_pixel
     png_get_IHDR(state->png, state->info, &width, &height, &bit_depth, &color_type, NULL, NULL, NULL);
     out->width = width;
     out->height = height;
-    if ((uint64_t)width * height > max_pixels) return HAE_TOO_LARGE;
+    const hae_status size_status = hae_check_dimensions(limits, width, height);
+    if (size_status != HAE_OK) return size_status;
 
     // Normalise every PNG flavour to 8-bit RGBA. No png_set_gamma: gAMA is ignored, like PIL.
     if (bit_depth == 16) png_set_scale_16(state->png);  // (v*255 + 32767) / 65535
@@ -128,34 +184,37 @@ static hae_status png_decode_guarded(png_decode_state *state, uint64_t max_pixel
     // Reads through IEND, so a file cut after its last IDAT is still reported as truncated.
     png_read_end(state->png, NULL);
 
-    const size_t pixel_count = (size_t)width * height;
+    const size_t pixel_count = total_bytes / 4;
     composite_rgba_on_white_in_place(state->pixels, pixel_count);
     uint8_t *shrunk = realloc(state->pixels, pixel_count * 3);
     if (shrunk != NULL) state->pixels = shrunk;  // on failure the larger block is still valid
     return HAE_OK;
 }
 
-hae_status hae_png_decode_rgb8(const uint8_t *data, size_t size, uint64_t max_pixels,
+hae_status hae_png_decode_rgb8(const uint8_t *data, size_t size, const hae_decode_limits *limits,
                                hae_image *out, char *message, size_t message_capacity) {
     hae_set_message(message, message_capacity, "%s", "");
-    if (out == NULL) return HAE_INVALID_ARGUMENT;
+    if (out == NULL || limits == NULL) return HAE_INVALID_ARGUMENT;
     memset(out, 0, sizeof *out);
     if (data == NULL || size == 0) {
         hae_set_message(message, message_capacity, "no data");
         return HAE_CORRUPT;
     }
     uint32_t peek_width = 0, peek_height = 0;
-    if (peek_ihdr_size(data, size, &peek_width, &peek_height)
-        && (uint64_t)peek_width * peek_height > max_pixels) {
-        out->width = peek_width;
-        out->height = peek_height;
-        return HAE_TOO_LARGE;
+    if (peek_ihdr_size(data, size, &peek_width, &peek_height)) {
+        const hae_status size_status = hae_check_dimensions(limits, peek_width, peek_height);
+        if (size_status != HAE_OK) {  // refused before libpng allocates anything
+            out->width = peek_width;
+            out->height = peek_height;
+            return size_status;
+        }
     }
 
     png_decode_state state = {
         .data = data, .size = size, .message = message, .message_capacity = message_capacity,
     };
-    state.png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &state, png_error_to_message, png_ignore_warning);
+    state.png = png_create_read_struct_2(PNG_LIBPNG_VER_STRING, &state, png_error_to_message, png_ignore_warning,
+                                         &state, png_counted_malloc, png_counted_free);
     if (state.png == NULL) {
         hae_set_message(message, message_capacity, "png_create_read_struct failed");
         return HAE_OUT_OF_MEMORY;
@@ -165,16 +224,21 @@ hae_status hae_png_decode_rgb8(const uint8_t *data, size_t size, uint64_t max_pi
     if (state.info == NULL) {
         hae_set_message(message, message_capacity, "png_create_info_struct failed");
     } else {
-        status = png_decode_guarded(&state, max_pixels, out);
+        status = png_decode_guarded(&state, limits, out);
+    }
+    if (state.memory_exhausted && status != HAE_OK) {
+        hae_set_message(message, message_capacity, "libpng needs more than %zu MiB of working memory",
+                        HAE_PNG_LIBRARY_MEMORY_MAX >> 20);
     }
 
     png_destroy_read_struct(&state.png, &state.info, NULL);
+    out->library_peak_bytes = state.memory_peak;
     free(state.rows);
     if (status == HAE_OK) {
         out->pixels = state.pixels;
     } else {
         free(state.pixels);
-        if (status != HAE_TOO_LARGE) out->width = out->height = 0;
+        if (status != HAE_TOO_LARGE && status != HAE_WRONG_SIZE) out->width = out->height = 0;
     }
     return status;
 }

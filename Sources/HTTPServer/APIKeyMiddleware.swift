@@ -20,13 +20,25 @@ struct APIKeyMiddleware<Context: RequestContext>: RouterMiddleware {
             throw Problem(.unauthorized, "this service needs an API key: send 'Authorization: Bearer <key>'",
                           headers: [.wwwAuthenticate: "Bearer realm=\"histoae\""])
         }
-        let prefix = "Bearer "
-        let presented = header.hasPrefix(prefix) ? Array(header.utf8.dropFirst(prefix.utf8.count)) : []
+        let presented = Self.bearerToken(header)
         guard !presented.isEmpty, Self.matches(presented, keys) else {
             throw Problem(.unauthorized, "the API key is not valid (expected 'Authorization: Bearer <key>')",
                           headers: [.wwwAuthenticate: "Bearer realm=\"histoae\", error=\"invalid_token\""])
         }
         return try await next(request, context)
+    }
+
+    /// The token of `Bearer <token>`; the scheme is case-insensitive (RFC 9110 §11.1), spaces around the
+    /// token are not part of it. Empty for any other scheme.
+    static func bearerToken(_ header: String) -> [UInt8] {
+        let bytes = Array(header.utf8)
+        let scheme = Array("bearer".utf8)
+        guard bytes.count > scheme.count, bytes[scheme.count] == UInt8(ascii: " "),
+              zip(bytes, scheme).allSatisfy({ $0 | 0x20 == $1 }) else { return [] }
+        var token = bytes[(scheme.count + 1)...]
+        while token.first == UInt8(ascii: " ") { token = token.dropFirst() }
+        while token.last == UInt8(ascii: " ") { token = token.dropLast() }
+        return Array(token)
     }
 
     /// Compares against every key, each in time independent of where the bytes differ.

@@ -1,7 +1,8 @@
 import Hummingbird
+import RequestParsing
 
-/// What a patch endpoint answers with, chosen from `Accept` (RFC 9110 §12.5.1: the highest `q` wins;
-/// on a tie JSON, the default).
+/// What a patch endpoint answers with, chosen from `Accept` (RFC 9110 §12.5.1: each type gets the `q` of its
+/// most specific range, the higher wins; on a tie JSON, the default).
 enum ResponseFormat: Equatable {
     case json
     case png
@@ -12,22 +13,10 @@ enum ResponseFormat: Equatable {
     /// - Parameter allowPNG: whether this request can be answered with one PNG.
     /// - Throws: 406 when the client accepts neither.
     static func negotiate(_ accept: String?, allowPNG: Bool) throws -> ResponseFormat {
-        guard let accept, !accept.trimmingWhitespace().isEmpty else { return .json }
-        var jsonQ = 0.0, pngQ = 0.0
-        for range in accept.split(separator: ",") {
-            let media = MediaTypeHeader(String(range))
-            let q = media.parameters["q"].flatMap(Double.init) ?? 1
-            guard (0...1).contains(q) else { continue }
-            switch media.type {
-            case "application/json": jsonQ = max(jsonQ, q)
-            case "image/png": pngQ = max(pngQ, q)
-            case "application/*": jsonQ = max(jsonQ, q)
-            case "image/*": pngQ = max(pngQ, q)
-            case "*/*": jsonQ = max(jsonQ, q); pngQ = max(pngQ, q)
-            default: continue
-            }
-        }
-        if !allowPNG { pngQ = 0 }
+        guard let accept, accept.contains(where: { !$0.isWhitespace }) else { return .json }
+        let ranges = AcceptHeader(parsing: accept)
+        let jsonQ = ranges.quality(of: jsonType)
+        let pngQ = allowPNG ? ranges.quality(of: pngType) : 0
         if jsonQ == 0 && pngQ == 0 {
             let offered = allowPNG ? "application/json or image/png" : "application/json"
             throw Problem(.notAcceptable, "Accept: \(accept) matches nothing this endpoint returns (\(offered))")
@@ -48,6 +37,9 @@ struct PatchQuery {
 
     static let reconstructKeys: Set<String> = ["maps", "reconstruction", "image", "timeout_ms"]
     static let scoreKeys: Set<String> = ["timeout_ms"]
+
+    /// The defaults: PNG maps, a reconstruction, the panel, the server's deadline.
+    init() {}
 
     init(_ parameters: Parameters, allowed: Set<String>) throws {
         for (key, _) in parameters where !allowed.contains(String(key)) {

@@ -80,7 +80,8 @@ public struct HistoAEServer: Sendable {
         let logger = self.logger
         let app = Application(
             router: router,
-            server: .http1(configuration: .init(additionalChannelHandlers: [ClientDisconnectHandler()])),
+            server: GuardedHTTP1Channel.builder(limits: configuration.connectionLimits,
+                                                metrics: ConnectionMetrics(factory: factory)),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "histoae"),
             services: [SchedulerService(scheduler: scheduler)],
             onServerRunning: { channel in
@@ -110,7 +111,8 @@ public struct HistoAEServer: Sendable {
         if !configuration.metricsRequireKey { open.insert("/metrics") }
         router.add(middleware: APIKeyMiddleware(keys: configuration.apiKeys, openPaths: open))
 
-        let patches = PatchEndpoints(scheduler: scheduler, codecPool: codecPool, model: model, configuration: configuration)
+        let patches = PatchEndpoints(scheduler: scheduler, codecPool: codecPool, model: model, configuration: configuration,
+                                     bufferBudget: BufferBudget(limit: configuration.connectionLimits.maxBufferedBytes))
         router.post("/v1/reconstruct") { request, context in try await patches.reconstruct(request, context: context) }
         router.post("/v1/score") { request, context in try await patches.score(request, context: context) }
         router.get("/v1/model") { [cardJSON] _, _ in

@@ -16,7 +16,17 @@ info:
 
     Every error is `application/problem+json` (RFC 9457) with a human-readable `detail`.
     When the service was started with API keys, every route but `/healthz`, `/readyz`,
-    `/openapi.yaml` (and `/metrics`, unless configured otherwise) needs `Authorization: Bearer <key>`.
+    `/openapi.yaml` (and `/metrics`, unless configured otherwise) needs `Authorization: Bearer <key>`
+    (the scheme in any case).
+
+    Limits (each a `histoae serve` flag; README "Limits" lists the defaults): a connection over the
+    server's connection limit, or a body that would take the server over its memory budget for
+    uploads, gets 503 with `Retry-After`; a request line and header section over the size or line
+    limit gets 431; headers that take longer than the header timeout, or a body that falls silent for
+    the read timeout or is not complete by the request's deadline, get 408. Every answer given before a
+    request's body was read carries `Connection: close`; the server then reads and discards the rest of
+    the body for a short while before closing, so the client can read it. Patch endpoints read each
+    image's size from its header and decode nothing but 150×150 images.
   license:
     name: Apache-2.0
 servers:
@@ -58,9 +68,11 @@ paths:
         '400': {$ref: '#/components/responses/BadRequest'}
         '401': {$ref: '#/components/responses/Unauthorized'}
         '406': {$ref: '#/components/responses/NotAcceptable'}
+        '408': {$ref: '#/components/responses/RequestTimeout'}
         '413': {$ref: '#/components/responses/TooLarge'}
         '415': {$ref: '#/components/responses/UnsupportedMediaType'}
         '422': {$ref: '#/components/responses/Unprocessable'}
+        '431': {$ref: '#/components/responses/HeadersTooLarge'}
         '503': {$ref: '#/components/responses/Overloaded'}
         '504': {$ref: '#/components/responses/DeadlineExceeded'}
   /v1/score:
@@ -84,9 +96,11 @@ paths:
         '400': {$ref: '#/components/responses/BadRequest'}
         '401': {$ref: '#/components/responses/Unauthorized'}
         '406': {$ref: '#/components/responses/NotAcceptable'}
+        '408': {$ref: '#/components/responses/RequestTimeout'}
         '413': {$ref: '#/components/responses/TooLarge'}
         '415': {$ref: '#/components/responses/UnsupportedMediaType'}
         '422': {$ref: '#/components/responses/Unprocessable'}
+        '431': {$ref: '#/components/responses/HeadersTooLarge'}
         '503': {$ref: '#/components/responses/Overloaded'}
         '504': {$ref: '#/components/responses/DeadlineExceeded'}
   /v1/model:
@@ -212,7 +226,7 @@ components:
               contentType: image/png, image/jpeg
   headers:
     ServerTiming:
-      description: Where the time went, in milliseconds (decode, queue, inference, encode).
+      description: Where the time went, in milliseconds (upload, decode, queue, inference, encode).
       schema: {type: string}
     RetryAfter:
       description: Seconds to wait before retrying.
@@ -234,7 +248,22 @@ components:
         application/problem+json:
           schema: {$ref: '#/components/schemas/Problem'}
     TooLarge:
-      description: Body larger than the limit (default 16 MiB), or more patches than allowed per request.
+      description: |
+        Body larger than the limit (default 16 MiB, `limit_bytes`), more patches than allowed per
+        request (`max_patches`), or more patches than the answer asked for may carry within the
+        response limit (`maps=array` especially; `limit_bytes` and `max_patches` say how many fit).
+      content:
+        application/problem+json:
+          schema: {$ref: '#/components/schemas/Problem'}
+    RequestTimeout:
+      description: |
+        The request headers did not arrive within the header timeout, the body fell silent for the
+        read timeout, or the body was not complete by the request's deadline. The connection is closed.
+      content:
+        application/problem+json:
+          schema: {$ref: '#/components/schemas/Problem'}
+    HeadersTooLarge:
+      description: The request line and headers exceed the server's size or line limit (`limit_bytes`, `limit_lines`).
       content:
         application/problem+json:
           schema: {$ref: '#/components/schemas/Problem'}
@@ -244,12 +273,17 @@ components:
         application/problem+json:
           schema: {$ref: '#/components/schemas/Problem'}
     Unprocessable:
-      description: A patch cannot be decoded, or is not 150×150 (`width`, `height` and `patch` say which).
+      description: |
+        A patch cannot be decoded (corrupt, truncated, a JPEG with more than 32 scans), or is not
+        150×150 (`width`, `height` and `patch` say which; read from the header, nothing decoded).
       content:
         application/problem+json:
           schema: {$ref: '#/components/schemas/Problem'}
     Overloaded:
-      description: The queue is full or the service is draining; retry after `Retry-After` seconds.
+      description: |
+        The queue is full (checked before the body is read), the service is draining, the server has as
+        many connections open as it allows (`limit`), or it holds as many upload bytes as it allows
+        (`limit_bytes`); retry after `Retry-After` seconds.
       headers:
         Retry-After:
           $ref: '#/components/headers/RetryAfter'
@@ -274,7 +308,9 @@ components:
         patch: {type: integer, description: Index of the offending patch.}
         width: {type: integer}
         height: {type: integer}
+        limit: {type: integer, description: The limit that was reached (connections).}
         limit_bytes: {type: integer}
+        limit_lines: {type: integer}
         max_patches: {type: integer}
         retry_after_seconds: {type: integer}
     Statistics:

@@ -17,8 +17,11 @@ struct PatchEndpoints: Sendable {
     let model: ModelIdentity
     let configuration: ServerConfiguration
 
+    let bufferBudget: BufferBudget
+
     var reader: PatchUploadReader {
-        PatchUploadReader(maxBodyBytes: configuration.maxBodyBytes, maxPatches: configuration.maxPatchesPerRequest)
+        PatchUploadReader(maxBodyBytes: configuration.maxBodyBytes, maxPatches: configuration.maxPatchesPerRequest,
+                          budget: bufferBudget)
     }
 
     func reconstruct(_ request: Request, context: ServiceRequestContext) async throws -> Response {
@@ -31,25 +34,54 @@ struct PatchEndpoints: Sendable {
         return try await process(request, channel: context.channel, query: query, detail: .score)
     }
 
+    /// Admission, upload, parse and decode, queue, render. Everything that can refuse the request cheaply does
+    /// so before the costlier steps: the queue's room before the body is read, the response budget and every
+    /// image header before a pixel is decoded. The deadline counts from the request's arrival.
     private func process(_ request: Request, channel: any Channel, query: PatchQuery,
                          detail: OutputDetail) async throws -> Response {
+        let arrival = ContinuousClock.now
         let format = try ResponseFormat.negotiate(request.headers[.accept], allowPNG: detail == .full)
+        if let refusal = scheduler.admissionRefusal() { throw refusal.problem }
+        let deadlineMilliseconds = min(query.timeoutMilliseconds ?? configuration.defaultDeadlineMilliseconds,
+                                       configuration.defaultDeadlineMilliseconds)
+        let deadline = arrival + .milliseconds(deadlineMilliseconds)
         var timing = ServerTiming()
-        let uploads = try await reader.read(contentType: request.headers[.contentType],
-                                            contentLength: request.headers[.contentLength], body: request.body)
-        if format == .png && uploads.count != 1 {
-            throw Problem(.notAcceptable, "Accept: image/png answers one patch; this request has \(uploads.count) (ask for application/json)")
+        let (reader, maxResponseBytes) = (self.reader, configuration.maxResponseBytes)
+        let body = try await timing.measure("upload") {
+            try await reader.receive(contentType: request.headers[.contentType], contentLength: request.headers[.contentLength],
+                                     body: request.body, deadline: (deadline, deadlineMilliseconds), channel: channel)
         }
-        let limits = configuration.decodeLimits
-        let images = try await timing.measure("decode") {
-            try await codecPool.runIfActive { try Self.decode(uploads, limits: limits) }
+        defer { body.release() }
+        let (names, images) = try await timing.measure("decode") {
+            try await codecPool.runIfActive {
+                let uploads = try reader.split(body)
+                if format == .png && uploads.count != 1 {
+                    throw Problem(.notAcceptable, "Accept: image/png answers one patch; this request has \(uploads.count) (ask for application/json)")
+                }
+                if format == .json {
+                    try ResponseBudget(limit: maxResponseBytes).check(patches: uploads.count, query: query, detail: detail)
+                }
+                return (uploads.map(\.name), try Self.decode(uploads))
+            }
         }
-        let deadline = min(query.timeoutMilliseconds ?? configuration.defaultDeadlineMilliseconds,
-                           configuration.defaultDeadlineMilliseconds)
-        let outcome = try await submitWhileConnected(images, detail: detail, deadline: deadline, channel: channel).orProblem()
+        // The answer's worst case is held from now until it has been written: clients that ask for large
+        // answers and do not read them cannot pile them up.
+        let answerBytes = format == .png ? ResponseBudget.pictureBytes
+                                         : names.count * ResponseBudget.bytesPerPatch(query: query, detail: detail)
+        guard var answerReservation = bufferBudget.hold(answerBytes) else {
+            throw Problem(.serviceUnavailable,
+                          "the server holds \(bufferBudget.limit) bytes of uploads and answers at once, its limit; retry shortly",
+                          extra: ["limit_bytes": .int(bufferBudget.limit)], headers: [.retryAfter: "1"])
+        }
+        let remaining = Int(((deadline - ContinuousClock.now) / .milliseconds(1)).rounded(.down))
+        guard remaining >= 1 else { throw ServiceError.deadlineExceeded(milliseconds: deadlineMilliseconds).problem }
+        let result = await submitWhileConnected(images, detail: detail, deadline: remaining, channel: channel)
+        if case .failure(.deadlineExceeded) = result {  // name the request's deadline, not what was left of it
+            throw ServiceError.deadlineExceeded(milliseconds: deadlineMilliseconds).problem
+        }
+        let outcome = try result.orProblem()
         timing.add("queue", seconds: outcome.queueSeconds)
         timing.add("inference", seconds: outcome.inferenceSeconds)
-        let names = uploads.map(\.name)
         let model = self.model
         let (bytes, type): ([UInt8], String) = try await timing.measure("encode") {
             try await codecPool.runIfActive {
@@ -65,7 +97,22 @@ struct PatchEndpoints: Sendable {
         }
         var headers: HTTPFields = [.contentType: type]
         headers[.serverTiming] = timing.header
-        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+        if let exact = bufferBudget.hold(bytes.count) { answerReservation = exact }  // the worst case was larger
+        return Response(status: .ok, headers: headers, body: Self.body(bytes, holding: answerReservation))
+    }
+
+    /// The answer written in 1 MiB pieces, so that the last write returns only once most of it has gone out;
+    /// the reservation is released with the body, after the write.
+    static func body(_ bytes: [UInt8], holding reservation: BufferBudget.Reservation) -> ResponseBody {
+        let buffer = ByteBuffer(bytes: bytes)
+        return ResponseBody(contentLength: buffer.readableBytes) { writer in
+            var rest = buffer
+            while let piece = rest.readSlice(length: min(1 << 20, rest.readableBytes)), piece.readableBytes > 0 {
+                try await writer.write(piece)
+            }
+            try await writer.finish(nil)
+            withExtendedLifetime(reservation) {}
+        }
     }
 
     /// Submits to the scheduler; if the client's connection closes first, the submission is cancelled and
@@ -80,24 +127,22 @@ struct PatchEndpoints: Sendable {
         return await withTaskCancellationHandler { await submission.value } onCancel: { submission.cancel() }
     }
 
-    /// Decodes every upload (422 names the first that fails, and the size it got).
-    static func decode(_ uploads: [UploadedPatch], limits: DecodeLimits) throws -> [RGBImage] {
+    /// Decodes every upload as a 150×150 patch: the size is read from each header first, so no other size
+    /// costs a decoded pixel (422 names the first that fails, and the size it has).
+    static func decode(_ uploads: [UploadedPatch]) throws -> [RGBImage] {
         let side = CNNAutoencoder3.inputSize
+        let limits = DecodeLimits.exactly(width: side, height: side)
         return try uploads.enumerated().map { index, upload in
             let label = upload.name.map { "patch \(index) (\($0))" } ?? "patch \(index)"
-            let image: RGBImage
             do {
-                image = try upload.bytes.withUnsafeReadableBytes { try ImageDecoder.decode($0, limits: limits) }
+                return try upload.bytes.withUnsafeReadableBytes { try ImageDecoder.decode($0, limits: limits) }
+            } catch let ImageCodecError.wrongSize(width, height, _) {
+                throw Problem(.unprocessableContent, "\(label) is \(width)×\(height); the model takes \(side)×\(side) patches",
+                              extra: ["patch": .int(index), "width": .int(width), "height": .int(height)])
             } catch let error as ImageCodecError {
                 throw Problem(.unprocessableContent, "\(label) cannot be decoded: \(error.description)",
                               extra: ["patch": .int(index)])
             }
-            guard image.width == side && image.height == side else {
-                throw Problem(.unprocessableContent,
-                              "\(label) is \(image.width)×\(image.height); the model takes \(side)×\(side) patches",
-                              extra: ["patch": .int(index), "width": .int(image.width), "height": .int(image.height)])
-            }
-            return image
         }
     }
 }

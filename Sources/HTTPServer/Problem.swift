@@ -1,5 +1,8 @@
 import Foundation
+import HTTPTypes
 import Hummingbird
+import NIOCore
+import NIOHTTPTypes
 
 /// An RFC 9457 problem: every error the service answers is one of these, as `application/problem+json`
 /// with a human-readable `detail`.
@@ -41,6 +44,27 @@ public struct Problem: HTTPResponseError, Sendable {
         var fields = headers
         fields[.contentType] = Self.mediaType
         return Response(status: status, headers: fields, body: .init(byteBuffer: ByteBuffer(bytes: body)))
+    }
+
+    /// The response as HTTP parts that close the connection, for channel handlers that answer before any
+    /// route runs (``RequestPhaseHandler``).
+    func responseParts() -> [HTTPResponsePart] {
+        let body = self.body
+        var fields = headers
+        fields[.contentType] = Self.mediaType
+        fields[.contentLength] = String(body.count)
+        fields[.connection] = "close"
+        return [.head(HTTPResponse(status: status, headerFields: fields)), .body(ByteBuffer(bytes: body)), .end(nil)]
+    }
+
+    /// The response as raw HTTP/1.1 bytes that close the connection, for the handler below the HTTP codec
+    /// (``ConnectionGuard``).
+    func rawResponse() -> [UInt8] {
+        let body = self.body
+        var head = "HTTP/1.1 \(status.code) \(status.reasonPhrase)\r\nContent-Type: \(Self.mediaType)\r\n"
+            + "Content-Length: \(body.count)\r\nConnection: close\r\n"
+        for field in headers { head += "\(field.name.canonicalName): \(field.value)\r\n" }
+        return Array((head + "\r\n").utf8) + body
     }
 }
 

@@ -1,5 +1,4 @@
 import Foundation
-import ImageCodecs
 import InferenceService
 
 /// Everything `histoae serve` can be told, with the defaults documented in README.md and `--help`.
@@ -11,8 +10,11 @@ public struct ServerConfiguration: Sendable {
     public var maxBodyBytes = 16 * 1024 * 1024
     /// Most patches in one multipart request.
     public var maxPatchesPerRequest = 256
-    /// Images whose header declares more pixels are refused before decoding.
-    public var decodeLimits = DecodeLimits()
+    /// Largest JSON answer, charged per patch at its worst case before any work (``ResponseBudget``):
+    /// at 64 MiB, `maps=array` allows about 80 patches a request, `maps=png` about 220.
+    public var maxResponseBytes = 64 * 1024 * 1024
+    /// Connections, header sections, timeouts and bodies held at once.
+    public var connectionLimits = ConnectionLimits()
     /// Deadline of a request that asks for none; a request may ask for a shorter one (`timeout_ms`).
     public var defaultDeadlineMilliseconds = 30_000
     /// Accepted `Authorization: Bearer` keys; empty: no authentication.
@@ -38,8 +40,12 @@ public struct ServerConfiguration: Sendable {
         guard maxPatchesPerRequest <= scheduler.queueCapacity else {
             throw ConfigurationError("max patches per request (\(maxPatchesPerRequest)) must not exceed the queue capacity (\(scheduler.queueCapacity))")
         }
-        guard decodeLimits.maxPixels >= 150 * 150 else {
-            throw ConfigurationError("max pixels must be at least 22500 (one 150×150 patch), got \(decodeLimits.maxPixels)")
+        try connectionLimits.validate()
+        guard maxResponseBytes >= ResponseBudget.bytesPerPatch(query: PatchQuery(), detail: .full) else {
+            throw ConfigurationError("max response bytes must be at least \(ResponseBudget.bytesPerPatch(query: PatchQuery(), detail: .full)) (one patch with maps), got \(maxResponseBytes)")
+        }
+        guard maxBodyBytes <= connectionLimits.maxBufferedBytes else {
+            throw ConfigurationError("the body limit (\(maxBodyBytes)) must not exceed the buffered-bytes limit (\(connectionLimits.maxBufferedBytes))")
         }
         guard (1...3_600_000).contains(defaultDeadlineMilliseconds) else {
             throw ConfigurationError("deadline must be in 1...3600000 ms, got \(defaultDeadlineMilliseconds)")

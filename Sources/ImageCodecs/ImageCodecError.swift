@@ -20,6 +20,9 @@ public enum ImageCodecError: Error, Equatable, Sendable, CustomStringConvertible
     case unsupportedFormat
     /// The header declares more than `maxPixels` pixels; refused before allocating pixels.
     case tooLarge(width: Int, height: Int, maxPixels: Int)
+    /// The header declares another size than ``DecodeLimits/requiredSize``; refused before
+    /// allocating pixels or decoding any scan.
+    case wrongSize(width: Int, height: Int, required: ImageSize)
     /// Truncated or corrupt data; `reason` is the libpng / libjpeg message.
     case corrupt(format: ImageFormat, reason: String)
     /// Well-formed but refused (e.g. an unknown JPEG colour space), or an encoder input
@@ -36,6 +39,8 @@ public enum ImageCodecError: Error, Equatable, Sendable, CustomStringConvertible
             let (pixels, overflow) = width.multipliedReportingOverflow(by: height)
             let count = overflow ? "more than \(Int.max)" : "\(pixels)"
             return "image is \(width)×\(height) = \(count) pixels, more than the limit of \(maxPixels)"
+        case let .wrongSize(width, height, required):
+            return "\(required) required, image is \(width)×\(height)"
         case let .corrupt(format, reason):
             return "\(format.displayName) is corrupt or truncated: \(Self.oneLine(reason))"
         case let .unsupported(format, reason):

@@ -2,8 +2,8 @@
 ///
 /// The format is sniffed from the magic bytes (file names and MIME types are not
 /// trusted). The image size is checked against ``DecodeLimits`` from the header, before
-/// pixel memory is allocated. Corrupt, truncated or hostile input throws an
-/// ``ImageCodecError``; it never crashes the process or prints to stderr.
+/// pixel memory is allocated or any JPEG scan decoded. Corrupt, truncated or hostile input
+/// throws an ``ImageCodecError``; it never crashes the process or prints to stderr.
 ///
 /// ```swift
 /// let bytes = try [UInt8](Data(contentsOf: tileURL))
@@ -23,6 +23,7 @@ public enum ImageDecoder {
     ///
     /// - Throws: ``ImageCodecError/empty``, ``ImageCodecError/unsupportedFormat``,
     ///   ``ImageCodecError/tooLarge(width:height:maxPixels:)``,
+    ///   ``ImageCodecError/wrongSize(width:height:required:)``,
     ///   ``ImageCodecError/corrupt(format:reason:)`` or
     ///   ``ImageCodecError/unsupported(format:reason:)``.
     public static func decode(_ bytes: [UInt8], limits: DecodeLimits = DecodeLimits()) throws(ImageCodecError) -> RGBImage {

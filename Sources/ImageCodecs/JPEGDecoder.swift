@@ -11,7 +11,8 @@ import CCodecShims
 /// - A truncated stream is ``ImageCodecError/corrupt(format:reason:)`` ("Premature end of
 ///   JPEG file") instead of libjpeg's default grey-padded image. Other libjpeg warnings
 ///   (e.g. extraneous bytes before a marker) are tolerated silently, as in Pillow.
-/// - Progressive files with more than 500 scans are refused as corrupt (CPU-bomb guard).
+/// - Files with more than ``DecodeLimits/maxJPEGScans`` scans (default 32) are refused as
+///   corrupt before the next scan is decoded (CPU-bomb guard).
 enum JPEGDecoder {
     static func decode(_ bytes: UnsafeRawBufferPointer, limits: DecodeLimits) throws(ImageCodecError) -> RGBImage {
         try ShimDecoding.decode(bytes, as: .jpeg, limits: limits, using: hae_jpeg_decode_rgb8)

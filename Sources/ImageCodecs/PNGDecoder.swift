@@ -12,10 +12,19 @@ import CCodecShims
 ///   to 8 bits first). Fully transparent pixels therefore become pure white.
 /// - Adam7 interlacing is undone.
 /// - `gAMA`, `cHRM`, `sRGB`, `iCCP` and `sBIT` are ignored: no colour management, like PIL.
+///   Every ancillary chunk but `tRNS` (text, `iCCP`, `eXIf`, unknown chunks) is skipped
+///   unread: compressed text is a zlib bomb per chunk, and libpng's own memory is capped.
 /// - A file that ends early, a bad CRC in a critical chunk, or a bad IHDR is
 ///   ``ImageCodecError/corrupt(format:reason:)``; the whole file, through IEND, must be present.
 enum PNGDecoder {
     static func decode(_ bytes: UnsafeRawBufferPointer, limits: DecodeLimits) throws(ImageCodecError) -> RGBImage {
         try ShimDecoding.decode(bytes, as: .png, limits: limits, using: hae_png_decode_rgb8)
+    }
+
+    /// As ``decode(_:limits:)``, also reporting the most memory libpng held at once. For tests.
+    static func decode(_ bytes: UnsafeRawBufferPointer, limits: DecodeLimits,
+                       libraryPeakBytes: inout Int) throws(ImageCodecError) -> RGBImage {
+        try ShimDecoding.decode(bytes, as: .png, limits: limits, using: hae_png_decode_rgb8,
+                                libraryPeakBytes: &libraryPeakBytes)
     }
 }

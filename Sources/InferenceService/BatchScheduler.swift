@@ -101,19 +101,34 @@ public final class BatchScheduler: @unchecked Sendable {
         }
     }
 
-    private func enqueue(_ images: [RGBImage], ticket: Ticket) -> ServiceError? {
+    /// Why a request of `patches` patches would be refused now, or nil if it would be queued. The server
+    /// asks this before it reads a request's body, so a full queue costs the client no upload.
+    public func admissionRefusal(patches: Int = 1) -> ServiceError? {
         condition.lock()
         defer { condition.unlock() }
+        return refusal(adding: patches)
+    }
+
+    /// Call with the lock held.
+    private func refusal(adding count: Int) -> ServiceError? {
         guard accepting else { return .shuttingDown }
         let capacity = configuration.queueCapacity
-        guard images.count <= capacity else { return .tooManyPatches(count: images.count, capacity: capacity) }
+        guard count <= capacity else { return .tooManyPatches(count: count, capacity: capacity) }
         let depth = queue.count - head
-        guard depth + images.count <= capacity else {
+        guard depth + count <= capacity else {
             // Until a batch has finished, assume 10 patches/s per worker (a 2-core machine does ~20).
             let rate = throughput > 0 ? throughput : 10 * Double(configuration.workers)
             let seconds = Int((Double(depth + inFlight) / rate).rounded(.up))
             return .overloaded(queued: depth, capacity: capacity, retryAfterSeconds: min(max(1, seconds), 60))
         }
+        return nil
+    }
+
+    private func enqueue(_ images: [RGBImage], ticket: Ticket) -> ServiceError? {
+        condition.lock()
+        defer { condition.unlock() }
+        if let refusal = refusal(adding: images.count) { return refusal }
+        let depth = queue.count - head
         for (index, image) in images.enumerated() {
             queue.append(QueuedPatch(ticket: ticket, index: index, image: image))
         }

@@ -31,50 +31,36 @@ public struct SafetensorsFile: Sendable {
         try self.init(bytes: data)
     }
 
+    /// Parses a whole safetensors file held in memory: the entry point for untrusted bytes (and fuzzing).
+    /// Any byte string either parses or throws ``SafetensorsError``; sizes are checked before anything is
+    /// allocated or read, with the reference loader's rules (see ``SafetensorsLayout``).
+    ///
+    /// ```swift
+    /// let file = try SafetensorsFile(bytes: Data(bytes: pointer, count: length))
+    /// ```
     public init(bytes data: Data) throws(SafetensorsError) {
-        guard data.count >= 8 else { throw .malformed("file is \(data.count) bytes, shorter than its header length") }
-        let headerLength = data.prefix(8).enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) }
-        guard headerLength <= UInt64(data.count - 8), headerLength <= 100_000_000 else {
-            throw .malformed("header length \(headerLength) exceeds the file size \(data.count)")
-        }
-        let headerStart = data.startIndex + 8
-        let dataStart = headerStart + Int(headerLength)
-        let json: Any
-        do { json = try JSONSerialization.jsonObject(with: data[headerStart..<dataStart]) } catch {
-            throw .malformed("header is not valid JSON")
-        }
-        guard let header = json as? [String: Any] else { throw .malformed("header is not a JSON object") }
-        let payloadSize = data.count - 8 - Int(headerLength)
+        let layout = try SafetensorsLayout(parsing: data)
         tensors = [:]
         otherEntries = [:]
-        metadata = (header["__metadata__"] as? [String: String]) ?? [:]
-        for (name, value) in header where name != "__metadata__" {
-            guard let entry = value as? [String: Any], let dtype = entry["dtype"] as? String,
-                  let shape = (entry["shape"] as? [NSNumber])?.map(\.intValue),
-                  let offsets = (entry["data_offsets"] as? [NSNumber])?.map(\.intValue), offsets.count == 2
-            else { throw .malformed("entry \"\(name)\" lacks dtype, shape or data_offsets") }
-            guard shape.allSatisfy({ $0 >= 0 }), offsets[0] >= 0, offsets[0] <= offsets[1], offsets[1] <= payloadSize
-            else { throw .malformed("entry \"\(name)\" has data_offsets \(offsets) outside the \(payloadSize)-byte payload") }
-            let count = shape.reduce(1, *)
-            let byteCount = offsets[1] - offsets[0]
-            let bytes = data[(dataStart + offsets[0])..<(dataStart + offsets[1])]
-            guard let width = Self.elementSize[dtype] else { throw .unsupportedDType(name: name, dtype: dtype) }
-            guard byteCount == count * width else {
-                throw .malformed("entry \"\(name)\" holds \(byteCount) bytes, but \(dtype) \(shape) needs \(count * width)")
-            }
-            switch dtype {
+        metadata = layout.metadata
+        for entry in layout.entries {
+            switch entry.dtype {
             case "F32", "F16", "BF16":
-                tensors[name] = Tensor(shape: shape, values: Self.widen(bytes, dtype: dtype, count: count))
+                let bytes = data[(data.startIndex + entry.byteRange.lowerBound)..<(data.startIndex + entry.byteRange.upperBound)]
+                tensors[entry.name] = Tensor(shape: entry.shape, values: Self.widen(bytes, dtype: entry.dtype, count: entry.elementCount))
             default:
-                otherEntries[name] = (dtype, shape)
+                otherEntries[entry.name] = (entry.dtype, entry.shape)
             }
         }
     }
 
+    /// Bytes per element of every dtype the reference format defines in whole bytes.
     static let elementSize: [String: Int] = [
-        "F32": 4, "F16": 2, "BF16": 2, "F64": 8, "I64": 8, "I32": 4, "I16": 2, "I8": 1, "U8": 1, "BOOL": 1,
+        "F64": 8, "F32": 4, "F16": 2, "BF16": 2, "F8_E5M2": 1, "F8_E4M3": 1,
+        "I64": 8, "I32": 4, "I16": 2, "I8": 1, "U64": 8, "U32": 4, "U16": 2, "U8": 1, "BOOL": 1,
     ]
 
+    /// `bytes` holds exactly `count` elements of `dtype` (checked by ``SafetensorsLayout``).
     static func widen(_ bytes: Data, dtype: String, count: Int) -> [Float] {
         [Float](unsafeUninitializedCapacity: count) { out, initialized in
             bytes.withUnsafeBytes { raw in
@@ -109,6 +95,148 @@ public struct SafetensorsFile: Sendable {
         out.append(json)
         out.append(payload)
         return out
+    }
+}
+
+/// The checked layout of a safetensors file: every entry's dtype, shape and byte range, validated the
+/// way the reference loader (the `safetensors` Rust crate) does before a single tensor byte is read:
+/// - the header length is at most 100 MB and within the file, and the header is a UTF-8 JSON object;
+/// - shapes are non-negative, their element and byte counts are computed with overflow checks
+///   (TensorKernels is built with `-Ounchecked`: a wrapped product would read off the heap);
+/// - sorted by offset, the tensors tile the payload exactly: no overlap, no hole, no trailing bytes
+///   (the reference's `InvalidOffset`, `TensorInvalidInfo` and `MetadataIncompleteBuffer`).
+///
+/// ```swift
+/// let layout = try SafetensorsLayout(parsing: data)
+/// layout.entries.map(\.name)   // in payload order
+/// ```
+struct SafetensorsLayout {
+    struct Entry {
+        var name: String
+        var dtype: String
+        var shape: [Int]
+        var elementCount: Int
+        /// Where the tensor's bytes are, counted from the start of the file.
+        var byteRange: Range<Int>
+    }
+
+    /// The reference loader's limit on the JSON header.
+    static let maxHeaderLength = 100_000_000
+
+    var entries: [Entry] = []
+    var metadata: [String: String] = [:]
+
+    init(parsing data: Data) throws(SafetensorsError) {
+        guard data.count >= 8 else { throw .malformed("file is \(data.count) bytes, shorter than its header length") }
+        let headerLength = data.prefix(8).reversed().reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+        guard headerLength <= UInt64(Self.maxHeaderLength), headerLength <= UInt64(data.count - 8) else {
+            throw .malformed("header length \(headerLength) exceeds the file size \(data.count) or the 100 MB limit")
+        }
+        let payloadStart = 8 + Int(headerLength)
+        let headerBytes = data[(data.startIndex + 8)..<(data.startIndex + payloadStart)]
+        guard headerBytes.first == UInt8(ascii: "{"), String(bytes: headerBytes, encoding: .utf8) != nil else {
+            throw .malformed("header is not a UTF-8 JSON object")
+        }
+        let header: RawHeader
+        do { header = try JSONDecoder().decode(RawHeader.self, from: headerBytes) } catch {
+            throw .malformed("header is not valid: \(Self.explain(error))")
+        }
+        metadata = header.metadata
+
+        // Sizes first (overflow-checked), then the tiling of the payload in offset order.
+        var checked: [Entry] = []
+        checked.reserveCapacity(header.entries.count)
+        for (name, raw) in header.entries {
+            guard let width = SafetensorsFile.elementSize[raw.dtype] else {
+                throw .unsupportedDType(name: name, dtype: raw.dtype)
+            }
+            guard raw.data_offsets.count == 2 else { throw .malformed("entry \"\(name)\" needs data_offsets [begin, end]") }
+            let (begin, end) = (raw.data_offsets[0], raw.data_offsets[1])
+            guard let count = Self.elementCount(raw.shape), case (let byteCount, false) = count.multipliedReportingOverflow(by: width)
+            else { throw .malformed("entry \"\(name)\" has an invalid shape \(raw.shape)") }
+            guard begin >= 0, end >= begin else {
+                throw .malformed("entry \"\(name)\" has invalid data_offsets [\(begin), \(end)]")
+            }
+            guard end - begin == byteCount else {
+                throw .malformed("entry \"\(name)\" holds \(end - begin) bytes, but \(raw.dtype) \(raw.shape) needs \(byteCount)")
+            }
+            checked.append(Entry(name: name, dtype: raw.dtype, shape: raw.shape, elementCount: count, byteRange: begin..<end))
+        }
+        checked.sort { ($0.byteRange.lowerBound, $0.byteRange.upperBound) < ($1.byteRange.lowerBound, $1.byteRange.upperBound) }
+        let payloadSize = data.count - payloadStart
+        var next = 0
+        for index in checked.indices {
+            let range = checked[index].byteRange
+            guard range.lowerBound == next else {
+                throw .malformed("entry \"\(checked[index].name)\" starts at byte \(range.lowerBound) of the payload, "
+                                 + "expected \(next) (overlapping or out-of-order offsets, or a hole)")
+            }
+            guard range.upperBound <= payloadSize else {
+                throw .malformed("entry \"\(checked[index].name)\" ends at byte \(range.upperBound), past the \(payloadSize)-byte payload")
+            }
+            next = range.upperBound
+            checked[index].byteRange = (payloadStart + range.lowerBound)..<(payloadStart + range.upperBound)
+        }
+        guard next == payloadSize else {
+            throw .malformed("tensors cover \(next) bytes of the \(payloadSize)-byte payload")
+        }
+        entries = checked
+    }
+
+    /// Product of the dimensions, or nil when one is negative or the product overflows Int.
+    static func elementCount(_ shape: [Int]) -> Int? {
+        var count = 1
+        for dimension in shape {
+            guard dimension >= 0 else { return nil }
+            let (product, overflow) = count.multipliedReportingOverflow(by: dimension)
+            if overflow { return nil }
+            count = product
+        }
+        return count
+    }
+
+    private static func explain(_ error: any Error) -> String {
+        switch error {
+        case DecodingError.keyNotFound(let key, let context):
+            return "missing \"\((context.codingPath.map(\.stringValue) + [key.stringValue]).joined(separator: "."))\""
+        case DecodingError.typeMismatch(_, let context), DecodingError.valueNotFound(_, let context):
+            return "wrong type at \"\(context.codingPath.map(\.stringValue).joined(separator: "."))\""
+        case DecodingError.dataCorrupted(let context):
+            return context.debugDescription
+        default:
+            return "\(error)"
+        }
+    }
+
+    /// The JSON header as written: `{name: {dtype, shape, data_offsets}, "__metadata__": {String: String}}`.
+    /// Unknown fields inside an entry are ignored, as by the reference loader.
+    private struct RawHeader: Decodable {
+        struct RawEntry: Decodable {
+            var dtype: String
+            var shape: [Int]
+            var data_offsets: [Int]
+        }
+
+        struct Key: CodingKey {
+            var stringValue: String
+            var intValue: Int? { nil }
+            init(stringValue: String) { self.stringValue = stringValue }
+            init?(intValue: Int) { nil }
+        }
+
+        var entries: [(String, RawEntry)] = []
+        var metadata: [String: String] = [:]
+
+        init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: Key.self)
+            for key in container.allKeys {
+                if key.stringValue == "__metadata__" {
+                    metadata = try container.decode([String: String].self, forKey: key)
+                } else {
+                    entries.append((key.stringValue, try container.decode(RawEntry.self, forKey: key)))
+                }
+            }
+        }
     }
 }
 

@@ -43,8 +43,26 @@ struct ServeCommand: AsyncParsableCommand {
     var maxBodyBytes: Int?
     @Option(name: .customLong("max-patches"), help: "Most patches per request (env HISTOAE_MAX_PATCHES, default 256).")
     var maxPatches: Int?
-    @Option(name: .customLong("max-pixels"), help: "Refuse images whose header declares more pixels (env HISTOAE_MAX_PIXELS, default 16777216 = 4096×4096).")
+    @Option(name: .customLong("max-pixels"), help: ArgumentHelp("Deprecated and ignored: the patch endpoints decode only 150×150 images, checked in each image's header.", visibility: .hidden))
     var maxPixels: Int?
+    @Option(name: .customLong("max-response-bytes"), help: "Largest JSON answer, charged per patch at its worst case before any work; more patches: 413 (env HISTOAE_MAX_RESPONSE_BYTES, default \(ServerConfiguration().maxResponseBytes)).")
+    var maxResponseBytes: Int?
+    @Option(name: .customLong("max-connections"), help: "Open client connections; one more gets 503 + Retry-After (env HISTOAE_MAX_CONNECTIONS, default \(ConnectionLimits().maxConnections)).")
+    var maxConnections: Int?
+    @Option(name: .customLong("max-buffered-bytes"), help: "Request bodies held in memory at once, all requests together; beyond it 503 + Retry-After (env HISTOAE_MAX_BUFFERED_BYTES, default \(ConnectionLimits().maxBufferedBytes)).")
+    var maxBufferedBytes: Int?
+    @Option(name: .customLong("max-header-bytes"), help: "Largest request line + header section; beyond it 431 (env HISTOAE_MAX_HEADER_BYTES, default \(ConnectionLimits().maxHeaderBytes)).")
+    var maxHeaderBytes: Int?
+    @Option(name: .customLong("max-header-count"), help: "Most header lines in a request; beyond it 431 (env HISTOAE_MAX_HEADER_COUNT, default \(ConnectionLimits().maxHeaderCount)).")
+    var maxHeaderCount: Int?
+    @Option(name: .customLong("header-timeout-s"), help: "Seconds from a request's first byte to the end of its headers; then 408 and close (env HISTOAE_HEADER_TIMEOUT_S, default \(ConnectionLimits().headerTimeout.components.seconds)).")
+    var headerTimeoutSeconds: Double?
+    @Option(name: .customLong("read-timeout-s"), help: "Longest silence, s, while a request body arrives; then 408 and close (env HISTOAE_READ_TIMEOUT_S, default \(ConnectionLimits().readTimeout.components.seconds)).")
+    var readTimeoutSeconds: Double?
+    @Option(name: .customLong("idle-timeout-s"), help: "Seconds a kept-alive connection may wait for its next request (env HISTOAE_IDLE_TIMEOUT_S, default \(ConnectionLimits().idleTimeout.components.seconds)).")
+    var idleTimeoutSeconds: Double?
+    @Option(name: .customLong("linger-timeout-s"), help: "After an answer given before the body was read, seconds spent reading and discarding the rest before closing (env HISTOAE_LINGER_TIMEOUT_S, default \(ConnectionLimits().lingerTimeout.components.seconds)).")
+    var lingerTimeoutSeconds: Double?
     @Option(name: .customLong("deadline-ms"), help: "Request deadline, ms; a request may ask for less with ?timeout_ms= (env HISTOAE_DEADLINE_MS, default 30000).")
     var deadlineMilliseconds: Int?
     @Option(name: .customLong("drain-timeout-s"), help: "On SIGTERM, longest wait for accepted requests, s (env HISTOAE_DRAIN_TIMEOUT_S, default 30).")
@@ -113,7 +131,20 @@ struct ServeCommand: AsyncParsableCommand {
         c.scheduler.blasThreads = try env.resolve(threads, "HISTOAE_THREADS", default: c.scheduler.blasThreads, Int.init)
         c.maxBodyBytes = try env.resolve(maxBodyBytes, "HISTOAE_MAX_BODY_BYTES", default: c.maxBodyBytes, Int.init)
         c.maxPatchesPerRequest = try env.resolve(maxPatches, "HISTOAE_MAX_PATCHES", default: c.maxPatchesPerRequest, Int.init)
-        c.decodeLimits = DecodeLimits(maxPixels: try env.resolve(maxPixels, "HISTOAE_MAX_PIXELS", default: c.decodeLimits.maxPixels, Int.init))
+        if maxPixels != nil || env["HISTOAE_MAX_PIXELS"] != nil {
+            FileHandle.standardError.write(Data("histoae: --max-pixels / HISTOAE_MAX_PIXELS is deprecated and ignored: the patch endpoints decode only 150×150 images\n".utf8))
+        }
+        c.maxResponseBytes = try env.resolve(maxResponseBytes, "HISTOAE_MAX_RESPONSE_BYTES", default: c.maxResponseBytes, Int.init)
+        var limits = c.connectionLimits
+        limits.maxConnections = try env.resolve(maxConnections, "HISTOAE_MAX_CONNECTIONS", default: limits.maxConnections, Int.init)
+        limits.maxBufferedBytes = try env.resolve(maxBufferedBytes, "HISTOAE_MAX_BUFFERED_BYTES", default: limits.maxBufferedBytes, Int.init)
+        limits.maxHeaderBytes = try env.resolve(maxHeaderBytes, "HISTOAE_MAX_HEADER_BYTES", default: limits.maxHeaderBytes, Int.init)
+        limits.maxHeaderCount = try env.resolve(maxHeaderCount, "HISTOAE_MAX_HEADER_COUNT", default: limits.maxHeaderCount, Int.init)
+        limits.headerTimeout = try seconds(headerTimeoutSeconds, "HISTOAE_HEADER_TIMEOUT_S", default: limits.headerTimeout, env)
+        limits.readTimeout = try seconds(readTimeoutSeconds, "HISTOAE_READ_TIMEOUT_S", default: limits.readTimeout, env)
+        limits.idleTimeout = try seconds(idleTimeoutSeconds, "HISTOAE_IDLE_TIMEOUT_S", default: limits.idleTimeout, env)
+        limits.lingerTimeout = try seconds(lingerTimeoutSeconds, "HISTOAE_LINGER_TIMEOUT_S", default: limits.lingerTimeout, env)
+        c.connectionLimits = limits
         c.defaultDeadlineMilliseconds = try env.resolve(deadlineMilliseconds, "HISTOAE_DEADLINE_MS",
                                                         default: c.defaultDeadlineMilliseconds, Int.init)
         let drain = try env.resolve(drainTimeoutSeconds, "HISTOAE_DRAIN_TIMEOUT_S", default: 30, Double.init)
@@ -124,6 +155,13 @@ struct ServeCommand: AsyncParsableCommand {
         c.apiKeys = try loadAPIKeys(env)
         do { try c.validate() } catch { throw CLIError(error.description) }
         return c
+    }
+
+    /// A duration option in seconds (fractions allowed); range checks are ``ConnectionLimits/validate()``'s.
+    func seconds(_ flag: Double?, _ name: String, default fallback: Duration, _ env: Environment) throws -> Duration {
+        let value = try env.resolve(flag, name, default: Double(fallback.components.seconds), Double.init)
+        guard value.isFinite, value > 0, value <= 3600 else { throw CLIError("\(name) / its flag must be in (0, 3600] s, got \(value)") }
+        return .milliseconds(Int64((value * 1000).rounded()))
     }
 
     func loadAPIKeys(_ env: Environment) throws -> [String] {

@@ -44,6 +44,23 @@ struct ModelBundleTests {
         #expect { try ModelBundle.load(folder) } throws: { "\($0)".contains("do not match their model card") }
     }
 
+    @Test("weights are hashed before they are parsed: a mismatch is refused without reaching the parser")
+    func hashBeforeParse() throws {
+        let folder = try Self.folder { #"{"name": "x", "version": "1", "weights": {"file": "model.safetensors", "sha256": "\#($0)"}}"# }
+        defer { try? FileManager.default.removeItem(at: folder) }
+        // Not safetensors at all: parsed first, this was a "not a valid safetensors file" error.
+        let garbage = Data("this is not a weight file".utf8)
+        try garbage.write(to: folder.appendingPathComponent("model.safetensors"))
+        do {
+            _ = try ModelBundle.load(folder)
+            Issue.record("garbage weights loaded")
+        } catch .card(.weightsMismatch(_, _, let found)) {
+            #expect(found == SHA256.hex(garbage))
+        } catch {
+            Issue.record("expected the card's sha256 to refuse the weights first, got: \(error)")
+        }
+    }
+
     @Test("a malformed card names what is wrong")
     func malformedCard() throws {
         let folder = try Self.folder { _ in #"{"name": "x", "weights": {}}"# }

@@ -33,7 +33,24 @@ typedef enum hae_status {
     HAE_OUT_OF_MEMORY = 4,
     /// A NULL pointer or out-of-range argument from the caller.
     HAE_INVALID_ARGUMENT = 5,
+    /// The header's width/height differ from hae_decode_limits' required size;
+    /// hae_image.width/height are set, and no pixel memory was allocated.
+    HAE_WRONG_SIZE = 6,
 } hae_status;
+
+/// What a decode may cost, all checked from the header before any pixel memory is
+/// allocated or any JPEG scan is decoded.
+typedef struct hae_decode_limits {
+    /// Largest accepted width*height (HAE_TOO_LARGE above it); 0 refuses every image.
+    uint64_t max_pixels;
+    /// The only accepted width / height (HAE_WRONG_SIZE otherwise); 0 accepts any.
+    uint32_t required_width;
+    uint32_t required_height;
+    /// JPEG: most scans accepted (HAE_CORRUPT "more than N scans" beyond); 0 refuses every JPEG.
+    /// Each progressive scan re-walks the whole coefficient buffer (a CPU bomb); real
+    /// encoders emit about 10, and libjpeg-turbo's djpeg caps this too (-maxscans).
+    uint32_t max_scans;
+} hae_decode_limits;
 
 /// A decoded image: (height, width, 3) interleaved 8-bit RGB, row-major, no padding.
 typedef struct hae_image {
@@ -41,21 +58,28 @@ typedef struct hae_image {
     uint32_t height;
     /// width*height*3 bytes, owned by the caller (hae_free); NULL unless HAE_OK.
     uint8_t *pixels;
+    /// PNG only (0 for JPEG): the most memory libpng itself held at once during the decode,
+    /// the returned pixels excluded. Set whatever the status; 0 when libpng was never started.
+    size_t library_peak_bytes;
 } hae_image;
 
 /// Decodes a PNG held in memory to 8-bit RGB.
 /// 16-bit samples are scaled with rounding, (v*255 + 32767) / 65535; palettes, low bit
 /// depths and gray are expanded; alpha and tRNS are composited on white with
 /// (c*a + 255*(255-a) + 127) / 255; Adam7 is de-interlaced; gAMA/sBIT are ignored.
-/// Refuses with HAE_TOO_LARGE when width*height > max_pixels, before allocating rows.
-hae_status hae_png_decode_rgb8(const uint8_t *data, size_t size, uint64_t max_pixels,
+/// Every ancillary chunk but tRNS (text, iCCP, eXIf, unknown…) is skipped unread: a
+/// patch needs none of them, and compressed text is a zlib bomb per chunk. libpng's
+/// own working memory is capped (HAE_OUT_OF_MEMORY beyond it).
+/// Refuses with HAE_WRONG_SIZE / HAE_TOO_LARGE from the IHDR, before libpng starts.
+hae_status hae_png_decode_rgb8(const uint8_t *data, size_t size, const hae_decode_limits *limits,
                                hae_image *out, char *message, size_t message_capacity);
 
 /// Decodes a JPEG held in memory to 8-bit RGB (baseline, progressive, gray, RGB,
 /// YCbCr, CMYK and YCCK). A truncated stream ("Premature end of JPEG file") is
 /// HAE_CORRUPT rather than a grey-padded image. libjpeg warnings are not printed.
-/// Refuses with HAE_TOO_LARGE when width*height > max_pixels, right after the header.
-hae_status hae_jpeg_decode_rgb8(const uint8_t *data, size_t size, uint64_t max_pixels,
+/// Refuses with HAE_WRONG_SIZE / HAE_TOO_LARGE right after the header (no scan decoded),
+/// and with HAE_CORRUPT once a file starts scan limits->max_scans + 1.
+hae_status hae_jpeg_decode_rgb8(const uint8_t *data, size_t size, const hae_decode_limits *limits,
                                 hae_image *out, char *message, size_t message_capacity);
 
 /// Encodes 8-bit pixels as a non-interlaced PNG. channels is 1 (gray) or 3 (RGB);
