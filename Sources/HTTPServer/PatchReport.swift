@@ -57,12 +57,72 @@ struct PatchesResponse: Encodable {
 /// Turns scheduler outcomes into response bodies. Pure functions of their inputs; the server runs them
 /// on its codec threads.
 enum ResponseRenderer {
+    /// The JSON body, with sorted keys. Written patch by patch, and `maps=array` values written straight into
+    /// the output, so the answer costs about its own size in memory: JSONEncoder on the whole response kept
+    /// a tree of every value, about six times the answer (285 MB for 80 patches with array maps).
     static func json(_ response: PatchesResponse) throws -> [UInt8] {
+        let encoder = makeEncoder()
+        var out: [UInt8] = []
+        out.reserveCapacity(response.patches.reduce(1024) { $0 + 4096 + 14 * (($1.maps?.mse?.count ?? 0) + ($1.maps?.ssim?.count ?? 0)) })
+        out += Array(#"{"model":"#.utf8)
+        out += try encoder.encode(response.model)
+        out += Array(#","patches":["#.utf8)
+        for (index, report) in response.patches.enumerated() {
+            if index > 0 { out.append(UInt8(ascii: ",")) }
+            try appendJSON(report, to: &out, encoder: encoder)
+        }
+        out += Array("]}".utf8)
+        return out
+    }
+
+    /// One patch: JSONEncoder for every field but the map arrays, which are inserted after `"height":…,`
+    /// of the `maps` object (keys stay sorted: format, height, mse, ssim, width). `"maps":{` can only be
+    /// that key: a quote inside any string value is escaped.
+    static func appendJSON(_ report: PatchReport, to out: inout [UInt8], encoder: JSONEncoder) throws {
+        guard let maps = report.maps, let mse = maps.mse, let ssim = maps.ssim else {
+            out += try encoder.encode(report)
+            return
+        }
+        var bare = report
+        bare.maps?.mse = nil
+        bare.maps?.ssim = nil
+        let object = Array(try encoder.encode(bare))
+        let marker = Array(#""maps":{"format":"array","height":\#(maps.height),"#.utf8)
+        guard let start = object.firstRange(of: marker) else { throw EncodingError.invalidValue(report, .init(codingPath: [], debugDescription: "maps object not found")) }
+        out += object[..<start.upperBound]
+        out += Array(#""mse":"#.utf8)
+        appendJSON(mse, to: &out)
+        out += Array(#","ssim":"#.utf8)
+        appendJSON(ssim, to: &out)
+        out.append(UInt8(ascii: ","))
+        out += object[start.upperBound...]
+    }
+
+    /// `[v, …]` as JSONEncoder writes Floats: the shortest round-tripping decimal, no trailing `.0`, and the
+    /// non-finite values as the strings ``makeEncoder()`` names.
+    static func appendJSON(_ values: [Float], to out: inout [UInt8]) {
+        out.append(UInt8(ascii: "["))
+        for (index, value) in values.enumerated() {
+            if index > 0 { out.append(UInt8(ascii: ",")) }
+            if value.isNaN {
+                out += Array(#""NaN""#.utf8)
+            } else if value.isInfinite {
+                out += Array((value > 0 ? #""Infinity""# : #""-Infinity""#).utf8)
+            } else {
+                var text = value.description
+                if text.hasSuffix(".0") { text.removeLast(2) }
+                out += text.utf8
+            }
+        }
+        out.append(UInt8(ascii: "]"))
+    }
+
+    static func makeEncoder() -> JSONEncoder {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.withoutEscapingSlashes, .sortedKeys]
         encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "Infinity",
                                                                       negativeInfinity: "-Infinity", nan: "NaN")
-        return try [UInt8](encoder.encode(response))
+        return encoder
     }
 
     /// Reports for `/v1/reconstruct`, with the pictures or arrays `query` asks for.

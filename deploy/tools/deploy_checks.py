@@ -15,17 +15,22 @@ import re
 #   2 workers, queue 256, 32 clients x 16 patches: 227 MB;  4 workers, same load: 306 MB
 #   2 workers, queue 512, 32 clients x 32 patches: 286 MB;  8 clients x 256 patches (~5 MB bodies): 391 MB
 # Fitted upper bound: a fixed part (binary, model, runtimes), a part per inference worker (its activations), a
-# part per queued patch (decoded image, tensor, result) and request bodies being read (about six 16 MiB
-# uploads at once), times a headroom factor for allocator fragmentation and larger-than-tested bodies.
+# part per queued patch (decoded image, tensor, result), the request bodies and answers the server may hold at
+# once (HISTOAE_MAX_BUFFERED_BYTES: the server refuses beyond it with 503), and per codec thread the transient
+# of building the largest answer (80 patches with maps=array: 46 MB of JSON plus its float arrays), times a
+# headroom factor for allocator fragmentation. docs/attack-under-load.md measures the peak under attack.
 BASE_MIB = 100
 PER_WORKER_MIB = 45
 PER_QUEUED_PATCH_MIB = 0.35
-BODIES_MIB = 96
+ENCODE_MIB_PER_CODEC_THREAD = 32
 HEADROOM = 1.5
+DEFAULT_BUFFERED_BYTES = 192 * 2**20
 
 
-def required_memory_mib(workers: int, queue_capacity: int) -> float:
-    return (BASE_MIB + PER_WORKER_MIB * workers + PER_QUEUED_PATCH_MIB * queue_capacity + BODIES_MIB) * HEADROOM
+def required_memory_mib(workers: int, queue_capacity: int, buffered_bytes: int = DEFAULT_BUFFERED_BYTES,
+                        codec_threads: int = 2) -> float:
+    return (BASE_MIB + PER_WORKER_MIB * workers + PER_QUEUED_PATCH_MIB * queue_capacity + buffered_bytes / 2**20
+            + ENCODE_MIB_PER_CODEC_THREAD * codec_threads) * HEADROOM
 
 
 def cpu_cores(quantity) -> float:
@@ -133,10 +138,12 @@ def check_overlay(objects: list[dict]) -> tuple[list[str], int]:
     if c.expect("memory" in requests and "memory" in limits, "memory request and limit required"):
         c.expect(mebibytes(requests["memory"]) == mebibytes(limits["memory"]), "memory request must equal limit")
         queue = int(settings.get("HISTOAE_QUEUE_CAPACITY", "512"))
-        need = required_memory_mib(workers, queue)
+        buffered = int(settings.get("HISTOAE_MAX_BUFFERED_BYTES", str(DEFAULT_BUFFERED_BYTES)))
+        need = required_memory_mib(workers, queue, buffered, max(codec, 1))
         c.expect(mebibytes(limits["memory"]) >= need,
-                 f"memory limit {limits['memory']} below the measured footprint for {workers} workers and a "
-                 f"queue of {queue} patches ({need:.0f} MiB incl. headroom)")
+                 f"memory limit {limits['memory']} below the measured footprint for {workers} workers, a "
+                 f"queue of {queue} patches and {buffered / 2**20:.0f} MiB of buffered bodies and answers "
+                 f"({need:.0f} MiB incl. headroom)")
 
     # Security context (pod and container).
     psc, csc = spec.get("securityContext", {}), container.get("securityContext", {})
