@@ -25,7 +25,7 @@ fi
 [ -n "$mirror" ] || { echo "debootstrap-smoke: no Debian mirror found; set HISTOAE_DEBIAN_MIRROR" >&2; exit 2; }
 
 packages=$(bash scripts/check-runtime-libs.sh --print-packages | paste -sd, -)
-root=$(mktemp -d /tmp/histoae-rootfs.XXXXXX)
+root=$(mktemp -d -t histoae-rootfs.XXXXXX)  # under $TMPDIR, default /tmp
 chmod 0755 "$root"  # mktemp makes it 0700: the service user must reach /app
 cleanup() {
   [ -n "${pid:-}" ] && kill -TERM "$pid" 2>/dev/null || true

@@ -1,6 +1,6 @@
 import TensorKernels
 
-/// `enc1…enc4` (spec §4): Conv2d(k 3, s 2, p 1) → BatchNorm → GELU [→ Dropout] [→ ChannelAttention].
+/// `enc1…enc4` (docs/model.md §10): Conv2d(k 3, s 2, p 1) → BatchNorm → GELU [→ Dropout] [→ ChannelAttention].
 /// BatchNorm is folded into `conv` at load time; Dropout is the identity at inference.
 public struct EncoderBlock: Sendable {
     /// `<name>.conv` with `<name>.bn` folded in, GELU epilogue.
@@ -10,7 +10,7 @@ public struct EncoderBlock: Sendable {
 
     /// - Parameters: input `(C_in, N, H, W)`, output `(C_out, N, ⌈H/2⌉, ⌈W/2⌉)`.
     /// - Parameter pooled: `(2, C_out, N)` scratch for the attention's pooled descriptors, which the
-    ///   convolution's epilogue gathers (spec §3 step 1) so the attention need not re-read the output.
+    ///   convolution's epilogue gathers (docs/model.md §8 step 1) so the attention need not re-read the output.
     func forward(input: UnsafePointer<Float>, shape: FeatureShape, output: UnsafeMutablePointer<Float>,
                  scratch: inout ScratchBuffer, pooled: UnsafeMutablePointer<Float>) -> FeatureShape {
         let outShape = conv.outputShape(for: shape)
@@ -24,7 +24,7 @@ public struct EncoderBlock: Sendable {
     }
 }
 
-/// `fuse1…fuse3` (spec §5): Conv2d(k 3, s 1, p 1) over `[U; Resize(skip)]` → BatchNorm → GELU, BN folded.
+/// `fuse1…fuse3` (docs/model.md §11): Conv2d(k 3, s 1, p 1) over `[U; Resize(skip)]` → BatchNorm → GELU, BN folded.
 public struct FuseBlock: Sendable {
     /// `<name>.conv` with `<name>.bn` folded in, GELU epilogue.
     public let conv: Conv2d

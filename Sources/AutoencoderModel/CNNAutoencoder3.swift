@@ -1,7 +1,7 @@
 import Foundation
 import TensorKernels
 
-/// CNNAutoencoder_3 for 150×150 RGB H&E patches (spec §4–§6, §9), inference only.
+/// CNNAutoencoder_3 for 150×150 RGB H&E patches (docs/model.md), inference only.
 ///
 /// Properties mirror the PyTorch module and its state-dict names one-to-one (`enc1.conv`, `enc1.attn`, `up1`,
 /// `fuse1.conv`, `head`, …). BatchNorm is folded into the convolutions when the model loads; Dropout is the
@@ -54,7 +54,7 @@ public struct CNNAutoencoder3: Sendable {
         case enc1, enc2, enc3, enc4, up1, fuse1, up2, fuse2, up3, fuse3, up4, head, output
     }
 
-    /// Reconstructs a batch. `input` is `(N, 3, 150, 150)` normalized to [−1, 1] (spec §11); returns the same
+    /// Reconstructs a batch. `input` is `(N, 3, 150, 150)` normalized to [−1, 1] (docs/model.md §3); returns the same
     /// shape. Convenience over ``forward(input:count:output:workspace:observe:)``.
     public func reconstruct(_ input: Tensor, workspace: Workspace) -> Tensor {
         let size = Self.inputSize
@@ -68,7 +68,7 @@ public struct CNNAutoencoder3: Sendable {
         return output
     }
 
-    /// The forward pass (spec §6.1) over `count` images.
+    /// The forward pass (docs/model.md §12) over `count` images.
     ///
     /// - Parameters:
     ///   - input: `(N, 3, 150, 150)`, normalized.
@@ -83,7 +83,7 @@ public struct CNNAutoencoder3: Sendable {
         let xShape = FeatureShape(channels: 3, batch: n, height: 150, width: 150)
         Layout.nchwToCNHW(input, a.x, shape: xShape)
 
-        // Encoder (spec §4): 150 → 75 → 38 → 19 → 10.
+        // Encoder (docs/model.md §10): 150 → 75 → 38 → 19 → 10.
         let f1Shape = enc1.forward(input: a.x, shape: xShape, output: a.f1, scratch: &workspace.scratch,
                                    pooled: a.pooled)
         observe?(.enc1, a.f1, f1Shape)
@@ -97,7 +97,7 @@ public struct CNNAutoencoder3: Sendable {
                                    pooled: a.pooled)
         observe?(.enc4, a.z, zShape)
 
-        // Decoder (spec §5): D_k = fuse([up(D_{k-1}); Resize(F_skip)]).
+        // Decoder (docs/model.md §11): D_k = fuse([up(D_{k-1}); Resize(F_skip)]).
         let d1Shape = decode(up1, .up1, fuse1, .fuse1, from: a.z, zShape, skip: a.f3, f3Shape,
                              concat: a.cat1, output: a.d1, workspace: workspace, observe: observe)
         let d2Shape = decode(up2, .up2, fuse2, .fuse2, from: a.d1, d1Shape, skip: a.f2, f2Shape,
@@ -105,7 +105,7 @@ public struct CNNAutoencoder3: Sendable {
         let d3Shape = decode(up3, .up3, fuse3, .fuse3, from: a.d2, d2Shape, skip: a.f1, f1Shape,
                              concat: a.cat3, output: a.d3, workspace: workspace, observe: observe)
 
-        // D4 (spec §5): 80 → 160, refine to 3 channels with tanh, resize to 150.
+        // D4 (docs/model.md §11): 80 → 160, refine to 3 channels with tanh, resize to 150.
         up4.forward(input: a.d3, shape: d3Shape, output: a.u4, scratch: &workspace.scratch)
         let u4Shape = up4.outputShape(for: d3Shape)
         observe?(.up4, a.u4, u4Shape)

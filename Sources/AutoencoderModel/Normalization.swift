@@ -1,7 +1,7 @@
 import ImageCodecs
 import TensorKernels
 
-/// Input normalization of spec §11: `y = (x/255 − 0.5)/0.5`, mapping 8-bit RGB to [−1, 1], and its inverse.
+/// Input normalization (docs/model.md §3): `y = (x/255 − 0.5)/0.5`, mapping 8-bit RGB to [−1, 1], and its inverse.
 public enum Normalization {
     /// Writes one image as `(3, H, W)` normalized floats (PyTorch's ToTensor + Normalize(0.5, 0.5)).
     public static func normalize(_ image: RGBImage, into destination: UnsafeMutablePointer<Float>) {

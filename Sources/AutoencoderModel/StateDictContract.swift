@@ -18,14 +18,14 @@ public enum StateDictContract {
             list.append(("\(prefix).mlp.0.weight", [c / 16, c, 1, 1]))
             list.append(("\(prefix).mlp.2.weight", [c, c / 16, 1, 1]))
         }
-        // Encoder (spec §4): enc1…enc3 with attention, enc4 without.
+        // Encoder (docs/model.md §10): enc1…enc3 with attention, enc4 without.
         for (name, cIn, cOut, attn) in [("enc1", 3, 64, true), ("enc2", 64, 128, true),
                                          ("enc3", 128, 256, true), ("enc4", 256, 256, false)] {
             conv("\(name).conv", cIn, cOut)
             batchNorm("\(name).bn", cOut)
             if attn { attention("\(name).attn", cOut) }
         }
-        // Decoder (spec §5): transposed convolutions, weight (C_in, C_out, 3, 3), and fuse blocks.
+        // Decoder (docs/model.md §11): transposed convolutions, weight (C_in, C_out, 3, 3), and fuse blocks.
         for (name, cIn, cOut) in [("up1", 256, 256), ("up2", 256, 128), ("up3", 128, 64), ("up4", 64, 32)] {
             list.append(("\(name).weight", [cIn, cOut, 3, 3]))
             list.append(("\(name).bias", [cOut]))

@@ -25,7 +25,7 @@ public final class Workspace {
         32 * 160 * 160,       // u4    (32, N, 160, 160)
         3 * 160 * 160,        // r     (3, N, 160, 160)   tanh(head(u4))
         3 * 150 * 150,        // y     (3, N, 150, 150)   resized output, channel-major
-        2 * 256,              // pooled (2, C ≤ 256, N)  channel attention's sums and maxima (spec §3)
+        2 * 256,              // pooled (2, C ≤ 256, N)  channel attention's sums and maxima (docs/model.md §8)
     ]
 
     private var arena: UnsafeMutablePointer<Float>?

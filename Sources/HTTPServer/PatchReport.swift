@@ -160,7 +160,7 @@ enum ResponseRenderer {
         }
     }
 
-    /// The reconstruction `(3, H, W)` in [−1, 1] as 8-bit RGB (spec §11 inverted, rounded).
+    /// The reconstruction `(3, H, W)` in [−1, 1] as 8-bit RGB (docs/model.md §3, de-normalization).
     static func image(_ reconstruction: [Float], _ maps: ErrorMapSet) -> RGBImage {
         reconstruction.withUnsafeBufferPointer {
             Normalization.denormalize($0.baseAddress!, width: maps.width, height: maps.height)

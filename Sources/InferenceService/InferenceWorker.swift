@@ -3,7 +3,7 @@ import Foundation
 import ImageCodecs
 import Scoring
 
-/// One inference thread: takes batches from its ``BatchScheduler``, normalizes them (spec §11), runs the
+/// One inference thread: takes batches from its ``BatchScheduler``, normalizes them (docs/model.md §3), runs the
 /// forward pass in chunks of ``chunk`` images and scores every patch. Owns all its buffers, so a batch
 /// allocates nothing but the outcomes it hands back. A lone patch on an otherwise idle server runs its pass
 /// on every core (``Workspace/threads``); the answer is the same bits.

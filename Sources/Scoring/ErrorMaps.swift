@@ -11,7 +11,7 @@
 /// let errors = ErrorStatistics(workspace: workspace)   // mse, l1, ssim, mse_p99, dssim_p99
 /// ```
 ///
-/// **SSIM** (Wang et al. 2004, spec §7.3), per channel with `G` the Gaussian filter (σ 1.5, radius 5,
+/// **SSIM** (Wang et al. 2004; docs/model.md §15), per channel with `G` the Gaussian filter (σ 1.5, radius 5,
 /// `'reflect'` border — see ``GaussianFilter``), `C1 = (0.01·2)²`, `C2 = (0.03·2)²`, population variances:
 ///
 ///     mx = G(x), my = G(y), vx = G(x·x) − mx², vy = G(y·y) − my², vxy = G(x·y) − mx·my

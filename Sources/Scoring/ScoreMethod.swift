@@ -9,7 +9,7 @@ import Foundation
 /// `T(z) = erf(|z|/√2)` is the probability that a normal patch deviates *less* in either direction (under
 /// the fit), so `T ≥ 0.99` ⇔ `|z| ≥ 2.576`.
 ///
-/// Blank glass and blurred tissue reconstruct *better* than tissue (`/work/shared/data/README.md`), so
+/// Blank glass and blurred tissue reconstruct *better* than tissue (docs/evaluation.md), so
 /// only the two-sided methods and `combined` can flag them (`low_error`); ``oneSidedDSSIM`` cannot.
 ///
 /// | method | score | default threshold |
@@ -29,8 +29,9 @@ public enum ScoreMethod: String, CaseIterable, Codable, Sendable {
     case combined
 
     /// The method used when none is named, chosen by evidence: on the default model it has the best worst-case
-    /// AUROC over every artefact kind (0.951, mean 0.983; docs/evaluation.md), where one-sided error scores
-    /// call blank glass and blur normal (AUROC 0.31–0.63) and two-sided log(1−SSIM) misses ink (0.59).
+    /// AUROC over every artefact kind, where one-sided error scores call blank glass and blur normal and
+    /// two-sided log(1−SSIM) misses marking ink (the figures: docs/evaluation.md, written by
+    /// training/scripts/evaluate_scores.py).
     public static let `default`: ScoreMethod = .combined
 
     /// The threshold used when the caller sets none; see the table above.

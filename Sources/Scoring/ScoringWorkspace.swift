@@ -61,7 +61,7 @@ public final class ScoringWorkspace {
     public var planeCount: Int { width * height }
 }
 
-/// The constants of the statistics (spec §7.3 and `training/histoae_training/stats.py`).
+/// The constants of the statistics (docs/model.md §15 and `training/histoae_training/stats.py`).
 public enum ScoringConstants {
     /// SSIM: 11 × 11 Gaussian window (σ 1.5, radius 5), K1 0.01, K2 0.03, data range L = 2 ([−1, 1]).
     public static let ssimSigma = 1.5

@@ -4,7 +4,7 @@ import Foundation
 /// block's activation, in one pass over the output.
 public enum Activation: Sendable, Equatable {
     case identity
-    /// Exact GELU, `x · ½(1 + erf(x/√2))` (spec §2.4), not the tanh approximation.
+    /// Exact GELU, `x · ½(1 + erf(x/√2))` (docs/model.md §7), not the tanh approximation.
     case gelu
     case tanh
 }

@@ -1,4 +1,4 @@
-/// BatchNorm in eval mode (spec §2.3, with running statistics), folded into the convolution before it.
+/// BatchNorm in eval mode (docs/model.md §6, with running statistics), folded into the convolution before it.
 ///
 /// `BN(conv(x)) = γ·(W·x + b − μ)/√(σ² + ε) + β = (s·W)·x + (s·(b − μ) + β)` with `s = γ/√(σ² + ε)`.
 /// Done once when the model loads, so inference runs one convolution and no normalization pass.

@@ -1,4 +1,4 @@
-/// Bilinear resize identical to PyTorch's `F.interpolate(mode="bilinear", align_corners=False)` (spec §2.6):
+/// Bilinear resize identical to PyTorch's `F.interpolate(mode="bilinear", align_corners=False)` (docs/model.md §9):
 /// the source coordinate of output index `d` is `(d + ½)·(in/out) − ½`, clamped at 0, with the neighbour
 /// index clamped at the edge. Used for the skip resizes (19→20, 38→40, 75→80) and the final 160→150.
 ///

@@ -1,6 +1,6 @@
 import Foundation
 
-/// Channel attention, exactly as spec §3: average- and max-pooled descriptors each go through one shared,
+/// Channel attention, exactly as docs/model.md §8: average- and max-pooled descriptors each go through one shared,
 /// bias-free MLP `C → C/r → C` (1×1 convolutions with ReLU between), each through a sigmoid, then
 /// `s = σ(σ(MLP(z_avg)) + σ(MLP(z_max)))` scales every channel of the feature map in place.
 ///

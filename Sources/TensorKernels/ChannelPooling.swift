@@ -1,4 +1,4 @@
-/// The squeeze step of channel attention (spec §2.5, §3 step 1): per `(c, n)` plane, the sum (for the global
+/// The squeeze step of channel attention (docs/model.md §8 step 1): per `(c, n)` plane, the sum (for the global
 /// average) and the maximum, accumulated run by run so it can ride along a convolution's epilogue while each
 /// tile of the output is still in cache.
 ///

@@ -1,4 +1,4 @@
-/// A 2-D convolution (spec §2.1) run as Winograd F(4×4, 3×3), as im2col + one GEMM per chunk of the batch, or
+/// A 2-D convolution (docs/model.md §4) run as Winograd F(4×4, 3×3), as im2col + one GEMM per chunk of the batch, or
 /// as direct loops, with its bias and activation fused into a single epilogue pass. Weights are final at
 /// construction (BatchNorm already folded).
 ///
@@ -46,7 +46,7 @@ public struct Conv2d: Sendable {
         }
     }
 
-    /// `H_out = ⌊(H + 2p − k)/s⌋ + 1` (spec §2.1).
+    /// `H_out = ⌊(H + 2p − k)/s⌋ + 1` (docs/model.md §4).
     public func outputShape(for input: FeatureShape) -> FeatureShape {
         FeatureShape(channels: outChannels, batch: input.batch,
                      height: (input.height + 2 * padding - kernel) / stride + 1,
@@ -61,7 +61,7 @@ public struct Conv2d: Sendable {
     ///   - output: `(C_out, N, H_out, W_out)`, fully overwritten with `activation(conv + bias)`.
     ///   - scratch: im2col buffer, grown as needed and reused across calls.
     ///   - pooled: if given, receives the output's ``ChannelPooling`` statistics `(2, C_out, N)` (for the
-    ///     channel attention that follows an encoder convolution, spec §3).
+    ///     channel attention that follows an encoder convolution, docs/model.md §8).
     ///
     /// The output is produced in tiles of whole output rows (across images: global row `n·H_out + i`), sized so
     /// the tile's im2col matrix stays in cache while the GEMM packs it, instead of streaming a

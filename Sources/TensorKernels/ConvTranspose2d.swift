@@ -1,4 +1,4 @@
-/// A transposed convolution (spec §2.2) with PyTorch's weight layout `(C_in, C_out, k, k)`. The decoder's
+/// A transposed convolution (docs/model.md §5) with PyTorch's weight layout `(C_in, C_out, k, k)`. The decoder's
 /// `up1…up4` (k 3, stride 2, padding 1, output_padding 1) run as ``SubPixelConvTranspose``; any other
 /// configuration as one `sgemm` per chunk of the batch (`Wᵀ · X`) followed by col2im, the scatter-add of
 /// every product into the output position it lands on.
@@ -33,7 +33,7 @@ public struct ConvTranspose2d: Sendable {
         self.subPixel = useSubPixel ? SubPixelConvTranspose(weight: weight, inChannels: inChannels, outChannels: outChannels) : nil
     }
 
-    /// `H_out = (H − 1)·s − 2p + k + op` (spec §2.2).
+    /// `H_out = (H − 1)·s − 2p + k + op` (docs/model.md §5).
     public func outputShape(for input: FeatureShape) -> FeatureShape {
         FeatureShape(channels: outChannels, batch: input.batch,
                      height: (input.height - 1) * stride - 2 * padding + kernel + outputPadding,

@@ -1,4 +1,4 @@
-/// The register-blocked form of ``DirectConvolution`` for the model's `head` (spec §5 D4: Conv(32→3, k 3,
+/// The register-blocked form of ``DirectConvolution`` for the model's `head` (docs/model.md §11, D4: Conv(32→3, k 3,
 /// s 1, p 1) on 160×160): 3×3, stride 1, padding 1, exactly three output channels. Each block of 16 output
 /// columns of one row keeps all three channels' sums in registers across every input channel and tap, so an
 /// input vector is loaded once for three FMAs and the output is stored once, instead of once per tap.

@@ -3,7 +3,7 @@
 /// PyTorch stores activations as `(N, C, H, W)`. The engine keeps the channel outermost instead, so that
 /// - one GEMM over a whole batch writes `(C_out, N·H·W)` directly, with no transpose afterwards;
 /// - a per-channel epilogue (bias, GELU) runs over one contiguous run of `N·H·W` values;
-/// - concatenation along channels (the decoder's skips, spec §5) is just writing into the next block of memory.
+/// - concatenation along channels (the decoder's skips, docs/model.md §11) is just writing into the next block of memory.
 ///
 /// ```swift
 /// let shape = FeatureShape(channels: 64, batch: 8, height: 75, width: 75)

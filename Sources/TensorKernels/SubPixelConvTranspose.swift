@@ -1,5 +1,5 @@
-/// ConvTranspose2d with k 3, stride 2, padding 1, output_padding 1 (spec §2.2; the decoder's `up1…up4`,
-/// spec §5) by sub-pixel decomposition: no col2im scatter, each output value written once.
+/// ConvTranspose2d with k 3, stride 2, padding 1, output_padding 1 (docs/model.md §5; the decoder's
+/// `up1…up4`, §11) by sub-pixel decomposition: no col2im scatter, each output value written once.
 ///
 /// With `y = 2i + u − 1`, output row `2m` takes only tap `u = 1` from input row `m`; row `2m + 1` takes
 /// `u = 2` from row `m` and `u = 0` from row `m + 1` (zero past the last row: the output_padding row).

@@ -4,7 +4,7 @@ import Testing
 import TensorKernels
 @testable import AutoencoderModel
 
-@Suite("Input normalization (spec §11)")
+@Suite("Input normalization (docs/model.md §3)")
 struct NormalizationTests {
     @Test("decoded fixture PNGs normalize to exactly PyTorch's input")
     func matchesPyTorch() throws {

@@ -3,7 +3,7 @@ import Testing
 import TensorKernels
 @testable import AutoencoderModel
 
-/// Spec §4–§6 end to end: the Swift forward pass equals PyTorch's on the same F16 weights.
+/// docs/model.md §10–§12 end to end: the Swift forward pass equals PyTorch's on the same F16 weights.
 @Suite("CNNAutoencoder3 parity with PyTorch")
 struct ParityTests {
     static let model = try! CNNAutoencoder3(contentsOf: ParityFixtures.weightsURL)

@@ -1,7 +1,7 @@
 import Testing
 import TensorKernels
 
-/// Channel attention's pooled descriptors (spec §3 step 1), gathered in a convolution's epilogue tile by tile.
+/// Channel attention's pooled descriptors (docs/model.md §8 step 1), gathered in a convolution's epilogue tile by tile.
 @Suite("Channel pooling")
 struct ChannelPoolingTests {
     @Test("pool equals a Double sum and max per (c, n) plane")
@@ -20,7 +20,7 @@ struct ChannelPoolingTests {
         }
     }
 
-    /// Stride-2 encoder convolution (spec §4) with tiles of one output row, so tiles split images.
+    /// Stride-2 encoder convolution (docs/model.md §10) with tiles of one output row, so tiles split images.
     @Test("Conv2d epilogue pooling equals pooling its output", arguments: [1, 16 << 20], [1, 2])
     func epiloguePooling(chunkLimit: Int, threads: Int) {
         var rng = SplitMix64(seed: 9)

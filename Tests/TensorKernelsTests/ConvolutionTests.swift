@@ -79,7 +79,7 @@ struct ConvolutionTests {
         #expect(got.maxAbsDifference(KernelFixtures.tensor("convT.output")) <= 1e-5)
     }
 
-    /// The encoder's stride-2 im2col (spec §4) on rows wide enough for its vector path (even and odd widths).
+    /// The encoder's stride-2 im2col (docs/model.md §10) on rows wide enough for its vector path (even and odd widths).
     @Test("stride 2, padding 1, wide rows, equals the definition", arguments: [(5, 40), (4, 37), (3, 75)])
     func strideTwoWide(height: Int, width: Int) {
         var rng = SplitMix64(seed: UInt64(height * 1000 + width))

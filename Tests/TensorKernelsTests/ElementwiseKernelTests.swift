@@ -76,7 +76,7 @@ struct HeadKernelTests {
         #expect(worst <= 1e-6, "max abs difference \(worst)")
     }
 
-    /// Conv2d(C_in → 3, k 3, s 1, p 1), the `head` (spec §5 D4), against the Double definition (spec §2.1);
+    /// Conv2d(C_in → 3, k 3, s 1, p 1), the `head` (docs/model.md §11), against the Double definition (§4);
     /// widths below, at and above the 16-column vector block plus its two border columns.
     @Test("3-channel direct convolution equals the definition",
           arguments: [(6, 40, 2, 1), (3, 18, 1, 1), (5, 7, 1, 1), (1, 1, 2, 1), (4, 37, 1, 1), (6, 40, 2, 2), (5, 7, 1, 2)])

@@ -1,7 +1,7 @@
 import Testing
 import TensorKernels
 
-/// The sub-pixel ConvTranspose2d (k 3, s 2, p 1, op 1; spec §2.2) against the general GEMM + col2im form.
+/// The sub-pixel ConvTranspose2d (k 3, s 2, p 1, op 1; docs/model.md §5) against the general GEMM + col2im form.
 @Suite("Sub-pixel ConvTranspose2d")
 struct SubPixelConvTransposeTests {
     /// The decoder's shapes (10→20, 20→40, 40→80, 80→160, scaled down in channels) plus odd and tiny ones.

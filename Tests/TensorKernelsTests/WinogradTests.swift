@@ -3,7 +3,7 @@ import TensorKernels
 
 @Suite("Winograd F(4×4, 3×3)")
 struct WinogradTests {
-    /// Direct 3×3 "same" convolution in Double, `(C, N, H, W)` layout: the definition (spec §2.1).
+    /// Direct 3×3 "same" convolution in Double, `(C, N, H, W)` layout: the definition (docs/model.md §4).
     static func reference(_ x: [Float], _ shape: FeatureShape, _ w: [Float], outChannels: Int) -> [Float] {
         let (h, wd, n, cin) = (shape.height, shape.width, shape.batch, shape.channels)
         var out = [Float](repeating: 0, count: outChannels * n * h * wd)

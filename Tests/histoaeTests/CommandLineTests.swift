@@ -117,7 +117,8 @@ struct CommandLineTests {
 
     @Test("wrong arguments exit non-zero with a usage message")
     func wrongArguments() throws {
-        let result = try Self.histoae(["reconstruct", "--batch", "0", "--model", Self.weights, "--output", "/tmp/x", Self.patches[0]])
+        let unused = FileManager.default.temporaryDirectory.appendingPathComponent("histoae-unused-\(UUID())").path
+        let result = try Self.histoae(["reconstruct", "--batch", "0", "--model", Self.weights, "--output", unused, Self.patches[0]])
         #expect(result.status != 0)
         #expect(result.stderr.contains("--batch must be between 1 and 1024"))
     }

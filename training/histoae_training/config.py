@@ -8,7 +8,7 @@ import os
 from pathlib import Path
 from typing import Any, Iterable
 
-#: Every key a config may set, with its default (the recipe of spec §1/§7/§11 and the reference figure).
+#: Every key a config may set, with its default (the recipe of docs/model.md §3 and §14, and the reference figure).
 DEFAULTS: dict[str, Any] = {
     "name": "histoae",
     "seed": 0,

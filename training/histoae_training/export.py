@@ -165,7 +165,7 @@ def export_model(checkpoint: str | os.PathLike, out_dir: str | os.PathLike, *, n
         "description": description or "CNNAutoencoder_3 trained on normal H&E tissue; reconstruction error "
                                       "flags patches unlike the training tissue.",
         "created": now_iso(),
-        "architecture": {"name": "CNNAutoencoder_3", "spec": "shared/spec/cnn_autoencoder_3.md",
+        "architecture": {"name": "CNNAutoencoder_3", "spec": "docs/model.md",
                          "parameters": count_parameters(model)},
         "weights": {"file": WEIGHTS_FILE, "sha256": digest, "dtype": "float16" if float16 else "float32",
                     "bytes": weights.stat().st_size},

@@ -1,4 +1,4 @@
-"""The training objective (spec §1, §7): L = alpha*MSE + beta*L1 + gamma*(1 - SSIM)  (+ lambda*Omega via the
+"""The training objective (docs/model.md §14): L = alpha*MSE + beta*L1 + gamma*(1 - SSIM)  (+ lambda*Omega via the
 optimizer's weight decay, see :mod:`histoae_training.train`)."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Reference PyTorch implementation of CNNAutoencoder_3 (spec: shared/spec/cnn_autoencoder_3.md §3-§5, §9).
+"""Reference PyTorch implementation of CNNAutoencoder_3 (described in docs/model.md, §8-§13).
 
 This is THE single definition used for training, golden fixtures, ONNX export and benchmarks.
 The state-dict names are a contract with the Swift engine (see ``expected_state_dict_shapes``).
@@ -12,7 +12,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-#: Final output size (spec §5, D4).
+#: Final output size (docs/model.md §11, D4).
 OUTPUT_SIZE = (150, 150)
 
 #: Keys returned by :meth:`CNNAutoencoder3.forward_blocks`, in execution order.
@@ -27,7 +27,7 @@ ATTENTION_REDUCTION = 16
 
 
 class ChannelAttention(nn.Module):
-    """SE-style channel attention, spec §3.
+    """SE-style channel attention, docs/model.md §8.
 
     a = sigmoid(mlp(avgpool(x))), m = sigmoid(mlp(maxpool(x))), out = x * sigmoid(a + m).
     The MLP is shared between both branches; names ``mlp.0.weight`` (C/r, C, 1, 1), ``mlp.2.weight`` (C, C/r, 1, 1).
@@ -88,12 +88,12 @@ class CNNAutoencoder3(nn.Module):
 
     def __init__(self, dropout: float = 0.1):
         super().__init__()
-        # Encoder (spec §4)
+        # Encoder (docs/model.md §10)
         self.enc1 = ConvBlock(3, 64, stride=2, dropout=0.0, attention=True)
         self.enc2 = ConvBlock(64, 128, stride=2, dropout=dropout, attention=True)
         self.enc3 = ConvBlock(128, 256, stride=2, dropout=dropout, attention=True)
         self.enc4 = ConvBlock(256, 256, stride=2, dropout=0.0, attention=False)
-        # Decoder (spec §5)
+        # Decoder (docs/model.md §11)
         self.up1 = _up(256, 256)
         self.fuse1 = ConvBlock(512, 256, stride=1)
         self.up2 = _up(256, 128)

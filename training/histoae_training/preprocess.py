@@ -1,4 +1,4 @@
-"""Input normalization (spec §1, §11): y = (x/255 - 0.5)/0.5, uint8 HWC RGB -> float32 CHW in [-1, 1]."""
+"""Input normalization (docs/model.md §3): y = (x/255 - 0.5)/0.5, uint8 HWC RGB -> float32 CHW in [-1, 1]."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Differentiable SSIM in PyTorch (spec §7.3): 11x11 Gaussian window, sigma 1.5, K1 0.01, K2 0.03, L = 2.
+"""Differentiable SSIM in PyTorch (docs/model.md §15): 11x11 Gaussian window, sigma 1.5, K1 0.01, K2 0.03, L = 2.
 
 The loss uses the *valid* part of the SSIM map (pixels whose 11x11 window lies inside the image), whose mean
 is exactly skimage's mean SSIM (skimage computes the full map with a reflect border, then crops 5 px per

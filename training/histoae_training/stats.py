@@ -20,7 +20,7 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-#: SSIM constants (spec §7.3 and the issue): 11x11 Gaussian window (sigma 1.5, radius 5), K1, K2, L = 2.
+#: SSIM constants (docs/model.md §15): 11x11 Gaussian window (sigma 1.5, radius 5), K1, K2, L = 2.
 SSIM_SIGMA = 1.5
 SSIM_RADIUS = 5
 SSIM_K1 = 0.01

@@ -20,10 +20,13 @@ Usage (from the repository root; the binary is built with `swift build -c releas
   python3 training/scripts/evaluate_scores.py [--model models/default] [--bin .build/release/histoae]
       [--data-root ../shared/data] [--work DIR] [--seed 0] [--max-per-set N] [--threads N]
 
-Smoke test with the random-weight test model (numbers meaningless; writes nothing under docs/):
+Smoke test with a random-weight model (numbers meaningless; writes nothing under docs/). MODEL_DIR holds
+Tests/ScoringTests/Fixtures/model.json and, as model.safetensors, a copy of
+Tests/AutoencoderModelTests/Fixtures/parity_weights_f16.safetensors:
 
-  python3 training/scripts/evaluate_scores.py --model /tmp/m --max-per-set 20 --threads 1 \\
-      --markdown /tmp/ev/evaluation.md --json /tmp/ev/evaluation.json --panels /tmp/ev/panels
+  out=$(mktemp -d)
+  python3 training/scripts/evaluate_scores.py --model MODEL_DIR --max-per-set 20 --threads 1 \\
+      --markdown "$out/evaluation.md" --json "$out/evaluation.json" --panels "$out/panels"
 """
 
 from __future__ import annotations

@@ -34,7 +34,8 @@ W, H = 23, 17
 SEED = 20160616  # Kather et al. 2016 publication date; any fixed value works
 REPO = pathlib.Path(__file__).resolve().parents[2]
 DEFAULT_OUT = REPO / "Tests" / "ImageCodecsTests" / "Fixtures"
-DEFAULT_KATHER = pathlib.Path("/work/shared/data/tiles/kather2016")
+# The repository's data lives next to it, outside it: ../shared/data (override: --kather-dir).
+DEFAULT_KATHER = REPO.parent / "shared" / "data" / "tiles" / "kather2016"
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 # Adam7 passes as (x0, y0, dx, dy).
 ADAM7 = [(0, 0, 8, 8), (4, 0, 8, 8), (0, 4, 4, 8), (2, 0, 4, 4), (0, 2, 2, 4), (1, 0, 2, 2), (0, 1, 1, 2)]

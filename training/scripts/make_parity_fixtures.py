@@ -8,7 +8,9 @@ Writes
   Tests/TensorKernelsTests/Fixtures/kernels.safetensors                per-kernel cases (F32)
 
 Usage (from the repository root):
-  python training/scripts/make_parity_fixtures.py [--repo-root .] [--data-root /work/shared/data]
+  python training/scripts/make_parity_fixtures.py [--repo-root .] [--data-root DIR]
+
+--data-root defaults to ../shared/data next to the repository (the repository's data, kept outside it).
 """
 
 from __future__ import annotations
@@ -188,7 +190,7 @@ def _sha(path: Path) -> str:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--repo-root", type=Path, default=HERE.parents[2])
-    ap.add_argument("--data-root", type=Path, default=Path("/work/shared/data"))
+    ap.add_argument("--data-root", type=Path, default=HERE.parents[3] / "shared/data")
     args = ap.parse_args(argv)
 
     torch.use_deterministic_algorithms(True)

@@ -19,8 +19,10 @@ Writes into Tests/ScoringTests/Fixtures/
                                 calibration block is measured with that model on 72 Kather 2016 patches
 
 Usage (from the repository root):
-  python training/scripts/make_scoring_fixtures.py [--data-root /work/shared/data]
+  python training/scripts/make_scoring_fixtures.py [--data-root DIR]
   python training/scripts/make_scoring_fixtures.py --viridis-swift Sources/Scoring/ViridisTable.swift
+
+--data-root defaults to ../shared/data next to the repository (the repository's data, kept outside it).
 """
 
 from __future__ import annotations
@@ -220,7 +222,7 @@ def write_viridis_swift(path: Path) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--data-root", type=Path, default=Path("/work/shared/data"))
+    ap.add_argument("--data-root", type=Path, default=HERE.parents[3] / "shared/data")
     ap.add_argument("--viridis-swift", type=Path, help="write the Swift viridis table to this path and stop")
     args = ap.parse_args()
     if args.viridis_swift:

@@ -1,4 +1,4 @@
-"""Loss terms against hand-computed values (spec §1, §7)."""
+"""Loss terms against hand-computed values (docs/model.md §14)."""
 
 import math
 
