@@ -107,3 +107,71 @@ def auth() -> dict:
 @pytest.fixture(scope="session")
 def session() -> requests.Session:
     return requests.Session()
+
+
+# MARK: hostile-client servers (test_hostile.py)
+
+# Small limits and timeouts so every cap of notes/limits.md is cheap and quick to cross.
+HOSTILE_LIMITS = {
+    "--header-timeout-s": "1", "--read-timeout-s": "1", "--idle-timeout-s": "2", "--linger-timeout-s": "1",
+    "--max-connections": "32", "--max-buffered-bytes": "4194304", "--max-body-bytes": "1048576",
+    "--max-response-bytes": "2097152",
+}
+SLOW_LIMITS = {"--workers": "1", "--max-delay-ms": "1500", "--queue-capacity": "4", "--max-patches": "4",
+               "--header-timeout-s": "2", "--read-timeout-s": "2", "--linger-timeout-s": "1"}
+
+
+def limit_options(limits: dict) -> tuple:
+    """(flags, environment): each limit as a flag where `histoae serve --help` lists it, else as its HISTOAE_*
+    variable, which a server that predates the limit ignores instead of refusing to start."""
+    help_text = subprocess.run([str(histoae_binary()), "serve", "--help"], capture_output=True, text=True).stdout
+    flags, environment = [], {}
+    for flag, value in limits.items():
+        if flag + " " in help_text:
+            flags += [flag, value]
+        else:
+            environment["HISTOAE_" + flag[2:].upper().replace("-", "_")] = value
+    return flags, environment
+
+
+@pytest.fixture(scope="session")
+def _hostile_servers():
+    """One server per limit set, for the session; a hostile case that kills one fails, and the next case gets
+    a fresh server, so each crash is charged to the case that caused it."""
+    servers = {}
+    yield servers
+    for server in servers.values():
+        if _healthy(server):
+            assert server.terminate() == 0
+
+
+def _healthy(server: Server) -> bool:
+    """Running and answering: a process that trapped can take seconds to exit (the runtime prints a backtrace)."""
+    try:
+        return server.process.poll() is None and requests.get(server.url + "/healthz", timeout=5).status_code == 200
+    except requests.RequestException:
+        return False
+
+
+def _running(servers: dict, name: str, limits: dict) -> Server:
+    server = servers.get(name)
+    if server is None or not _healthy(server):
+        if server is not None and server.process.poll() is None:
+            server.process.kill()
+            server.process.wait(timeout=30)
+        flags, environment = limit_options(limits)
+        server = servers[name] = Server(*flags, env=environment)
+    return server
+
+
+@pytest.fixture()
+def hostile_server(_hostile_servers) -> Server:
+    """No API keys; 1 s header/read/linger timeouts, 2 s idle, 32 connections, 4 MiB buffered, 1 MiB bodies,
+    2 MiB responses."""
+    return _running(_hostile_servers, "fast", HOSTILE_LIMITS)
+
+
+@pytest.fixture()
+def hostile_slow_server(_hostile_servers) -> Server:
+    """One worker that waits 1.5 s for a batch to fill and a 4-patch queue: admission while the queue is full."""
+    return _running(_hostile_servers, "slow", SLOW_LIMITS)
