@@ -6,7 +6,7 @@
 
 Each kind runs in its own thread at a fixed rate (`RATES`), only against the given loopback address; the bodies
 come from live_tests/hostile_corpus.py and hostile_multipart.py. An attack "as expected" is one the server answered
-the way notes/limits.md says (the status, or closing the connection where that is the answer).
+the way README.md "Limits" says (the status, or closing the connection where that is the answer).
 """
 from __future__ import annotations
 

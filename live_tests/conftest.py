@@ -111,7 +111,7 @@ def session() -> requests.Session:
 
 # MARK: hostile-client servers (test_hostile.py)
 
-# Small limits and timeouts so every cap of notes/limits.md is cheap and quick to cross.
+# Small limits and timeouts so every cap of README.md "Limits" is cheap and quick to cross.
 HOSTILE_LIMITS = {
     "--header-timeout-s": "1", "--read-timeout-s": "1", "--idle-timeout-s": "2", "--linger-timeout-s": "1",
     "--max-connections": "32", "--max-buffered-bytes": "4194304", "--max-body-bytes": "1048576",

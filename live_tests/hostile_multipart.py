@@ -4,7 +4,7 @@
     for case in multipart_corpus(png):        # hostile_corpus.Case: name, body, content_type, expected
         ...
 
-Contract (notes/limits.md): malformed multipart (any byte sequence) → 400 problem+json, never a crash; a body cut
+Contract (README.md "Limits"): malformed multipart (any byte sequence) → 400 problem+json, never a crash; a body cut
 off inside a part → 400; part header names with bytes ≥ 0x80 → 400; a part header section over 8 KiB or more
 than 32 headers in one part → 400; more parts than --max-patches → 413.
 """

@@ -1,6 +1,6 @@
 """Hostile clients against a live `histoae serve` (issue 13): one test per class of finding, and a broken-input corpus.
 
-The contract is notes/limits.md (flags and answers of every limit). Every case ends with `assert_alive`: the same
+The contract is README.md "Limits" (flags and answers of every limit). Every case ends with `assert_alive`: the same
 process still runs and a valid patch is still scored 200. Raw sockets where `requests` would hide what the server
 does mid-request. Servers: conftest.py's `hostile_server` (1 s timeouts, small caps) and `hostile_slow_server`.
 """

@@ -8,6 +8,7 @@ echo "== swift build (tests included)"
 swift build --build-tests
 echo "== swift test (OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-auto})"
 swift test --skip-build --parallel
+echo "== fuzz smoke: libFuzzer + ASan on every parser of untrusted bytes (Fuzz/README.md)"; bash scripts/fuzz.sh smoke
 echo "== pytest training/"
 (cd training && python3 -m pytest -q)
 echo "== live server: pytest live_tests/ (every endpoint and error status, SIGTERM under load)"
