@@ -1,7 +1,7 @@
 // swift-tools-version:6.1
-// HistoAE: dependencies point one way —
-// C shims → ImageCodecs → TensorKernels → AutoencoderModel → Scoring → InferenceService → HTTPServer → `histoae`;
-// RequestParsing (untrusted request bytes) → HTTPServer.
+// HistoAE: dependencies point one way (scripts/check-dependencies.py checks it) —
+// C shims → ImageCodecs / TensorKernels / RequestParsing → AutoencoderModel → Scoring → InferenceService (the
+// engine) → HTTPServer → `histoae`; the command line reaches the kernels only through the engine.
 import PackageDescription
 
 /// The kernels' loops vectorize with AVX2 + FMA (any x86-64 server since 2013); baseline SSE2 elsewhere.
@@ -52,9 +52,9 @@ let package = Package(
                 swiftSettings: [.unsafeFlags(kernelFlags)]),
         .target(name: "AutoencoderModel", dependencies: ["TensorKernels", "ImageCodecs"]),
         /// Scoring's SSIM and smoothing filters run per patch on the inference threads: same vector flags.
-        .target(name: "Scoring", dependencies: ["AutoencoderModel", "ImageCodecs", "TensorKernels"],
+        .target(name: "Scoring", dependencies: ["AutoencoderModel", "ImageCodecs"],
                 swiftSettings: [.unsafeFlags(kernelFlags)]),
-        /// The dynamic-batching queue and its inference threads; knows nothing of HTTP.
+        /// The one engine: a bounded queue and its inference threads, for every caller; knows nothing of HTTP.
         .target(name: "InferenceService", dependencies: [
             "AutoencoderModel", "ImageCodecs", "Scoring", "TensorKernels",
             .product(name: "Logging", package: "swift-log"),
@@ -77,24 +77,29 @@ let package = Package(
             .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
             .product(name: "NIOHTTPTypesHTTP1", package: "swift-nio-extras"),
         ]),
+        /// The command line: reaches the kernels only through the engine (scripts/check-dependencies.py).
         .executableTarget(name: "histoae", dependencies: [
-            "AutoencoderModel", "ImageCodecs", "TensorKernels", "Scoring", "InferenceService", "HTTPServer",
+            "AutoencoderModel", "ImageCodecs", "Scoring", "InferenceService", "HTTPServer",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
         ]),
 
         // MARK: Tests mirror the modules
-        .testTarget(name: "ImageCodecsTests", dependencies: ["ImageCodecs"],
+        .testTarget(name: "ImageCodecsTests", dependencies: ["ImageCodecs", "TensorKernels"],
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "TensorKernelsTests", dependencies: ["TensorKernels"],
                     resources: [.copy("Fixtures")]),
-        .testTarget(name: "AutoencoderModelTests", dependencies: ["AutoencoderModel"],
+        .testTarget(name: "AutoencoderModelTests", dependencies: ["AutoencoderModel", "ImageCodecs", "TensorKernels"],
                     resources: [.copy("Fixtures")]),
-        .testTarget(name: "ScoringTests", dependencies: ["Scoring"],
+        .testTarget(name: "ScoringTests", dependencies: ["Scoring", "AutoencoderModel", "ImageCodecs", "TensorKernels"],
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "RequestParsingTests", dependencies: ["RequestParsing"]),
-        .testTarget(name: "InferenceServiceTests", dependencies: ["InferenceService"]),
+        .testTarget(name: "InferenceServiceTests", dependencies: [
+            "InferenceService", "AutoencoderModel", "ImageCodecs", "Scoring", "TensorKernels",
+        ]),
         .testTarget(name: "HTTPServerTests", dependencies: [
-            "HTTPServer", .product(name: "Hummingbird", package: "hummingbird"),
+            "HTTPServer", "AutoencoderModel", "Scoring", .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "NIOCore", package: "swift-nio"),
         ]),
         /// Runs the built `histoae` binary as a user would, on the other targets' fixtures.
         .testTarget(name: "histoaeTests", dependencies: ["histoae", "ImageCodecs"]),

@@ -30,7 +30,7 @@ ENGINES = ["ONNX Runtime", "PyTorch", "Swift (histoae)"]
 
 
 def sgemm_peak(binary, threads, seconds):
-    out = subprocess.run([str(binary), "bench", "--sgemm", "2048", "--threads", str(threads), "--seconds", str(seconds)],
+    out = subprocess.run([str(binary), "bench", "--sgemm", "2048", "--workers", str(threads), "--seconds", str(seconds)],
                          capture_output=True, text=True, check=True).stdout
     return float(re.search(r"([0-9.]+) GFLOP/s", out).group(1))
 
@@ -108,8 +108,8 @@ def main():
         rss = {}
         for engine, b in best.items():
             if engine == "Swift (histoae)":
-                cmd = [str(args.bin), "bench", "--model", str(args.model), "--batch", str(b), "--threads", str(T),
-                       "--seconds", "3"]
+                cmd = [str(args.bin), "bench", "--model", str(args.model), "--batch", str(b), "--workers", str(T),
+                       "--detail", "reconstruction", "--seconds", "3"]
             else:
                 kind = "ort" if engine == "ONNX Runtime" else "torch"
                 cmd = [sys.executable, str(BENCH / "engine_rss.py"), "--engine", kind, "--model", str(args.model),

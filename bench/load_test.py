@@ -6,13 +6,14 @@
 Phases, each bounded in time:
   1. Throughput, in <rounds> alternating rounds (this machine's speed drifts by ±20 % over minutes, so one
      engine run followed by one service run can differ by that much for no reason of their own):
-       a. `histoae bench --batch <max-batch>`: the engine alone, images/s (the peer), <seconds>/2;
+       a. `histoae bench --batch 1 --clients <clients>`: the one engine the server runs, at the server's default
+          settings, fed as <clients> clients of single patches would feed it, images/s (the peer), <seconds>/2;
        b. <clients> concurrent clients (one keep-alive connection each) POST single patches to /v1/score of a
           server with default settings (started once, idle during a) for <seconds>.
-     Reports the median of the per-round ratios service / engine, latency percentiles at full load and
-     from /metrics the batch sizes the scheduler formed.
+     Reports the median of the per-round ratios service / engine and latency percentiles at full load.
   2. Half load (<clients>/2 clients): throughput and latency; then one client alone (sequential requests, each
-     finding the server idle: the service's single-patch latency).
+     finding the server idle: the service's single-patch latency), against `histoae bench --batch 1 --clients 1`
+     (the engine's ms per lone patch) in alternating rounds.
   3. Overflow: a server with a 16-patch queue; <clients> clients POST 4-patch multipart requests. Some must be
      refused at once with 503 + Retry-After; every request must finish (no hang).
 Writes a Markdown report (default bench/load_results.md) and exits 1 if a check fails.
@@ -58,22 +59,6 @@ def peak_rss(pid):
         if line.startswith("VmHWM:"):
             return int(line.split()[1]) / 1024
     return float("nan")
-
-
-def histogram_mean(metrics_text, name):
-    total = re.search(rf"^{name}_sum ([0-9.e+-]+)$", metrics_text, re.M)
-    count = re.search(rf"^{name}_count ([0-9.e+-]+)$", metrics_text, re.M)
-    return (float(total.group(1)) / float(count.group(1)), int(float(count.group(1)))) if total and count else (0.0, 0)
-
-
-def histogram_buckets(metrics_text, name):
-    buckets, previous = [], 0
-    for le, value in re.findall(rf'^{name}_bucket{{le="([^"]+)"}} ([0-9.e+-]+)$', metrics_text, re.M):
-        value = int(float(value))
-        if value > previous:
-            buckets.append((le, value - previous))
-        previous = value
-    return buckets
 
 
 def multipart_body(parts, boundary="histoae-load-test"):
@@ -137,13 +122,20 @@ def run_clients(url, bodies, clients, seconds, headers=None, timeout=120):
     return results
 
 
+def bench(binary, batch: int, clients: int, seconds: float) -> tuple:
+    """`histoae bench` at the server's default settings: (images/s, ms/image)."""
+    out = subprocess.run([str(binary), "bench", "--batch", str(batch), "--clients", str(clients),
+                          "--seconds", str(seconds)], capture_output=True, text=True, check=True).stdout
+    match = re.search(r"([0-9.]+) images/s .* ([0-9.]+) ms/image", out)
+    return float(match.group(1)), float(match.group(2))
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--binary", default=str(ROOT / ".build/release/histoae"))
     parser.add_argument("--clients", type=int, default=32)
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--max-batch", type=int, default=16)
     parser.add_argument("--report", default=str(ROOT / "bench/load_results.md"))
     args = parser.parse_args()
     binary = pathlib.Path(args.binary)
@@ -153,16 +145,12 @@ def main():
     cores = os.cpu_count()
 
     # 1. Engine and service, alternating.
-    process, url = start_server(binary, "--max-batch", str(args.max_batch))
+    process, url = start_server(binary)
     bodies = [(png, "image/png", 1) for png in pngs]
     run_clients(url + "/v1/score", bodies, args.clients, 2)   # warm-up
-    before = requests.get(url + "/metrics").text
     rounds, latencies, answered = [], [], 0
     for round_index in range(args.rounds):
-        bench = subprocess.run([str(binary), "bench", "--batch", str(args.max_batch), "--threads", str(cores),
-                                "--seconds", str(max(3.0, args.seconds / 2))], capture_output=True, text=True,
-                               check=True)
-        bench_rate = float(re.search(r"([0-9.]+) images/s", bench.stdout).group(1))
+        bench_rate = bench(binary, 1, args.clients, max(3.0, args.seconds / 2))[0]
         load = run_clients(url + "/v1/score", bodies, args.clients, args.seconds)
         rate = load["patches"] / load["wall"]
         rounds.append((bench_rate, rate, load))
@@ -170,32 +158,35 @@ def main():
         answered += load["ok"]
         print(f"round {round_index + 1}/{args.rounds}: bench {bench_rate:.1f} images/s, serve {rate:.1f} patches/s "
               f"= {rate / bench_rate:.2f}x", flush=True)
-    metrics = requests.get(url + "/metrics").text
 
-    # 2. Half load, then one client alone (each request finds the server idle).
+    # 2. Half load, then one client alone (each request finds the server idle), alternating with the engine's
+    #    lone-patch latency.
     half = run_clients(url + "/v1/score", bodies, max(1, args.clients // 2), args.seconds / 2)
-    lone = run_clients(url + "/v1/score", bodies, 1, args.seconds / 2)
+    lone_latencies, lone_pairs = [], []
+    for _ in range(args.rounds):
+        engine_ms = bench(binary, 1, 1, max(2.0, args.seconds / 4))[1]
+        lone = run_clients(url + "/v1/score", bodies, 1, args.seconds / 4)
+        lone_latencies += lone["latencies"]
+        lone_pairs.append((engine_ms, statistics.median(lone["latencies"]) * 1000))
+    lone = {"latencies": lone_latencies, "other": [], "503": 0, "hung": 0}
+    lone_ratio = statistics.median(served / engine for engine, served in lone_pairs)
     peak_rss_mb = peak_rss(process.pid)
     status = stop_server(process)
     ratios = [rate / bench_rate for bench_rate, rate, _ in rounds]
     ratio = statistics.median(ratios)
     bench_median = statistics.median(b for b, _, _ in rounds)
     rate_median = statistics.median(r for _, r, _ in rounds)
-    mean_batch, batches = histogram_mean(metrics, "histoae_batch_size")
-    mean_batch_before, batches_before = histogram_mean(before, "histoae_batch_size")
-    batch_total = mean_batch * batches - mean_batch_before * batches_before
-    mean_batch_run = batch_total / max(1, batches - batches_before)
     def percentile(values, q):
         lat = sorted(values)
         return lat[min(len(lat) - 1, int(q * len(lat)))] * 1000 if lat else float("nan")
     p = lambda q: percentile(latencies, q)
     half_rate = half["patches"] / half["wall"]
     print(f"serve / bench: median {ratio:.2f}x of rounds {', '.join(f'{r:.2f}' for r in ratios)}; "
-          f"mean batch {mean_batch_run:.2f}; p50 {p(0.5):.0f} ms, p99 {p(0.99):.0f} ms; exit {status}")
+          f"p50 {p(0.5):.0f} ms, p99 {p(0.99):.0f} ms; one client alone {lone_ratio:.2f}x the engine's lone-patch "
+          f"latency; exit {status}")
 
     # 3. Overflow.
-    process, url = start_server(binary, "--max-batch", str(args.max_batch), "--queue-capacity", "16",
-                                "--max-patches", "4")
+    process, url = start_server(binary, "--queue-capacity", "16", "--max-patches", "4")
     multipart, multipart_type = multipart_body([("patch", f"p{i}.png", pngs[i % 2], "image/png") for i in range(4)])
     overflow = run_clients(url + "/v1/score", [(multipart, multipart_type, 4)], args.clients, min(10, args.seconds))
     overflow_status = stop_server(process)
@@ -204,8 +195,8 @@ def main():
           f"(Retry-After {sorted(set(overflow['retry_after']))}), other {overflow['other']}, hung {overflow['hung']}")
 
     checks = {
-        "batches larger than 1 formed": mean_batch_run > 1,
-        "throughput ≥ 90% of histoae bench (median of rounds)": ratio >= 0.9,
+        "throughput ≥ 95% of histoae bench at the same settings (median of rounds)": ratio >= 0.95,
+        "one client alone within 1.2× of histoae bench --batch 1 --clients 1 (median of rounds)": lone_ratio <= 1.2,
         "no errors under load": all(not r["other"] and r["503"] == 0 and r["hung"] == 0
                                     for r in [half, lone] + [load for _, _, load in rounds]),
         "overflow refused with 503 + Retry-After": overflow["503"] > 0 and retry_ok,
@@ -218,10 +209,10 @@ def main():
         f"- machine: {platform.processor() or platform.machine()}, {cores} logical CPUs, Linux {platform.release()}",
         f"- command: `python3 bench/load_test.py --clients {args.clients} --seconds {args.seconds:g} --rounds {args.rounds}` "
         "(release build)",
-        f"- server: defaults (workers = {cores}, single-threaded each, max batch {args.max_batch}, max delay 5 ms); "
-        f"clients on the same machine share its {cores} cores", "",
+        f"- server: defaults (workers = {cores}, one patch per pass); clients on the same machine share its "
+        f"{cores} cores", "",
         "| measurement | value |", "|---|---:|",
-        f"| `histoae bench --batch {args.max_batch} --threads {cores}` (median of rounds) | {bench_median:.1f} images/s |",
+        f"| `histoae bench --batch 1 --clients {args.clients}` (median of rounds) | {bench_median:.1f} images/s |",
         f"| `/v1/score`, {args.clients} clients, single-patch PNG requests, {args.seconds:g} s (median of rounds) | "
         f"{rate_median:.1f} patches/s |",
         f"| ratio serve / bench, median of the rounds' ratios | {ratio:.2f}× |",
@@ -232,16 +223,15 @@ def main():
         f"| half load ({max(1, args.clients // 2)} clients, {args.seconds / 2:g} s): throughput, latency p50 / p99 | "
         f"{half_rate:.1f} patches/s, {percentile(half['latencies'], 0.5):.0f} / "
         f"{percentile(half['latencies'], 0.99):.0f} ms |",
-        f"| one client alone ({args.seconds / 2:g} s, sequential): latency p50 / p90 | "
+        f"| one client alone ({args.rounds} × {args.seconds / 4:g} s, sequential): latency p50 / p90 | "
         f"{percentile(lone['latencies'], 0.5):.0f} / {percentile(lone['latencies'], 0.9):.0f} ms |",
+        f"| `histoae bench --batch 1 --clients 1` ms/image, one client's p50 ms, ratio, per round | "
+        f"{'; '.join(f'{e:.1f}, {v:.1f}, {v / e:.2f}×' for e, v in lone_pairs)} |",
+        f"| one client alone / the engine's lone patch, median of rounds | {lone_ratio:.2f}× |",
         f"| server peak RSS (VmHWM) | {peak_rss_mb:.0f} MB |",
-        f"| mean batch size formed (from /metrics) | {mean_batch_run:.2f} over {batches - batches_before} batches |",
         f"| overflow phase ({args.clients} clients × 4-patch requests, 16-patch queue) | {overflow['ok']} answered, "
         f"{overflow['503']} × 503 (Retry-After {', '.join(sorted(set(map(str, overflow['retry_after']))))} s), "
         f"{overflow['hung']} hung |", "",
-        "Batch sizes formed during the throughput phase (whole server life, warm-up included):", "",
-        "| batch size ≤ | batches |", "|---:|---:|",
-        *[f"| {le} | {n} |" for le, n in histogram_buckets(metrics, "histoae_batch_size")], "",
         "Checks:", "", *[f"- {'PASS' if ok else 'FAIL'}: {name}" for name, ok in checks.items()], "",
     ]
     pathlib.Path(args.report).write_text("\n".join(lines))

@@ -93,8 +93,9 @@ def server():
 
 @pytest.fixture(scope="session")
 def slow_server():
-    """One worker that waits 1.5 s for a batch to fill, and a 4-patch queue: overload and deadlines."""
-    s = Server("--workers", "1", "--max-delay-ms", "1500", "--queue-capacity", "4", "--max-patches", "4")
+    """One worker that waits 1.5 s before each pass (its patch still queued), and a 4-patch queue: overload and
+    deadlines."""
+    s = Server("--workers", "1", "--pass-delay-ms", "1500", "--queue-capacity", "4", "--max-patches", "4")
     yield s
     assert s.terminate() == 0
 
@@ -117,7 +118,7 @@ HOSTILE_LIMITS = {
     "--max-connections": "32", "--max-buffered-bytes": "4194304", "--max-body-bytes": "1048576",
     "--max-response-bytes": "2097152",
 }
-SLOW_LIMITS = {"--workers": "1", "--max-delay-ms": "1500", "--queue-capacity": "4", "--max-patches": "4",
+SLOW_LIMITS = {"--workers": "1", "--pass-delay-ms": "1500", "--queue-capacity": "4", "--max-patches": "4",
                "--header-timeout-s": "2", "--read-timeout-s": "2", "--linger-timeout-s": "1"}
 
 
@@ -173,5 +174,5 @@ def hostile_server(_hostile_servers) -> Server:
 
 @pytest.fixture()
 def hostile_slow_server(_hostile_servers) -> Server:
-    """One worker that waits 1.5 s for a batch to fill and a 4-patch queue: admission while the queue is full."""
+    """One worker that waits 1.5 s before each pass and a 4-patch queue: admission while the queue is full."""
     return _running(_hostile_servers, "slow", SLOW_LIMITS)

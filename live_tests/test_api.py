@@ -116,10 +116,10 @@ def test_accept_png_returns_one_picture(server, session, auth, png):
         assert response.status_code == 200 and png_size(response.content) == (150, 150)
 
 
-def test_metrics_count_requests_batches_and_scores(server, session, auth, png):
+def test_metrics_count_requests_passes_and_scores(server, session, auth, png):
     session.post(server.url + "/v1/score", data=png, headers={**auth, **PNG})
     text = session.get(server.url + "/metrics").text
-    for name in ("histoae_http_requests_total{", "histoae_batch_size_bucket", "histoae_queue_depth",
+    for name in ("histoae_http_requests_total{", "histoae_queue_depth",
                  "histoae_queue_wait_seconds_bucket", "histoae_inference_seconds_bucket",
                  "histoae_anomaly_score_bucket", 'histoae_patches_total{outcome="scored"}', "histoae_model_info{"):
         assert name in text, name
@@ -200,7 +200,7 @@ def test_422_undecodable_wrong_size_and_bombs(server, session, auth, png):
 
 def test_503_when_the_queue_is_full_and_504_past_the_deadline(slow_server, session, png):
     url = slow_server.url + "/v1/score"
-    # Four patches fill the 4-patch queue for 1.5 s (the batch waits to fill).
+    # Four patches fill the 4-patch queue for 1.5 s (the worker waits before its pass).
     first = {}
     thread = threading.Thread(target=lambda: first.update(r=requests.post(url, files=multipart(*[png] * 4))))
     thread.start()
@@ -218,7 +218,7 @@ def test_503_when_the_queue_is_full_and_504_past_the_deadline(slow_server, sessi
     started = time.monotonic()
     late = session.post(url + "?timeout_ms=100", data=png, headers=PNG)
     assert "100 ms" in problem(late, 504)["detail"]
-    assert time.monotonic() - started < 1.4     # answered at the deadline, before the batch would have run
+    assert time.monotonic() - started < 1.4     # answered at the deadline, before the pass would have run
 
 
 def test_service_survives_every_error(server, session, auth, png):
@@ -237,7 +237,7 @@ def test_disconnected_clients_patches_are_dropped_before_compute(slow_server, se
         return 0.0
 
     # The previous test's last patch (its client timed out at 100 ms) stays queued until the worker's 1.5 s
-    # batch window closes and drops it: start from an empty queue, or the depth never reads 1 below.
+    # wait before its pass ends and it drops it: start from an empty queue, or the depth never reads 1 below.
     deadline = time.monotonic() + 10
     while "histoae_queue_depth 0" not in session.get(slow_server.url + "/metrics").text:
         assert time.monotonic() < deadline, "the queue never emptied"
@@ -252,7 +252,7 @@ def test_disconnected_clients_patches_are_dropped_before_compute(slow_server, se
         while "histoae_queue_depth 1" not in session.get(slow_server.url + "/metrics").text:
             assert time.monotonic() < deadline
             time.sleep(0.01)
-    # The batch would run 1.5 s after queueing; the client is gone long before.
+    # The pass would run 1.5 s after queueing; the client is gone long before.
     deadline = time.monotonic() + 10
     while counter("dropped") < dropped + 1:
         assert time.monotonic() < deadline, "the patch of a disconnected client was not dropped"

@@ -34,19 +34,17 @@ public struct CNNAutoencoder3: Sendable {
     public init(stateDict file: SafetensorsFile) throws(ModelLoadError) {
         try StateDictContract.validate(file)
         let w = WeightSet(tensors: file.tensors)
-        enc1 = w.encoderBlock("enc1", inChannels: 3, outChannels: 64, attention: true)
-        enc2 = w.encoderBlock("enc2", inChannels: 64, outChannels: 128, attention: true)
-        enc3 = w.encoderBlock("enc3", inChannels: 128, outChannels: 256, attention: true)
-        enc4 = w.encoderBlock("enc4", inChannels: 256, outChannels: 256, attention: false)
-        up1 = w.upsample("up1", inChannels: 256, outChannels: 256)
-        up2 = w.upsample("up2", inChannels: 256, outChannels: 128)
-        up3 = w.upsample("up3", inChannels: 128, outChannels: 64)
-        up4 = w.upsample("up4", inChannels: 64, outChannels: 32)
-        fuse1 = w.fuseBlock("fuse1", inChannels: 512, outChannels: 256)
-        fuse2 = w.fuseBlock("fuse2", inChannels: 256, outChannels: 128)
-        fuse3 = w.fuseBlock("fuse3", inChannels: 128, outChannels: 64)
-        head = Conv2d(weight: w["head.weight"], bias: w["head.bias"], inChannels: 32, outChannels: 3,
-                      kernel: 3, stride: 1, padding: 1, activation: .tanh)
+        let encoder = Architecture.encoder.map {
+            w.encoderBlock($0.name, inChannels: $0.inChannels, outChannels: $0.outChannels, attention: $0.attention)
+        }
+        let upsamplers = Architecture.upsamplers.map { w.upsample($0.name, inChannels: $0.inChannels, outChannels: $0.outChannels) }
+        let fuses = Architecture.fuses.map { w.fuseBlock($0.name, inChannels: $0.inChannels, outChannels: $0.outChannels) }
+        (enc1, enc2, enc3, enc4) = (encoder[0], encoder[1], encoder[2], encoder[3])
+        (up1, up2, up3, up4) = (upsamplers[0], upsamplers[1], upsamplers[2], upsamplers[3])
+        (fuse1, fuse2, fuse3) = (fuses[0], fuses[1], fuses[2])
+        let head = Architecture.head
+        self.head = Conv2d(weight: w["\(head.name).weight"], bias: w["\(head.name).bias"], inChannels: head.inChannels,
+                           outChannels: head.outChannels, kernel: 3, stride: 1, padding: 1, activation: .tanh)
     }
 
     /// Names of the intermediate results handed to a forward pass's observer, in order.

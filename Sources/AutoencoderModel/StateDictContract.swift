@@ -19,22 +19,21 @@ public enum StateDictContract {
             list.append(("\(prefix).mlp.2.weight", [c, c / 16, 1, 1]))
         }
         // Encoder (docs/model.md §10): enc1…enc3 with attention, enc4 without.
-        for (name, cIn, cOut, attn) in [("enc1", 3, 64, true), ("enc2", 64, 128, true),
-                                         ("enc3", 128, 256, true), ("enc4", 256, 256, false)] {
+        for (name, cIn, cOut, attn) in Architecture.encoder {
             conv("\(name).conv", cIn, cOut)
             batchNorm("\(name).bn", cOut)
             if attn { attention("\(name).attn", cOut) }
         }
         // Decoder (docs/model.md §11): transposed convolutions, weight (C_in, C_out, 3, 3), and fuse blocks.
-        for (name, cIn, cOut) in [("up1", 256, 256), ("up2", 256, 128), ("up3", 128, 64), ("up4", 64, 32)] {
+        for (name, cIn, cOut) in Architecture.upsamplers {
             list.append(("\(name).weight", [cIn, cOut, 3, 3]))
             list.append(("\(name).bias", [cOut]))
         }
-        for (name, cIn, cOut) in [("fuse1", 512, 256), ("fuse2", 256, 128), ("fuse3", 128, 64)] {
+        for (name, cIn, cOut) in Architecture.fuses {
             conv("\(name).conv", cIn, cOut)
             batchNorm("\(name).bn", cOut)
         }
-        conv("head", 32, 3)
+        conv(Architecture.head.name, Architecture.head.inChannels, Architecture.head.outChannels)
         return list
     }()
 

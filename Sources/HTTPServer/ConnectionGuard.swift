@@ -1,4 +1,5 @@
 import Foundation
+import InferenceService
 import NIOCore
 
 /// The first handler of every client connection, on raw bytes, before the HTTP decoder: it enforces
@@ -237,7 +238,7 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     private func seconds(_ duration: Duration) -> String {
-        let value = Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+        let value = duration.seconds
         return value == value.rounded() ? String(Int(value)) : String(value)
     }
 }

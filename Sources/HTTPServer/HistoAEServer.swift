@@ -9,7 +9,7 @@ import Prometheus
 import Scoring
 import ServiceLifecycle
 
-/// The HistoAE HTTP service: the routes of `openapi.yaml` on Hummingbird, one ``BatchScheduler`` behind
+/// The HistoAE HTTP service: the routes of `openapi.yaml` on Hummingbird, one ``InferenceEngine`` behind
 /// them, Prometheus metrics, and a graceful SIGTERM: stop accepting, answer every accepted request
 /// (bounded by ``ServerConfiguration/drainTimeout``), exit 0.
 ///
@@ -26,7 +26,7 @@ import ServiceLifecycle
 /// conformance instead: schemathesis against the spec, and a test that the routes match its paths.
 public struct HistoAEServer: Sendable {
     public let configuration: ServerConfiguration
-    let scheduler: BatchScheduler
+    let engine: InferenceEngine
     let registry: PrometheusCollectorRegistry
     let factory: PrometheusMetricsFactory
     let card: ModelCard
@@ -56,18 +56,17 @@ public struct HistoAEServer: Sendable {
         registry = PrometheusCollectorRegistry()
         var factory = PrometheusMetricsFactory(registry: registry)
         factory.valueHistogramBuckets = [
-            SchedulerMetrics.batchSizeLabel: [1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 64, 128, 256],
-            SchedulerMetrics.scoreLabel: [0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99, 0.999, 1],
+            EngineMetrics.scoreLabel: [0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99, 0.999, 1],
         ]
         factory.durationHistogramBuckets = [
-            SchedulerMetrics.queueWaitLabel: [.microseconds(500), .milliseconds(1), .milliseconds(5), .milliseconds(10),
+            EngineMetrics.queueWaitLabel: [.microseconds(500), .milliseconds(1), .milliseconds(5), .milliseconds(10),
                                               .milliseconds(25), .milliseconds(50), .milliseconds(100), .milliseconds(250),
                                               .milliseconds(500), .seconds(1), .milliseconds(2500), .seconds(5), .seconds(10)],
         ]
         self.factory = factory
-        scheduler = BatchScheduler(model: bundle.model, scorer: scorer, configuration: configuration.scheduler,
-                                   metrics: SchedulerMetrics(factory: factory), logger: logger)
-        Gauge(label: "histoae_queue_capacity", factory: factory).record(configuration.scheduler.queueCapacity)
+        engine = InferenceEngine(model: bundle.model, scorer: scorer, configuration: configuration.engine,
+                                 metrics: EngineMetrics(factory: factory), logger: logger)
+        Gauge(label: "histoae_queue_capacity", factory: factory).record(configuration.engine.queueCapacity)
         Gauge(label: "histoae_model_info", dimensions: [("name", card.name), ("version", card.version),
                                                         ("weights_sha256", card.weights.sha256)], factory: factory).record(1)
     }
@@ -83,7 +82,7 @@ public struct HistoAEServer: Sendable {
             server: GuardedHTTP1Channel.builder(limits: configuration.connectionLimits,
                                                 metrics: ConnectionMetrics(factory: factory)),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "histoae"),
-            services: [SchedulerService(scheduler: scheduler)],
+            services: [EngineService(engine: engine)],
             onServerRunning: { channel in
                 let address = channel.localAddress.map { "http://\($0.ipAddress ?? "?"):\($0.port ?? 0)" } ?? "?"
                 logger.info("listening", metadata: ["address": "\(address)"])
@@ -111,7 +110,7 @@ public struct HistoAEServer: Sendable {
         if !configuration.metricsRequireKey { open.insert("/metrics") }
         router.add(middleware: APIKeyMiddleware(keys: configuration.apiKeys, openPaths: open))
 
-        let patches = PatchEndpoints(scheduler: scheduler, codecPool: codecPool, model: model, configuration: configuration,
+        let patches = PatchEndpoints(engine: engine, codecPool: codecPool, model: model, configuration: configuration,
                                      bufferBudget: BufferBudget(limit: configuration.connectionLimits.maxBufferedBytes))
         router.post("/v1/reconstruct") { request, context in try await patches.reconstruct(request, context: context) }
         router.post("/v1/score") { request, context in try await patches.score(request, context: context) }
@@ -123,9 +122,9 @@ public struct HistoAEServer: Sendable {
                      body: .init(byteBuffer: ByteBuffer(string: OpenAPIDocument.yaml)))
         }
         router.get("/healthz") { _, _ in Self.json(#"{"status":"alive"}"#) }
-        router.get("/readyz") { [scheduler] _, _ in
-            let depth = scheduler.queueDepth, capacity = scheduler.configuration.queueCapacity
-            guard scheduler.isReady else {
+        router.get("/readyz") { [engine] _, _ in
+            let depth = engine.queueDepth, capacity = engine.configuration.queueCapacity
+            guard engine.isReady else {
                 throw Problem(.serviceUnavailable, "not ready: the inference queue is full or draining (\(depth) of \(capacity) patches)",
                               headers: [.retryAfter: "1"])
             }
@@ -149,14 +148,14 @@ public struct HistoAEServer: Sendable {
     }
 }
 
-/// Runs the scheduler's threads for the life of the application; on graceful shutdown — which reaches it
+/// Runs the engine's threads for the life of the application; on graceful shutdown — which reaches it
 /// after the HTTP server has answered its accepted requests — drains the queue.
-struct SchedulerService: Service {
-    let scheduler: BatchScheduler
+struct EngineService: Service {
+    let engine: InferenceEngine
 
     func run() async throws {
-        scheduler.start()
+        engine.start()
         try? await gracefulShutdown()
-        await scheduler.drain()
+        await engine.drain()
     }
 }

@@ -167,7 +167,8 @@ paths:
       description: |
         `histoae_http_requests_total{route,method,status}`, `histoae_http_request_duration_seconds`,
         `histoae_patches_total{outcome}`, `histoae_queue_depth`, `histoae_queue_capacity`,
-        `histoae_queue_wait_seconds`, `histoae_batch_size`, `histoae_inference_seconds`,
+        `histoae_queue_wait_seconds`, `histoae_inference_seconds`, `histoae_open_connections`,
+        `histoae_connections_closed_total{reason}`,
         `histoae_anomaly_score`, `histoae_model_info`.
       responses:
         '200':

@@ -9,10 +9,10 @@ import NIOPosix
 import Scoring
 
 /// `POST /v1/reconstruct` and `POST /v1/score`: read the upload, decode it on the codec threads, queue the
-/// patches in the ``BatchScheduler``, render the answer on the codec threads. The handlers themselves only
+/// patches in the ``InferenceEngine``, render the answer on the codec threads. The handlers themselves only
 /// await; no pixel is touched on an event loop or Swift's cooperative pool.
 struct PatchEndpoints: Sendable {
-    let scheduler: BatchScheduler
+    let engine: InferenceEngine
     let codecPool: NIOThreadPool
     let model: ModelIdentity
     let configuration: ServerConfiguration
@@ -41,7 +41,7 @@ struct PatchEndpoints: Sendable {
                          detail: OutputDetail) async throws -> Response {
         let arrival = ContinuousClock.now
         let format = try ResponseFormat.negotiate(request.headers[.accept], allowPNG: detail == .full)
-        if let refusal = scheduler.admissionRefusal() { throw refusal.problem }
+        if let refusal = engine.admissionRefusal() { throw refusal.problem }
         let deadlineMilliseconds = min(query.timeoutMilliseconds ?? configuration.defaultDeadlineMilliseconds,
                                        configuration.defaultDeadlineMilliseconds)
         let deadline = arrival + .milliseconds(deadlineMilliseconds)
@@ -91,7 +91,7 @@ struct PatchEndpoints: Sendable {
                 }
                 let reports = detail == .full
                     ? try ResponseRenderer.reports(outcome.patches, names: names, query: query)
-                    : outcome.patches.enumerated().map { PatchReport(index: $0, name: names[$0], score: $1.score) }
+                    : try outcome.patches.enumerated().map { PatchReport(index: $0, name: names[$0], score: try $1.requireScore()) }
                 return (try ResponseRenderer.json(PatchesResponse(model: model, patches: reports)), ResponseFormat.jsonType)
             }
         }
@@ -115,12 +115,12 @@ struct PatchEndpoints: Sendable {
         }
     }
 
-    /// Submits to the scheduler; if the client's connection closes first, the submission is cancelled and
+    /// Submits to the engine; if the client's connection closes first, the submission is cancelled and
     /// its queued patches are dropped before compute (the connection stays reusable otherwise: keep-alive).
     private func submitWhileConnected(_ images: [RGBImage], detail: OutputDetail, deadline: Int,
                                       channel: any Channel) async -> Result<BatchOutcome, ServiceError> {
-        let scheduler = self.scheduler
-        let submission = Task { await scheduler.submit(images, detail: detail, deadlineMilliseconds: deadline) }
+        let engine = self.engine
+        let submission = Task { await engine.submit(images, detail: detail, deadlineMilliseconds: deadline) }
         let watcher = try? await channel.pipeline.handler(type: ClientDisconnectHandler.self).get()
         watcher?.onClose { submission.cancel() }
         defer { watcher?.clearCallbacks() }
@@ -130,16 +130,15 @@ struct PatchEndpoints: Sendable {
     /// Decodes every upload as a 150×150 patch: the size is read from each header first, so no other size
     /// costs a decoded pixel (422 names the first that fails, and the size it has).
     static func decode(_ uploads: [UploadedPatch]) throws -> [RGBImage] {
-        let side = CNNAutoencoder3.inputSize
-        let limits = DecodeLimits.exactly(width: side, height: side)
+        let side = PatchDecoding.side
         return try uploads.enumerated().map { index, upload in
             let label = upload.name.map { "patch \(index) (\($0))" } ?? "patch \(index)"
             do {
-                return try upload.bytes.withUnsafeReadableBytes { try ImageDecoder.decode($0, limits: limits) }
-            } catch let ImageCodecError.wrongSize(width, height, _) {
+                return try upload.bytes.withUnsafeReadableBytes { try PatchDecoding.decode($0, limits: PatchDecoding.patchOnly) }
+            } catch let PatchDecodingError.wrongSize(width, height) {
                 throw Problem(.unprocessableContent, "\(label) is \(width)×\(height); the model takes \(side)×\(side) patches",
                               extra: ["patch": .int(index), "width": .int(width), "height": .int(height)])
-            } catch let error as ImageCodecError {
+            } catch let PatchDecodingError.undecodable(error) {
                 throw Problem(.unprocessableContent, "\(label) cannot be decoded: \(error.description)",
                               extra: ["patch": .int(index)])
             }
@@ -148,7 +147,7 @@ struct PatchEndpoints: Sendable {
 }
 
 extension ServiceError {
-    /// The HTTP face of a scheduler refusal.
+    /// The HTTP face of an engine refusal.
     var problem: Problem {
         switch self {
         case let .overloaded(_, _, retryAfter):
@@ -183,7 +182,7 @@ struct ServerTiming {
         let start = ContinuousClock.now
         let value = try await body()
         let elapsed = ContinuousClock.now - start
-        add(name, seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
+        add(name, seconds: elapsed.seconds)
         return value
     }
 

@@ -54,7 +54,7 @@ struct PatchesResponse: Encodable {
     let patches: [PatchReport]
 }
 
-/// Turns scheduler outcomes into response bodies. Pure functions of their inputs; the server runs them
+/// Turns engine outcomes into response bodies. Pure functions of their inputs; the server runs them
 /// on its codec threads.
 enum ResponseRenderer {
     /// The JSON body, with sorted keys. Written patch by patch, and `maps=array` values written straight into
@@ -128,7 +128,7 @@ enum ResponseRenderer {
     /// Reports for `/v1/reconstruct`, with the pictures or arrays `query` asks for.
     static func reports(_ outcomes: [PatchOutcome], names: [String?], query: PatchQuery) throws -> [PatchReport] {
         try outcomes.enumerated().map { index, outcome in
-            var report = PatchReport(index: index, name: names[index], score: outcome.score)
+            var report = PatchReport(index: index, name: names[index], score: try outcome.requireScore())
             guard let maps = outcome.maps, let reconstruction = outcome.reconstruction else { return report }
             if query.reconstruction {
                 report.reconstructionPNG = try base64(PNGEncoder.encode(image(reconstruction, maps)))
@@ -156,7 +156,7 @@ enum ResponseRenderer {
         case .ssim: return try Heatmap.png(.dissimilarity, maps: maps)
         case .panel:
             return try Panel.png(name: name ?? "patch", input: input, reconstruction: image(reconstruction, maps),
-                                 maps: maps, score: outcome.score)
+                                 maps: maps, score: try outcome.requireScore())
         }
     }
 

@@ -1,5 +1,6 @@
 import Hummingbird
 import Logging
+import InferenceService
 import Metrics
 import NIOConcurrencyHelpers
 import NIOCore
@@ -73,6 +74,6 @@ struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
 extension Metrics.Timer {
     func recordInterval(since start: ContinuousClock.Instant) {
         let elapsed = ContinuousClock.now - start
-        recordNanoseconds(elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000)
+        recordSeconds(elapsed.seconds)
     }
 }

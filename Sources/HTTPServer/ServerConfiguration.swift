@@ -25,20 +25,20 @@ public struct ServerConfiguration: Sendable {
     public var drainTimeout: Duration = .seconds(30)
     /// Threads for decoding uploads and encoding responses (PNG, JSON): never the event loops.
     public var codecThreads = max(1, ProcessInfo.processInfo.activeProcessorCount)
-    public var scheduler = SchedulerConfiguration()
+    public var engine = EngineConfiguration()
 
     public init() {}
 
     /// Every field in range, or one sentence saying which is not.
     public func validate() throws(ConfigurationError) {
-        try scheduler.validate()
+        try engine.validate()
         guard (0...65535).contains(port) else { throw ConfigurationError("port must be in 0...65535, got \(port)") }
         guard maxBodyBytes >= 1024 else { throw ConfigurationError("body limit must be at least 1024 bytes, got \(maxBodyBytes)") }
         guard maxPatchesPerRequest >= 1 else {
             throw ConfigurationError("max patches per request must be at least 1, got \(maxPatchesPerRequest)")
         }
-        guard maxPatchesPerRequest <= scheduler.queueCapacity else {
-            throw ConfigurationError("max patches per request (\(maxPatchesPerRequest)) must not exceed the queue capacity (\(scheduler.queueCapacity))")
+        guard maxPatchesPerRequest <= engine.queueCapacity else {
+            throw ConfigurationError("max patches per request (\(maxPatchesPerRequest)) must not exceed the queue capacity (\(engine.queueCapacity))")
         }
         try connectionLimits.validate()
         guard maxResponseBytes >= ResponseBudget.bytesPerPatch(query: PatchQuery(), detail: .full) else {
@@ -50,7 +50,9 @@ public struct ServerConfiguration: Sendable {
         guard (1...3_600_000).contains(defaultDeadlineMilliseconds) else {
             throw ConfigurationError("deadline must be in 1...3600000 ms, got \(defaultDeadlineMilliseconds)")
         }
-        guard drainTimeout >= .zero else { throw ConfigurationError("drain timeout must not be negative") }
+        guard drainTimeout >= .zero && drainTimeout <= .seconds(3600) else {
+            throw ConfigurationError("drain timeout must be in 0...3600 s, got \(drainTimeout)")
+        }
         guard (1...256).contains(codecThreads) else { throw ConfigurationError("codec threads must be in 1...256, got \(codecThreads)") }
         if apiKeys.contains(where: { $0.isEmpty || $0.contains(where: \.isWhitespace) }) {
             throw ConfigurationError("API keys must be non-empty and contain no whitespace")

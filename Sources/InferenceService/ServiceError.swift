@@ -1,4 +1,4 @@
-/// Why a submission to the ``BatchScheduler`` produced no result.
+/// Why a submission to the ``InferenceEngine`` produced no result.
 public enum ServiceError: Error, Equatable, Sendable, CustomStringConvertible {
     /// The queue cannot take the patches now; retry after about this many seconds.
     case overloaded(queued: Int, capacity: Int, retryAfterSeconds: Int)
@@ -8,7 +8,7 @@ public enum ServiceError: Error, Equatable, Sendable, CustomStringConvertible {
     case deadlineExceeded(milliseconds: Int)
     /// The caller went away (task cancelled, client disconnected).
     case cancelled
-    /// The scheduler is draining for shutdown and accepts nothing new.
+    /// The engine is draining for shutdown and accepts nothing new.
     case shuttingDown
     /// Scoring failed (non-finite statistics: a model producing NaN).
     case scoring(String)

@@ -11,8 +11,9 @@ final class Ticket: @unchecked Sendable {
     let count: Int
     /// Monotonic nanoseconds (`DispatchTime.uptimeNanoseconds`).
     let enqueuedAt: UInt64
+    /// Monotonic nanoseconds; `UInt64.max` for a request without a deadline.
     let deadline: UInt64
-    let deadlineMilliseconds: Int
+    let deadlineMilliseconds: Int?
 
     private let lock = NSLock()
     private var outcomes: [PatchOutcome?]
@@ -21,13 +22,15 @@ final class Ticket: @unchecked Sendable {
     private var inferenceSeconds = 0.0
     private var result: Result<BatchOutcome, ServiceError>?
     private var continuation: CheckedContinuation<Result<BatchOutcome, ServiceError>, Never>?
+    /// Signalled on resolution when a thread waits with ``waitBlocking()``.
+    private var blockedWaiter: DispatchSemaphore?
 
-    init(count: Int, detail: OutputDetail, deadlineMilliseconds: Int, now: UInt64) {
+    init(count: Int, detail: OutputDetail, deadlineMilliseconds: Int?, now: UInt64) {
         self.count = count
         self.detail = detail
         self.enqueuedAt = now
         self.deadlineMilliseconds = deadlineMilliseconds
-        self.deadline = now &+ UInt64(deadlineMilliseconds) &* 1_000_000
+        self.deadline = deadlineMilliseconds.map { now &+ UInt64(max(0, $0)) &* 1_000_000 } ?? .max
         outcomes = Array(repeating: nil, count: count)
         remaining = count
     }
@@ -79,19 +82,36 @@ final class Ticket: @unchecked Sendable {
         }
     }
 
+    /// Blocks the calling thread until resolved (a command-line thread, never the cooperative pool).
+    func waitBlocking() -> Result<BatchOutcome, ServiceError> {
+        lock.lock()
+        if let result {
+            lock.unlock()
+            return result
+        }
+        let semaphore = DispatchSemaphore(value: 0)
+        blockedWaiter = semaphore
+        lock.unlock()
+        semaphore.wait()
+        lock.lock(); defer { lock.unlock() }
+        return result!
+    }
+
     /// Called with the lock held; releases it before resuming the waiter.
     private func resolveLocked(_ value: Result<BatchOutcome, ServiceError>) {
         result = value
-        let waiter = continuation
+        let waiter = continuation, blocked = blockedWaiter
         continuation = nil
+        blockedWaiter = nil
         lock.unlock()
         waiter?.resume(returning: value)
+        blocked?.signal()
     }
 }
 
-/// One queued patch: which ticket, which position in it, and the decoded image.
+/// One queued patch: which ticket, which position in it, and its input.
 struct QueuedPatch {
     let ticket: Ticket
     let index: Int
-    let image: RGBImage
+    let input: PatchInput
 }

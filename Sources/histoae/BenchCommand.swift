@@ -1,154 +1,194 @@
 import ArgumentParser
 import AutoencoderModel
 import Foundation
-import TensorKernels
+import ImageCodecs
+import InferenceService
+import Scoring
 
-/// `histoae bench`: forward passes for a few seconds on one thread layout; prints images/s and GFLOP/s.
+/// `histoae bench`: times what `histoae serve` runs — requests of decoded patches through the one
+/// ``InferenceEngine``, normalized, reconstructed and scored on its workers, at the server's settings unless told
+/// otherwise. Prints images/s, GFLOP/s, ms per image and the requests' latency.
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
-        abstract: "Time the forward pass: images/s and GFLOP/s (4.26 GFLOP per image).")
+        abstract: "Time the engine as the server runs it: images/s, GFLOP/s (4.26 GFLOP per image), request latency.",
+        discussion: """
+            --clients requests of --batch patches each are kept in flight, as that many HTTP clients would, for \
+            --seconds after a warm-up. --batch 1 --clients 1 is one client alone (a lone patch runs on every \
+            worker's core); --clients 32 is the load test's crowd. Random 150×150 RGB patches; the model's card \
+            scores them (without a card: reconstruction only).
+            """)
+
+    enum Detail: String, ExpressibleByArgument, CaseIterable { case score, full, reconstruction }
 
     @Option(help: "Model folder or .safetensors file (default: the default model, else seeded random weights; speed does not depend on values).")
     var model: String?
 
-    @Option(help: "Patches per forward pass.")
+    @Option(help: "Patches per request.")
     var batch: Int = 8
 
-    @Option(help: "Seconds to measure, after one warm-up pass.")
+    @Option(help: "Requests in flight at once (clients).")
+    var clients: Int = 1
+
+    @Option(help: "score: what /v1/score computes; full: also the reconstruction and error maps (/v1/reconstruct); reconstruction: the forward pass alone (how ONNX Runtime and PyTorch are timed in bench/compare_onnx.py).")
+    var detail: Detail = .score
+
+    @Option(help: "Seconds to measure, after one warm-up request per client.")
     var seconds: Double = 5
 
-    @Flag(help: "Also print the time spent in each block: the fastest of several passes, single-threaded (at batch 1: split across --threads, as the engine runs it).")
+    @Flag(help: "Also print the time spent in each block: the fastest of several passes of --batch images (at batch 1 split across --workers, as the engine runs a lone patch).")
     var layers = false
 
-    @Option(name: .customLong("micro-batch"), help: "Images per forward pass inside a worker (the engine's default: 2; the server runs 1).")
-    var microBatch: Int = 2
-
-    @Option(name: .customLong("sgemm"), help: "Instead of the model: time OpenBLAS sgemm on N×N×N matrices with --threads threads and print its GFLOP/s (the machine's practical peak for im2col+GEMM).")
+    @Option(name: .customLong("sgemm"), help: "Instead of the model: time OpenBLAS sgemm on N×N×N matrices on --workers threads and print its GFLOP/s (the machine's practical peak for im2col+GEMM).")
     var sgemmSize: Int?
 
-    @OptionGroup var threading: ThreadOptions
+    @Option(name: .customLong("micro-batch"), help: ArgumentHelp("Deprecated and ignored: every pass holds one image (EngineConfiguration.imagesPerPass).", visibility: .hidden))
+    var microBatch: Int?
+
+    @OptionGroup var engineOptions: EngineOptions
 
     func validate() throws {
         if let sgemmSize { guard (64...8192).contains(sgemmSize) else { throw ValidationError("--sgemm must be in 64...8192, got \(sgemmSize)") } }
         guard batch >= 1 && batch <= 256 else { throw ValidationError("--batch must be between 1 and 256, got \(batch)") }
+        guard (1...256).contains(clients) else { throw ValidationError("--clients must be between 1 and 256, got \(clients)") }
         guard seconds > 0 && seconds <= 3600 else { throw ValidationError("--seconds must be in (0, 3600]") }
     }
 
     func run() throws {
-        if let sgemmSize { return timeSGEMM(size: sgemmSize) }
-        let network: CNNAutoencoder3
-        let source: String
-        if let url = ModelLocator.resolve(model) {
-            do { network = try ModelBundle.load(url).model } catch { throw CLIError(error.description) }
-            source = url.path
-        } else {
-            network = try! CNNAutoencoder3(stateDict: RandomWeights.stateDict(seed: 0))
-            source = "random weights (seed 0)"
+        if microBatch != nil { FileHandle.standardError.write(Data("histoae: --micro-batch is deprecated and ignored\n".utf8)) }
+        let configuration = engineOptions.configuration(queueCapacity: max(EngineConfiguration.defaultQueueCapacity, batch * clients))
+        if let sgemmSize {
+            let result = MachineProbe.sgemm(size: sgemmSize, threads: configuration.workers, seconds: seconds)
+            print(String(format: "sgemm %d×%d×%d: %.1f GFLOP/s  (%d threads, %d calls in %.1f s)", sgemmSize, sgemmSize,
+                         sgemmSize, result.gflops, configuration.workers, result.calls, result.seconds))
+            print("OpenBLAS: \(MachineProbe.openBLASConfiguration)")
+            return
         }
-        var generator = SplitMix64(seed: 1)
-        let input = Tensor(shape: [batch, 3, 150, 150],
-                           values: (0..<(batch * 3 * 150 * 150)).map { _ in generator.nextUniform() * 2 - 1 })
-        var output = Tensor(zeros: input.shape)
-        var layout = threading.layout
-        layout.microBatch = max(1, microBatch)
-        let engine = InferenceEngine(model: network, layout: layout)
-        var passes = 0
-        let clock = ContinuousClock()
-        var elapsed = Duration.zero
-        input.values.withUnsafeBufferPointer { x in
-            output.values.withUnsafeMutableBufferPointer { y in
-                engine.forward(input: x.baseAddress!, count: batch, output: y.baseAddress!)
-                let start = clock.now
-                repeat {
-                    engine.forward(input: x.baseAddress!, count: batch, output: y.baseAddress!)
-                    passes += 1
-                    elapsed = clock.now - start
-                } while elapsed < .milliseconds(Int64(seconds * 1000))
-            }
+        let (network, card, source) = try loadModel()
+        var scorer: PatchScorer?
+        if let card { do { scorer = try PatchScorer(card: card) } catch { throw CLIError(error.description) } }
+        let engine = InferenceEngine(model: network, scorer: scorer, configuration: configuration)
+        engine.start()
+        defer { engine.drainBlocking() }
+        let request = Self.randomPatches(batch).map(PatchInput.image)
+        let outputDetail: OutputDetail = switch (scorer, detail) {
+        case (nil, _), (_, .reconstruction): .reconstruction
+        case (_, .full): .full
+        case (_, .score): .score
         }
-        let wall = Self.seconds(elapsed)
-        let imagesPerSecond = Double(passes * batch) / wall
+        let timing = try Self.time(engine: engine, request: request, detail: outputDetail, clients: clients, seconds: seconds)
+
+        let imagesPerSecond = Double(timing.requests * batch) / timing.wall
         let gflops = imagesPerSecond * CNNAutoencoder3.flopsPerImage / 1e9
-        print(String(format: "%.1f images/s  %.1f GFLOP/s  %.2f ms/image  (batch %d, %@, %d passes in %.1f s)",
-                     imagesPerSecond, gflops, 1000 / imagesPerSecond, batch, layout.description as NSString, passes, wall))
-        print("weights: \(source); GEMM: \(PackedWeights.kernelDescription)")
-        if layers {
-            let workspace = Workspace()
-            workspace.threads = batch == 1 ? threading.threads : 1
-            printLayerTimes(network, input: input, workspace: workspace)
+        print(String(format: "%.1f images/s  %.1f GFLOP/s  %.2f ms/image  (batch %d, %d client%@, %d worker%@, %d requests in %.1f s)",
+                     imagesPerSecond, gflops, 1000 / imagesPerSecond, batch, clients, clients == 1 ? "" : "s",
+                     configuration.workers, configuration.workers == 1 ? "" : "s", timing.requests, timing.wall))
+        print(String(format: "request latency: p50 %.2f ms, p99 %.2f ms, mean %.2f ms", timing.percentile(0.5) * 1000,
+                     timing.percentile(0.99) * 1000, timing.latencies.reduce(0, +) / Double(timing.latencies.count) * 1000))
+        print("weights: \(source); computes: \(scorer == nil ? "reconstruction (no card)" : detail.rawValue); GEMM: \(InferenceEngine.gemmDescription)")
+        if layers { LayerTimes.print(network, batch: batch, threads: batch == 1 ? configuration.workers : 1, seconds: seconds) }
+    }
+
+    func loadModel() throws -> (CNNAutoencoder3, ModelCard?, String) {
+        guard let url = ModelLocator.resolve(model) else {
+            return (try! CNNAutoencoder3(stateDict: RandomWeights.stateDict(seed: 0)), nil, "random weights (seed 0)")
+        }
+        do {
+            let bundle = try ModelBundle.load(url)
+            return (bundle.model, bundle.card, url.path)
+        } catch { throw CLIError(error.description) }
+    }
+
+    /// What one timed run measured: requests completed, their latencies (s) and the wall-clock seconds.
+    struct Timing {
+        var requests = 0
+        var latencies: [Double] = []
+        var wall = 0.0
+
+        func percentile(_ p: Double) -> Double {
+            let sorted = latencies.sorted()
+            return sorted.isEmpty ? 0 : sorted[min(sorted.count - 1, Int((Double(sorted.count) * p).rounded(.down)))]
         }
     }
 
-    /// Milliseconds from one block's output to the next, for one pass over the batch.
-    /// `C = A·B` on `size`² matrices, OpenBLAS with `--threads` threads, for `--seconds`: 2·size³ flops per call.
-    func timeSGEMM(size: Int) {
-        BLAS.setThreads(threading.threads)
-        var generator = SplitMix64(seed: 2)
-        let a = (0..<(size * size)).map { _ in generator.nextUniform() }
-        let b = (0..<(size * size)).map { _ in generator.nextUniform() }
-        let c = UnsafeMutablePointer<Float>.allocate(capacity: size * size)
-        c.initialize(repeating: 0, count: size * size)
-        defer { c.deallocate() }
-        var calls = 0
+    /// `clients` threads, each submitting `request` again as soon as its last one is answered, for `seconds`
+    /// after one warm-up request each. Requests still running at the end are waited for and not counted.
+    static func time(engine: InferenceEngine, request: [PatchInput], detail: OutputDetail, clients: Int,
+                     seconds: Double) throws -> Timing {
+        let shared = SharedTiming()
         let clock = ContinuousClock()
-        var elapsed = Duration.zero
-        a.withUnsafeBufferPointer { a in
-            b.withUnsafeBufferPointer { b in
-                let call = {
-                    BLAS.sgemm(m: size, n: size, k: size, a: a.baseAddress!, lda: size, b: b.baseAddress!, ldb: size,
-                               c: c, ldc: size)
+        let warmedUp = DispatchGroup(), done = DispatchGroup()
+        let start = LockedInstant()
+        let window = Duration.milliseconds(Int64(seconds * 1000))
+        for _ in 0..<clients {
+            warmedUp.enter(); done.enter()
+            Thread {
+                shared.record(engine.run(inputs: request, detail: detail), latency: nil)
+                warmedUp.leave()
+                let begin = start.wait()
+                while true {
+                    let sent = clock.now
+                    let result = engine.run(inputs: request, detail: detail)
+                    let answered = clock.now
+                    guard answered - begin < window else { break }
+                    shared.record(result, latency: (answered - sent).seconds)
                 }
-                call()
-                let start = clock.now
-                repeat {
-                    call()
-                    calls += 1
-                    elapsed = clock.now - start
-                } while elapsed < .milliseconds(Int64(seconds * 1000))
-            }
+                done.leave()
+            }.start()
         }
-        let wall = Self.seconds(elapsed)
-        let gflops = 2 * Double(size) * Double(size) * Double(size) * Double(calls) / wall / 1e9
-        print(String(format: "sgemm %d×%d×%d: %.1f GFLOP/s  (%d threads, %d calls in %.1f s)", size, size, size, gflops,
-                     threading.threads, calls, wall))
-        print("OpenBLAS: \(BLAS.configuration)")
+        warmedUp.wait()
+        start.set(clock.now)
+        done.wait()
+        let (timing, failure) = shared.result
+        if let failure { throw CLIError(failure.description) }
+        guard timing.requests > 0 else { throw CLIError("no request finished within \(seconds) s; measure for longer") }
+        return Timing(requests: timing.requests, latencies: timing.latencies, wall: seconds)
     }
 
-    /// Milliseconds from one block's output to the next: the fastest of several passes over the batch (at least
-    /// 5, for about `--seconds`) on `workspace.threads` threads, so a noisy neighbour's pause does not land on one
-    /// block.
-    func printLayerTimes(_ network: CNNAutoencoder3, input: Tensor, workspace: Workspace) {
-        var output = Tensor(zeros: input.shape)
-        let clock = ContinuousClock()
-        var fastest: [CNNAutoencoder3.Block: Double] = [:]
-        var passes = 0
-        let started = clock.now
-        input.values.withUnsafeBufferPointer { x in
-            output.values.withUnsafeMutableBufferPointer { y in
-                repeat {
-                    var last = clock.now
-                    network.forward(input: x.baseAddress!, count: batch, output: y.baseAddress!, workspace: workspace) { block, _, _ in
-                        let now = clock.now
-                        let ms = Self.seconds(now - last) * 1000
-                        fastest[block] = min(fastest[block] ?? .infinity, ms)
-                        last = now
-                    }
-                    passes += 1
-                } while passes < 5 || Self.seconds(clock.now - started) < seconds
-            }
+    /// Random 150×150 patches (speed does not depend on pixel values).
+    static func randomPatches(_ count: Int) -> [RGBImage] {
+        var state: UInt64 = 0x9E37_79B9_7F4A_7C15
+        let side = CNNAutoencoder3.inputSize
+        return (0..<count).map { _ in
+            RGBImage(width: side, height: side, pixels: (0..<(side * side * 3)).map { _ in
+                state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+                return UInt8(truncatingIfNeeded: state >> 56)
+            })
         }
-        let total = fastest.values.reduce(0, +)
-        print(String(format: "per block, fastest of %d passes of batch %d on %d thread(s):", passes, batch,
-                     workspace.threads))
-        for block in CNNAutoencoder3.Block.allCases {
-            let ms = fastest[block] ?? 0
-            print(String(format: "  %-7@ %8.2f ms  %5.1f%%", block.rawValue as NSString, ms / Double(batch), 100 * ms / total) + " (per image)")
+    }
+}
+
+/// The timing threads' shared tally.
+private final class SharedTiming: @unchecked Sendable {
+    private let lock = NSLock()
+    private var timing = BenchCommand.Timing()
+    private var failure: ServiceError?
+
+    /// Counts an answered request (`latency` nil: the warm-up, not counted).
+    func record(_ result: Result<BatchOutcome, ServiceError>, latency: Double?) {
+        lock.withLock {
+            if case .failure(let error) = result { failure = error }
+            guard let latency else { return }
+            timing.requests += 1
+            timing.latencies.append(latency)
         }
-        print(String(format: "  %-7@ %8.2f ms", "total" as NSString, total / Double(batch)) + " (per image)")
     }
 
-    static func seconds(_ duration: Duration) -> Double {
-        Double(duration.components.seconds) + Double(duration.components.attoseconds) * 1e-18
+    var result: (BenchCommand.Timing, ServiceError?) { lock.withLock { (timing, failure) } }
+}
+
+/// A start instant the timing threads wait for: they all begin measuring at the same moment, after warm-up.
+private final class LockedInstant: @unchecked Sendable {
+    private let condition = NSCondition()
+    private var instant: ContinuousClock.Instant?
+
+    func set(_ value: ContinuousClock.Instant) {
+        condition.lock(); instant = value; condition.broadcast(); condition.unlock()
+    }
+
+    func wait() -> ContinuousClock.Instant {
+        condition.lock(); defer { condition.unlock() }
+        while instant == nil { condition.wait() }
+        return instant!
     }
 }

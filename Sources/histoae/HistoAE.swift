@@ -1,13 +1,13 @@
 import ArgumentParser
 import Foundation
-import TensorKernels
+import InferenceService
 
 /// `histoae` — serve, reconstruct and score H&E patches with CNNAutoencoder_3, inspect weight files, benchmark.
 @main
 struct HistoAE: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "histoae",
-        abstract: "CNNAutoencoder_3 for 150×150 H&E patches: reconstruction on OpenBLAS, exact to PyTorch.",
+        abstract: "CNNAutoencoder_3 for 150×150 H&E patches: reconstruction and scoring, exact to PyTorch.",
         subcommands: [ServeCommand.self, ReconstructCommand.self, ScoreCommand.self, ModelCommand.self, BenchCommand.self])
 
     static func main() async {
@@ -16,10 +16,10 @@ struct HistoAE: AsyncParsableCommand {
     }
 
     /// Re-executes this process once with `OPENBLAS_CORETYPE` set when OpenBLAS fell back to kernels far
-    /// below what the CPU supports (see ``BLAS/suggestedCoreType(cpuFlags:)``). A value the user set wins.
+    /// below what the CPU supports (see ``MachineProbe/suggestedOpenBLASCore()``). A value the user set wins.
     static func selectOpenBLASCore() {
         guard ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"] == nil,
-              let core = BLAS.suggestedCoreType() else { return }
+              let core = MachineProbe.suggestedOpenBLASCore() else { return }
         setenv("OPENBLAS_CORETYPE", core, 1)
         execv("/proc/self/exe", CommandLine.unsafeArgv)
         // execv returns only on failure: carry on with OpenBLAS's own choice.

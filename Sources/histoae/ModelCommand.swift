@@ -1,7 +1,6 @@
 import ArgumentParser
 import AutoencoderModel
 import Foundation
-import TensorKernels
 
 /// `histoae model --model PATH`: the parameter count and per-layer shapes of a weight file, or every problem.
 struct ModelCommand: ParsableCommand {

@@ -1,81 +1,36 @@
 import AutoencoderModel
 import Foundation
-import ImageCodecs
-import TensorKernels
+import InferenceService
 
 /// The inputs of `histoae reconstruct`: image files (PNG/JPEG, 150×150), folders of them, or `.npy` arrays
 /// `(N, 3, 150, 150)` already normalized. Everything is validated before any output is written.
 struct PatchInputs {
-    /// `(N, 3, 150, 150)`, normalized to [−1, 1].
-    var batch: Tensor
+    var inputs: [PatchInput]
     /// One name per patch, for output files.
     var names: [String]
 
-    static let imageExtensions: Set<String> = ["png", "jpg", "jpeg"]
-
-    static func load(_ paths: [String], limits: DecodeLimits) throws -> PatchInputs {
-        let size = CNNAutoencoder3.inputSize
-        let per = 3 * size * size
-        var values: [Float] = []
+    static func load(_ paths: [String], options: PatchOptions) throws -> PatchInputs {
+        var inputs: [PatchInput] = []
         var names: [String] = []
-        for path in try expand(paths) {
-            let url = URL(fileURLWithPath: path)
-            let stem = url.deletingPathExtension().lastPathComponent
+        for file in InputFile.expand(paths, extensions: InputFile.imageExtensions.union(["npy"])) {
+            guard !file.missing else { throw CLIError("\(file.path): no such file or folder") }
             let data: Data
-            do { data = try Data(contentsOf: url) } catch { throw CLIError("\(path): cannot read file: \(error.localizedDescription)") }
-            if url.pathExtension.lowercased() == "npy" {
-                let array: Tensor
-                do { array = try NPY.read(data) } catch { throw CLIError("\(path): \(error)") }
-                let shape = array.shape
-                guard (shape.count == 4 && Array(shape[1...]) == [3, size, size]) || shape == [3, size, size] else {
-                    throw CLIError("\(path): array has shape \(shape), expected (N, 3, \(size), \(size))")
-                }
-                let count = array.count / per
-                values += array.values
-                names += count == 1 && shape.count == 3 ? [stem] : (0..<count).map { "\(stem)_\($0)" }
+            do { data = try Data(contentsOf: URL(fileURLWithPath: file.path)) } catch {
+                throw CLIError("\(file.path): cannot read file: \(error.localizedDescription)")
+            }
+            if URL(fileURLWithPath: file.path).pathExtension.lowercased() == "npy" {
+                let arrays: (patches: [[Float]], stacked: Bool)
+                do { arrays = try PatchArrays.read(data) } catch { throw CLIError("\(file.path): \(error)") }
+                inputs += arrays.patches.map(PatchInput.normalized)
+                names += arrays.stacked ? arrays.patches.indices.map { "\(file.stem)_\($0)" } : [file.stem]
             } else {
-                let image: RGBImage
-                do { image = try ImageDecoder.decode([UInt8](data), limits: limits) } catch { throw CLIError("\(path): \(error)") }
-                guard image.width == size && image.height == size else {
-                    throw CLIError("\(path): image is \(image.width)×\(image.height), expected \(size)×\(size)")
+                do { inputs.append(.image(try PatchDecoding.decode([UInt8](data), limits: options.limits))) } catch {
+                    throw CLIError("\(file.path): \(error)")
                 }
-                let start = values.count
-                values += repeatElement(0, count: per)
-                values.withUnsafeMutableBufferPointer { Normalization.normalize(image, into: $0.baseAddress! + start) }
-                names.append(stem)
+                names.append(file.stem)
             }
         }
         guard !names.isEmpty else { throw CLIError("no input patches given") }
-        return PatchInputs(batch: Tensor(shape: [names.count, 3, size, size], values: values), names: uniqued(names))
-    }
-
-    /// Files stay as given; a folder contributes its PNG/JPEG/npy files, sorted by name.
-    static func expand(_ paths: [String]) throws -> [String] {
-        var files: [String] = []
-        for path in paths {
-            var isFolder: ObjCBool = false
-            guard FileManager.default.fileExists(atPath: path, isDirectory: &isFolder) else {
-                throw CLIError("\(path): no such file or folder")
-            }
-            if isFolder.boolValue {
-                let entries = (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []
-                files += entries.sorted().filter {
-                    let ext = URL(fileURLWithPath: $0).pathExtension.lowercased()
-                    return imageExtensions.contains(ext) || ext == "npy"
-                }.map { URL(fileURLWithPath: path).appendingPathComponent($0).path }
-            } else {
-                files.append(path)
-            }
-        }
-        return files
-    }
-
-    /// Disambiguates repeated names (`a`, `a_2`, …) so no output overwrites another.
-    static func uniqued(_ names: [String]) -> [String] {
-        var seen: [String: Int] = [:]
-        return names.map { name in
-            seen[name, default: 0] += 1
-            return seen[name]! == 1 ? name : "\(name)_\(seen[name]!)"
-        }
+        return PatchInputs(inputs: inputs, names: InputFile.uniqued(names))
     }
 }

@@ -1,9 +1,9 @@
 import ArgumentParser
 import ImageCodecs
 
-/// `--batch` and `--max-pixels`, shared by the commands that run patches through the model.
+/// `--batch` and `--max-pixels`, shared by the commands that run patch files through the engine.
 struct PatchOptions: ParsableArguments {
-    @Option(help: "Patches per forward pass.")
+    @Option(help: "Patches handed to the engine at once (one request; bounds the memory of decoded inputs).")
     var batch: Int = 8
 
     @Option(help: "Refuse images whose header declares more pixels than this.")

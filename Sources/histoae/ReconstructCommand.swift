@@ -2,9 +2,9 @@ import ArgumentParser
 import AutoencoderModel
 import Foundation
 import ImageCodecs
-import TensorKernels
+import InferenceService
 
-/// `histoae reconstruct`: run the autoencoder on patches and write the reconstructions.
+/// `histoae reconstruct`: run the autoencoder on patches, through the engine, and write the reconstructions.
 struct ReconstructCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "reconstruct",
@@ -22,52 +22,51 @@ struct ReconstructCommand: ParsableCommand {
 
     @OptionGroup var patchOptions: PatchOptions
 
-    @OptionGroup var threading: ThreadOptions
+    @OptionGroup var engineOptions: EngineOptions
 
     @Argument(help: "Patch files or folders.")
     var inputs: [String]
 
     func run() throws {
         let network = try modelOptions.load().model
-        let patches = try PatchInputs.load(inputs, limits: patchOptions.limits)
-        let reconstruction = reconstruct(patches.batch, with: network)
+        let patches = try PatchInputs.load(inputs, options: patchOptions)
+        let reconstruction = try reconstruct(patches.inputs, with: network)
         switch format {
         case .npy:
-            try write(NPY.serialize(reconstruction), to: URL(fileURLWithPath: output))
+            try write(PatchArrays.npy(reconstruction), to: URL(fileURLWithPath: output))
         case .png:
             let folder = URL(fileURLWithPath: output)
             do { try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true) } catch {
                 throw CLIError("\(output): cannot create folder: \(error.localizedDescription)")
             }
-            let size = CNNAutoencoder3.inputSize, per = 3 * size * size
-            try reconstruction.values.withUnsafeBufferPointer { values in
-                for (n, name) in patches.names.enumerated() {
-                    let image = Normalization.denormalize(values.baseAddress! + n * per, width: size, height: size)
-                    let png: [UInt8]
-                    do { png = try PNGEncoder.encode(image) } catch { throw CLIError("\(name): \(error)") }
-                    try write(Data(png), to: folder.appendingPathComponent("\(name).png"))
-                }
+            let side = CNNAutoencoder3.inputSize
+            for (values, name) in zip(reconstruction, patches.names) {
+                let image = values.withUnsafeBufferPointer { Normalization.denormalize($0.baseAddress!, width: side, height: side) }
+                let png: [UInt8]
+                do { png = try PNGEncoder.encode(image) } catch { throw CLIError("\(name): \(error)") }
+                try write(Data(png), to: folder.appendingPathComponent("\(name).png"))
             }
         }
         FileHandle.standardError.write(Data("reconstructed \(patches.names.count) patch\(patches.names.count == 1 ? "" : "es") → \(output)\n".utf8))
     }
 
-    /// Forward passes in batches of `--batch` on the engine's worker threads.
-    func reconstruct(_ input: Tensor, with network: CNNAutoencoder3) -> Tensor {
-        let count = input.shape[0], per = input.count / max(1, count)
-        var output = Tensor(zeros: input.shape)
-        let engine = InferenceEngine(model: network, layout: threading.layout)
-        input.values.withUnsafeBufferPointer { x in
-            output.values.withUnsafeMutableBufferPointer { y in
-                var first = 0
-                while first < count {
-                    let n = min(patchOptions.batch, count - first)
-                    engine.forward(input: x.baseAddress! + first * per, count: n, output: y.baseAddress! + first * per)
-                    first += n
-                }
+    /// Requests of `--batch` patches to the engine, one after the other; reconstructions in input order.
+    func reconstruct(_ inputs: [PatchInput], with network: CNNAutoencoder3) throws -> [[Float]] {
+        let engine = InferenceEngine(model: network, scorer: nil, configuration: engineOptions.configuration())
+        engine.start()
+        var reconstruction: [[Float]] = []
+        var failure: ServiceError?
+        for start in stride(from: 0, to: inputs.count, by: patchOptions.batch) {
+            let request = Array(inputs[start..<min(start + patchOptions.batch, inputs.count)])
+            switch engine.run(inputs: request, detail: .reconstruction) {
+            case .success(let outcome): reconstruction += outcome.patches.map { $0.reconstruction ?? [] }
+            case .failure(let error): failure = error
             }
+            if failure != nil { break }
         }
-        return output
+        engine.drainBlocking()
+        if let failure { throw CLIError(failure.description) }
+        return reconstruction
     }
 
     /// Writes atomically, so a failure never leaves a half-written output.

@@ -2,6 +2,7 @@ import ArgumentParser
 import AutoencoderModel
 import Foundation
 import ImageCodecs
+import InferenceService
 import Scoring
 
 /// `histoae score`: reconstruct patches, compare with the model card's calibration, print one record per
@@ -42,7 +43,7 @@ struct ScoreCommand: ParsableCommand {
 
     @OptionGroup var patchOptions: PatchOptions
 
-    @OptionGroup var threading: ThreadOptions
+    @OptionGroup var engineOptions: EngineOptions
 
     @Argument(help: "Patch files or folders (a folder contributes its .png/.jpg/.jpeg files, sorted by name).")
     var inputs: [String]
@@ -69,13 +70,15 @@ struct ScoreCommand: ParsableCommand {
             }
             mapsFolder = url
         }
-        let engine = InferenceEngine(model: bundle.model, layout: threading.layout)
+        let engine = InferenceEngine(model: bundle.model, scorer: scorer, configuration: engineOptions.configuration())
+        engine.start()
+        defer { engine.drainBlocking() }
         var run = ScoringRun(scorer: scorer, engine: engine,
                              batch: patchOptions.batch, limits: patchOptions.limits, mapsFolder: mapsFolder,
                              output: RecordWriter(format: format))
         run.output.header()
-        let files = Self.expand(inputs)
-        let names = PatchInputs.uniqued(files.map { URL(fileURLWithPath: $0.path).deletingPathExtension().lastPathComponent })
+        let files = InputFile.expand(inputs)
+        let names = InputFile.uniqued(files.map(\.stem))
         for (file, name) in zip(files, names) { run.add(file, name: name) }
         run.flush()
         let scored = run.scored, failed = run.failed
@@ -84,27 +87,10 @@ struct ScoreCommand: ParsableCommand {
         if failed > 0 { throw ExitCode(2) }
     }
 
-    /// An input file, or a path that does not exist (reported, not fatal).
-    struct InputFile { var path: String; var missing: Bool }
-
-    static func expand(_ paths: [String]) -> [InputFile] {
-        var files: [InputFile] = []
-        for path in paths {
-            var isFolder: ObjCBool = false
-            guard FileManager.default.fileExists(atPath: path, isDirectory: &isFolder) else {
-                files.append(InputFile(path: path, missing: true))
-                continue
-            }
-            guard isFolder.boolValue else { files.append(InputFile(path: path, missing: false)); continue }
-            let entries = (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []
-            files += entries.sorted().filter { PatchInputs.imageExtensions.contains(URL(fileURLWithPath: $0).pathExtension.lowercased()) }
-                .map { InputFile(path: URL(fileURLWithPath: path).appendingPathComponent($0).path, missing: false) }
-        }
-        return files
-    }
 }
 
-/// Decodes, batches, reconstructs and scores inputs in order, writing each record as its batch completes.
+/// Decodes inputs in order and hands them to the engine `batch` at a time, writing each record as its request
+/// completes.
 struct ScoringRun {
     let scorer: PatchScorer
     let engine: InferenceEngine
@@ -117,30 +103,21 @@ struct ScoringRun {
     private struct Pending { var path: String; var name: String; var image: RGBImage?; var error: String? }
     private var pending: [Pending] = []
     private var decoded = 0
-    private let workspace = ScoringWorkspace()
-    private let size = CNNAutoencoder3.inputSize
-    /// `(batch, 3, 150, 150)` each, reused for every batch.
-    private var input: [Float], reconstruction: [Float]
 
     init(scorer: PatchScorer, engine: InferenceEngine, batch: Int, limits: DecodeLimits, mapsFolder: URL?, output: RecordWriter) {
         self.scorer = scorer; self.engine = engine; self.batch = batch; self.limits = limits
         self.mapsFolder = mapsFolder; self.output = output
-        input = [Float](repeating: 0, count: batch * 3 * size * size)
-        reconstruction = input
     }
 
-    mutating func add(_ file: ScoreCommand.InputFile, name: String) {
+    mutating func add(_ file: InputFile, name: String) {
         var item = Pending(path: file.path, name: name)
         if file.missing {
             item.error = "no such file or folder"
         } else {
             do {
                 let data = try Data(contentsOf: URL(fileURLWithPath: file.path))
-                let image = try ImageDecoder.decode([UInt8](data), limits: limits)
-                if image.width == size && image.height == size { item.image = image } else {
-                    item.error = "image is \(image.width)×\(image.height), expected \(size)×\(size)"
-                }
-            } catch let error as ImageCodecError { item.error = "\(error)" } catch {
+                item.image = try PatchDecoding.decode([UInt8](data), limits: limits)
+            } catch let error as PatchDecodingError { item.error = error.description } catch {
                 item.error = "cannot read file: \(error.localizedDescription)"
             }
         }
@@ -149,34 +126,23 @@ struct ScoringRun {
         if decoded == batch { flush() }
     }
 
-    /// Reconstructs the decoded patches in one engine call, then writes every pending record in order.
+    /// Runs the decoded patches as one request, then writes every pending record in order.
     mutating func flush() {
-        let per = 3 * size * size
         let images = pending.compactMap(\.image)
+        var outcomes: [PatchOutcome] = []
+        var requestError: String?
         if !images.isEmpty {
-            input.withUnsafeMutableBufferPointer { x in
-                for (n, image) in images.enumerated() { Normalization.normalize(image, into: x.baseAddress! + n * per) }
-            }
-            input.withUnsafeBufferPointer { x in
-                reconstruction.withUnsafeMutableBufferPointer { y in
-                    engine.forward(input: x.baseAddress!, count: images.count, output: y.baseAddress!)
-                }
+            switch engine.run(inputs: images.map(PatchInput.image), detail: mapsFolder == nil ? .score : .full) {
+            case .success(let outcome): outcomes = outcome.patches
+            case .failure(let error): requestError = error.description
             }
         }
         var n = 0
         for item in pending {
             guard let image = item.image else { report(item.path, item.error ?? "not scored"); continue }
             defer { n += 1 }
-            let result: PatchScore
-            do {
-                result = try input.withUnsafeBufferPointer { x in
-                    try reconstruction.withUnsafeBufferPointer { y in
-                        try scorer.score(input: x.baseAddress! + n * per, reconstruction: y.baseAddress! + n * per,
-                                         image: image, workspace: workspace)
-                    }
-                }
-            } catch { report(item.path, "\(error)"); continue }
-            if let mapsFolder, let problem = writeMaps(item.name, image, n * per, result, mapsFolder) {
+            guard n < outcomes.count, let result = outcomes[n].score else { report(item.path, requestError ?? "not scored"); continue }
+            if let mapsFolder, let problem = writeMaps(item.name, image, outcomes[n], result, mapsFolder) {
                 report(item.path, problem)
                 continue
             }
@@ -195,15 +161,16 @@ struct ScoringRun {
     }
 
     /// `<name>_mse.png`, `<name>_ssim.png`, `<name>_panel.png`; returns a problem, or nil.
-    private func writeMaps(_ name: String, _ image: RGBImage, _ offset: Int, _ result: PatchScore, _ folder: URL) -> String? {
-        let recon = reconstruction.withUnsafeBufferPointer {
-            Normalization.denormalize($0.baseAddress! + offset, width: size, height: size)
-        }
+    private func writeMaps(_ name: String, _ image: RGBImage, _ outcome: PatchOutcome, _ result: PatchScore,
+                           _ folder: URL) -> String? {
+        guard let maps = outcome.maps, let reconstruction = outcome.reconstruction else { return "no maps computed" }
+        let side = CNNAutoencoder3.inputSize
+        let recon = reconstruction.withUnsafeBufferPointer { Normalization.denormalize($0.baseAddress!, width: side, height: side) }
         do {
             let files: [(String, [UInt8])] = [
-                ("\(name)_mse.png", try Heatmap.png(.squaredError, workspace: workspace)),
-                ("\(name)_ssim.png", try Heatmap.png(.dissimilarity, workspace: workspace)),
-                ("\(name)_panel.png", try Panel.png(name: name, input: image, reconstruction: recon, workspace: workspace, score: result)),
+                ("\(name)_mse.png", try Heatmap.png(.squaredError, maps: maps)),
+                ("\(name)_ssim.png", try Heatmap.png(.dissimilarity, maps: maps)),
+                ("\(name)_panel.png", try Panel.png(name: name, input: image, reconstruction: recon, maps: maps, score: result)),
             ]
             for (file, png) in files {
                 let url = folder.appendingPathComponent(file)

@@ -4,7 +4,6 @@ import Foundation
 import HTTPServer
 import ImageCodecs
 import InferenceService
-import TensorKernels
 import Logging
 
 /// `histoae serve`: the HTTP service of openapi.yaml. Every option also reads `HISTOAE_<NAME>` from the
@@ -25,47 +24,51 @@ struct ServeCommand: AsyncParsableCommand {
 
     @OptionGroup var modelOptions: ModelOptions
 
-    @Option(help: "Address to bind (env HISTOAE_HOST, default 127.0.0.1; 0.0.0.0 for all interfaces).")
+    @Option(help: "Address to bind (env HISTOAE_HOST, default \(Self.defaults.host); 0.0.0.0 for all interfaces).")
     var host: String?
-    @Option(help: "Port; 0 picks a free one (env HISTOAE_PORT, default 8080).")
+    @Option(help: "Port; 0 picks a free one (env HISTOAE_PORT, default \(Self.defaults.port)).")
     var port: Int?
-    @Option(name: .customLong("max-batch"), help: "Most patches per batch (env HISTOAE_MAX_BATCH, default 16).")
-    var maxBatch: Int?
-    @Option(name: .customLong("max-delay-ms"), help: "Longest wait for a batch to fill, ms (env HISTOAE_MAX_DELAY_MS, default 5).")
-    var maxDelayMilliseconds: Double?
-    @Option(name: .customLong("queue-capacity"), help: "Most patches waiting; beyond it requests get 503 (env HISTOAE_QUEUE_CAPACITY, default 512).")
+    @Option(name: .customLong("queue-capacity"), help: "Most patches waiting; beyond it requests get 503 (env HISTOAE_QUEUE_CAPACITY, default \(Self.defaults.engine.queueCapacity)).")
     var queueCapacity: Int?
-    @Option(help: "Inference worker threads (env HISTOAE_WORKERS, default: the machine's cores).")
+    @Option(help: "Inference workers, each running one forward pass at a time (env HISTOAE_WORKERS, default: the machine's cores, \(Self.defaults.engine.workers) here).")
     var workers: Int?
-    @Option(help: "OpenBLAS threads per worker, where GEMMs run on OpenBLAS (no AVX-512 or HISTOAE_GEMM=openblas) (env HISTOAE_THREADS, default 1).")
-    var threads: Int?
-    @Option(name: .customLong("max-body-bytes"), help: "Largest request body (env HISTOAE_MAX_BODY_BYTES, default 16777216 = 16 MiB).")
+    @Option(name: .customLong("blas-threads"), help: "OpenBLAS threads per GEMM, where GEMMs run on OpenBLAS (no AVX-512 or HISTOAE_GEMM=openblas) (env HISTOAE_BLAS_THREADS, default \(Self.defaults.engine.blasThreads)).")
+    var blasThreads: Int?
+    @Option(name: .customLong("threads"), help: ArgumentHelp("Deprecated: use --blas-threads (env HISTOAE_THREADS: HISTOAE_BLAS_THREADS).", visibility: .hidden))
+    var deprecatedThreads: Int?
+    @Option(name: .customLong("max-batch"), help: ArgumentHelp("Deprecated and ignored: every worker takes one patch per pass (env HISTOAE_MAX_BATCH).", visibility: .hidden))
+    var maxBatch: Int?
+    @Option(name: .customLong("max-delay-ms"), help: ArgumentHelp("Deprecated and ignored: no pass waits for others to fill it (env HISTOAE_MAX_DELAY_MS).", visibility: .hidden))
+    var maxDelayMilliseconds: Double?
+    @Option(name: .customLong("pass-delay-ms"), help: "For tests and overload drills only: each worker waits this long before each pass, its patch still queued (env HISTOAE_PASS_DELAY_MS, default 0).")
+    var passDelayMilliseconds: Double?
+    @Option(name: .customLong("max-body-bytes"), help: "Largest request body (env HISTOAE_MAX_BODY_BYTES, default \(Self.defaults.maxBodyBytes)).")
     var maxBodyBytes: Int?
-    @Option(name: .customLong("max-patches"), help: "Most patches per request (env HISTOAE_MAX_PATCHES, default 256).")
+    @Option(name: .customLong("max-patches"), help: "Most patches per request (env HISTOAE_MAX_PATCHES, default \(Self.defaults.maxPatchesPerRequest)).")
     var maxPatches: Int?
     @Option(name: .customLong("max-pixels"), help: ArgumentHelp("Deprecated and ignored: the patch endpoints decode only 150×150 images, checked in each image's header.", visibility: .hidden))
     var maxPixels: Int?
-    @Option(name: .customLong("max-response-bytes"), help: "Largest JSON answer, charged per patch at its worst case before any work; more patches: 413 (env HISTOAE_MAX_RESPONSE_BYTES, default \(ServerConfiguration().maxResponseBytes)).")
+    @Option(name: .customLong("max-response-bytes"), help: "Largest JSON answer, charged per patch at its worst case before any work; more patches: 413 (env HISTOAE_MAX_RESPONSE_BYTES, default \(Self.defaults.maxResponseBytes)).")
     var maxResponseBytes: Int?
-    @Option(name: .customLong("max-connections"), help: "Open client connections; one more gets 503 + Retry-After (env HISTOAE_MAX_CONNECTIONS, default \(ConnectionLimits().maxConnections)).")
+    @Option(name: .customLong("max-connections"), help: "Open client connections; one more gets 503 + Retry-After (env HISTOAE_MAX_CONNECTIONS, default \(Self.defaults.connectionLimits.maxConnections)).")
     var maxConnections: Int?
-    @Option(name: .customLong("max-buffered-bytes"), help: "Request bodies held in memory at once, all requests together; beyond it 503 + Retry-After (env HISTOAE_MAX_BUFFERED_BYTES, default \(ConnectionLimits().maxBufferedBytes)).")
+    @Option(name: .customLong("max-buffered-bytes"), help: "Request bodies held in memory at once, all requests together; beyond it 503 + Retry-After (env HISTOAE_MAX_BUFFERED_BYTES, default \(Self.defaults.connectionLimits.maxBufferedBytes)).")
     var maxBufferedBytes: Int?
-    @Option(name: .customLong("max-header-bytes"), help: "Largest request line + header section; beyond it 431 (env HISTOAE_MAX_HEADER_BYTES, default \(ConnectionLimits().maxHeaderBytes)).")
+    @Option(name: .customLong("max-header-bytes"), help: "Largest request line + header section; beyond it 431 (env HISTOAE_MAX_HEADER_BYTES, default \(Self.defaults.connectionLimits.maxHeaderBytes)).")
     var maxHeaderBytes: Int?
-    @Option(name: .customLong("max-header-count"), help: "Most header lines in a request; beyond it 431 (env HISTOAE_MAX_HEADER_COUNT, default \(ConnectionLimits().maxHeaderCount)).")
+    @Option(name: .customLong("max-header-count"), help: "Most header lines in a request; beyond it 431 (env HISTOAE_MAX_HEADER_COUNT, default \(Self.defaults.connectionLimits.maxHeaderCount)).")
     var maxHeaderCount: Int?
-    @Option(name: .customLong("header-timeout-s"), help: "Seconds from a request's first byte to the end of its headers; then 408 and close (env HISTOAE_HEADER_TIMEOUT_S, default \(ConnectionLimits().headerTimeout.components.seconds)).")
+    @Option(name: .customLong("header-timeout-s"), help: "Seconds from a request's first byte to the end of its headers; then 408 and close (env HISTOAE_HEADER_TIMEOUT_S, default \(Self.defaults.connectionLimits.headerTimeout.components.seconds)).")
     var headerTimeoutSeconds: Double?
-    @Option(name: .customLong("read-timeout-s"), help: "Longest silence, s, while a request body arrives; then 408 and close (env HISTOAE_READ_TIMEOUT_S, default \(ConnectionLimits().readTimeout.components.seconds)).")
+    @Option(name: .customLong("read-timeout-s"), help: "Longest silence, s, while a request body arrives; then 408 and close (env HISTOAE_READ_TIMEOUT_S, default \(Self.defaults.connectionLimits.readTimeout.components.seconds)).")
     var readTimeoutSeconds: Double?
-    @Option(name: .customLong("idle-timeout-s"), help: "Seconds a kept-alive connection may wait for its next request (env HISTOAE_IDLE_TIMEOUT_S, default \(ConnectionLimits().idleTimeout.components.seconds)).")
+    @Option(name: .customLong("idle-timeout-s"), help: "Seconds a kept-alive connection may wait for its next request (env HISTOAE_IDLE_TIMEOUT_S, default \(Self.defaults.connectionLimits.idleTimeout.components.seconds)).")
     var idleTimeoutSeconds: Double?
-    @Option(name: .customLong("linger-timeout-s"), help: "After an answer given before the body was read, seconds spent reading and discarding the rest before closing (env HISTOAE_LINGER_TIMEOUT_S, default \(ConnectionLimits().lingerTimeout.components.seconds)).")
+    @Option(name: .customLong("linger-timeout-s"), help: "After an answer given before the body was read, seconds spent reading and discarding the rest before closing (env HISTOAE_LINGER_TIMEOUT_S, default \(Self.defaults.connectionLimits.lingerTimeout.components.seconds)).")
     var lingerTimeoutSeconds: Double?
-    @Option(name: .customLong("deadline-ms"), help: "Request deadline, ms; a request may ask for less with ?timeout_ms= (env HISTOAE_DEADLINE_MS, default 30000).")
+    @Option(name: .customLong("deadline-ms"), help: "Request deadline, ms from arrival; a request may ask for less with ?timeout_ms= (env HISTOAE_DEADLINE_MS, default \(Self.defaults.defaultDeadlineMilliseconds)).")
     var deadlineMilliseconds: Int?
-    @Option(name: .customLong("drain-timeout-s"), help: "On SIGTERM, longest wait for accepted requests, s (env HISTOAE_DRAIN_TIMEOUT_S, default 30).")
+    @Option(name: .customLong("drain-timeout-s"), help: "On SIGTERM, longest wait for accepted requests, s (env HISTOAE_DRAIN_TIMEOUT_S, default \(Self.defaults.drainTimeout.components.seconds)).")
     var drainTimeoutSeconds: Double?
     @Option(name: .customLong("codec-threads"), help: "Threads decoding uploads and encoding responses (env HISTOAE_CODEC_THREADS, default: the machine's cores).")
     var codecThreads: Int?
@@ -77,6 +80,9 @@ struct ServeCommand: AsyncParsableCommand {
     var logLevel: String?
     @Option(name: .customLong("log-format"), help: "text or json (one object per line, for log shippers) (env HISTOAE_LOG_FORMAT, default text).")
     var logFormat: String?
+
+    /// The defaults every help text above quotes: the configuration types hold them.
+    static let defaults = ServerConfiguration()
 
     func validate() throws {
         if let logLevel, Logger.Level(rawValue: logLevel) == nil {
@@ -107,10 +113,9 @@ struct ServeCommand: AsyncParsableCommand {
         }
         logger.info("model loaded", metadata: ["model": "\(bundle.card?.name ?? "?") \(bundle.card?.version ?? "?")",
                                                "weights": "\(bundle.weightsURL.path)",
-                                               "workers": "\(configuration.scheduler.workers)",
-                                               "blas_threads": "\(configuration.scheduler.blasThreads)",
-                                               "gemm": "\(PackedWeights.kernelDescription)",
-                                               "max_batch": "\(configuration.scheduler.maxBatch)"])
+                                               "workers": "\(configuration.engine.workers)",
+                                               "blas_threads": "\(configuration.engine.blasThreads)",
+                                               "gemm": "\(InferenceEngine.gemmDescription)"])
         try await server.run { address in
             FileHandle.standardOutput.write(Data("histoae: listening on \(address)\n".utf8))
         }
@@ -122,17 +127,25 @@ struct ServeCommand: AsyncParsableCommand {
         var c = ServerConfiguration()
         c.host = try env.resolve(host, "HISTOAE_HOST", default: c.host) { $0.isEmpty ? nil : $0 }
         c.port = try env.resolve(port, "HISTOAE_PORT", default: c.port, Int.init)
-        c.scheduler.maxBatch = try env.resolve(maxBatch, "HISTOAE_MAX_BATCH", default: c.scheduler.maxBatch, Int.init)
-        let delay = try env.resolve(maxDelayMilliseconds, "HISTOAE_MAX_DELAY_MS", default: 5, Double.init)
-        guard delay.isFinite, (0...10_000).contains(delay) else { throw CLIError("max delay must be in 0...10000 ms, got \(delay)") }
-        c.scheduler.maxDelay = .microseconds(Int64(delay * 1000))
-        c.scheduler.queueCapacity = try env.resolve(queueCapacity, "HISTOAE_QUEUE_CAPACITY", default: c.scheduler.queueCapacity, Int.init)
-        c.scheduler.workers = try env.resolve(workers, "HISTOAE_WORKERS", default: c.scheduler.workers, Int.init)
-        c.scheduler.blasThreads = try env.resolve(threads, "HISTOAE_THREADS", default: c.scheduler.blasThreads, Int.init)
+        for (flag, name, value) in [("--max-batch", "HISTOAE_MAX_BATCH", maxBatch.map(String.init)),
+                                    ("--max-delay-ms", "HISTOAE_MAX_DELAY_MS", maxDelayMilliseconds.map { String($0) })]
+        where value != nil || env[name] != nil {
+            warn("\(flag) / \(name) is deprecated and ignored: every worker takes one patch per pass, and none waits for others")
+        }
+        if deprecatedThreads != nil || env["HISTOAE_THREADS"] != nil {
+            warn("--threads / HISTOAE_THREADS is deprecated on serve: use --blas-threads / HISTOAE_BLAS_THREADS")
+        }
+        c.engine.queueCapacity = try env.resolve(queueCapacity, "HISTOAE_QUEUE_CAPACITY", default: c.engine.queueCapacity, Int.init)
+        c.engine.workers = try env.resolve(workers, "HISTOAE_WORKERS", default: c.engine.workers, Int.init)
+        let passDelay = try env.resolve(passDelayMilliseconds, "HISTOAE_PASS_DELAY_MS", default: 0, Double.init)
+        guard passDelay.isFinite, passDelay.magnitude < 1e9 else { throw CLIError("pass delay must be a number of ms, got \(passDelay)") }
+        c.engine.passDelay = .microseconds(Int64(passDelay * 1000))
+        let oldThreads = try env.resolve(deprecatedThreads, "HISTOAE_THREADS", default: c.engine.blasThreads, Int.init)
+        c.engine.blasThreads = try env.resolve(blasThreads, "HISTOAE_BLAS_THREADS", default: oldThreads, Int.init)
         c.maxBodyBytes = try env.resolve(maxBodyBytes, "HISTOAE_MAX_BODY_BYTES", default: c.maxBodyBytes, Int.init)
         c.maxPatchesPerRequest = try env.resolve(maxPatches, "HISTOAE_MAX_PATCHES", default: c.maxPatchesPerRequest, Int.init)
         if maxPixels != nil || env["HISTOAE_MAX_PIXELS"] != nil {
-            FileHandle.standardError.write(Data("histoae: --max-pixels / HISTOAE_MAX_PIXELS is deprecated and ignored: the patch endpoints decode only 150×150 images\n".utf8))
+            warn("--max-pixels / HISTOAE_MAX_PIXELS is deprecated and ignored: the patch endpoints decode only 150×150 images")
         }
         c.maxResponseBytes = try env.resolve(maxResponseBytes, "HISTOAE_MAX_RESPONSE_BYTES", default: c.maxResponseBytes, Int.init)
         var limits = c.connectionLimits
@@ -147,8 +160,8 @@ struct ServeCommand: AsyncParsableCommand {
         c.connectionLimits = limits
         c.defaultDeadlineMilliseconds = try env.resolve(deadlineMilliseconds, "HISTOAE_DEADLINE_MS",
                                                         default: c.defaultDeadlineMilliseconds, Int.init)
-        let drain = try env.resolve(drainTimeoutSeconds, "HISTOAE_DRAIN_TIMEOUT_S", default: 30, Double.init)
-        guard drain.isFinite, (0...3600).contains(drain) else { throw CLIError("drain timeout must be in 0...3600 s, got \(drain)") }
+        let drain = try env.resolve(drainTimeoutSeconds, "HISTOAE_DRAIN_TIMEOUT_S", default: c.drainTimeout.seconds, Double.init)
+        guard drain.isFinite, drain.magnitude < 1e9 else { throw CLIError("drain timeout must be a number of seconds, got \(drain)") }
         c.drainTimeout = .milliseconds(Int64(drain * 1000))
         c.codecThreads = try env.resolve(codecThreads, "HISTOAE_CODEC_THREADS", default: c.codecThreads, Int.init)
         c.metricsRequireKey = metricsRequireKey || env.flag("HISTOAE_METRICS_REQUIRE_KEY")
@@ -159,9 +172,13 @@ struct ServeCommand: AsyncParsableCommand {
 
     /// A duration option in seconds (fractions allowed); range checks are ``ConnectionLimits/validate()``'s.
     func seconds(_ flag: Double?, _ name: String, default fallback: Duration, _ env: Environment) throws -> Duration {
-        let value = try env.resolve(flag, name, default: Double(fallback.components.seconds), Double.init)
-        guard value.isFinite, value > 0, value <= 3600 else { throw CLIError("\(name) / its flag must be in (0, 3600] s, got \(value)") }
+        let value = try env.resolve(flag, name, default: fallback.seconds, Double.init)
+        guard value.isFinite, value.magnitude < 1e9 else { throw CLIError("\(name) must be a number of seconds, got \(value)") }
         return .milliseconds(Int64((value * 1000).rounded()))
+    }
+
+    func warn(_ message: String) {
+        FileHandle.standardError.write(Data("histoae: \(message)\n".utf8))
     }
 
     func loadAPIKeys(_ env: Environment) throws -> [String] {

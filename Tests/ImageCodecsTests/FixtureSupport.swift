@@ -46,18 +46,6 @@ func maxAbsoluteDifference(_ a: [UInt8], _ b: [UInt8]) -> Int {
     return zip(a, b).reduce(0) { max($0, abs(Int($1.0) - Int($1.1))) }
 }
 
-/// Deterministic PRNG for the mutation tests (SplitMix64; Swift's default RNG is unseeded).
-struct SplitMix64: RandomNumberGenerator {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 /// CRC-32 as used by PNG chunks (ISO 3309 polynomial, reflected).
 func crc32(_ bytes: some Sequence<UInt8>) -> UInt32 {

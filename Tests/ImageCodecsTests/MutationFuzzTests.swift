@@ -1,4 +1,5 @@
 import ImageCodecs
+import TensorKernels
 import Testing
 
 /// Seeded truncations and byte flips of valid files: every mutant must either decode to a

@@ -1,4 +1,5 @@
 import ImageCodecs
+import TensorKernels
 import Testing
 
 @Suite("PNG encoding round-trips through the decoder")

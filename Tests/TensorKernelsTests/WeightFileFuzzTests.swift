@@ -8,18 +8,6 @@ import TensorKernels
 struct WeightFileFuzzTests {
     static let iterations = 3000
 
-    /// Deterministic (Swift's default generator is unseeded).
-    struct SplitMix64: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     /// Flips bytes, overwrites digits (to reach the size arithmetic), truncates or extends.
     static func mutate(_ original: Data, using rng: inout SplitMix64) -> Data {
         var bytes = [UInt8](original)
@@ -42,7 +30,7 @@ struct WeightFileFuzzTests {
 
     @Test("safetensors mutants and random bytes")
     func safetensors() {
-        var rng = SplitMix64(state: 13)
+        var rng = SplitMix64(seed: 13)
         var parsed = 0
         for i in 0..<Self.iterations {
             let input = i % 4 == 0
@@ -58,7 +46,7 @@ struct WeightFileFuzzTests {
 
     @Test(".npy mutants and random bytes")
     func npy() {
-        var rng = SplitMix64(state: 17)
+        var rng = SplitMix64(seed: 17)
         var parsed = 0
         for i in 0..<Self.iterations {
             let input = i % 4 == 0

@@ -75,7 +75,7 @@ def test_drain_timeout_raised_without_grace_period_is_caught():
 
 def test_workers_not_matching_cpu_is_caught():
     assert "workers × threads" in mutated(lambda o: settings(o).update(HISTOAE_WORKERS="4"))
-    assert "workers × threads" in mutated(lambda o: settings(o).update(HISTOAE_THREADS="2"))
+    assert "workers × threads" in mutated(lambda o: settings(o).update(HISTOAE_BLAS_THREADS="2"))
 
 
 def test_memory_below_footprint_is_caught():

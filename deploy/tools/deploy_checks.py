@@ -123,7 +123,7 @@ def check_overlay(objects: list[dict]) -> tuple[list[str], int]:
     resources = container.get("resources", {})
     requests, limits = resources.get("requests", {}), resources.get("limits", {})
     workers = int(settings.get("HISTOAE_WORKERS", "0"))
-    threads = int(settings.get("HISTOAE_THREADS", "1"))
+    threads = int(settings.get("HISTOAE_BLAS_THREADS", settings.get("HISTOAE_THREADS", "1")))
     c.expect(workers > 0, "HISTOAE_WORKERS must be set explicitly (the default, the host's cores, ignores the limit)")
     if c.expect("cpu" in requests and "cpu" in limits, "cpu request and limit required"):
         c.expect(cpu_cores(requests["cpu"]) == cpu_cores(limits["cpu"]) == workers * threads,
@@ -236,7 +236,8 @@ def check_compose(compose: dict, prometheus: dict) -> tuple[list[str], int]:
         return c.problems, c.count
     h = services["histoae"]
     env = h.get("environment", {})
-    workers, threads = int(env.get("HISTOAE_WORKERS", 0)), int(env.get("HISTOAE_THREADS", 1))
+    workers = int(env.get("HISTOAE_WORKERS", 0))
+    threads = int(env.get("HISTOAE_BLAS_THREADS", env.get("HISTOAE_THREADS", 1)))
     c.expect(workers > 0 and workers * threads <= float(h.get("cpus", 0)), "compose: workers × threads ≤ cpus")
     c.expect(seconds(h.get("stop_grace_period", "10s")) > float(env.get("HISTOAE_DRAIN_TIMEOUT_S", 30)),
              "compose: stop_grace_period must exceed HISTOAE_DRAIN_TIMEOUT_S")

@@ -1,17 +1,15 @@
 import Metrics
 
-/// The scheduler's instruments, made from one swift-metrics factory (Prometheus in the server, a test
-/// factory in tests) so several schedulers in one process never share global state.
+/// The engine's instruments, made from one swift-metrics factory (Prometheus in the server, a no-op one on
+/// the command line) so several engines in one process never share global state.
 ///
 /// Names follow Prometheus conventions; the server's `/metrics` exposes them as they are here.
-public struct SchedulerMetrics: Sendable {
+public struct EngineMetrics: Sendable {
     /// Patches waiting in the queue.
     let queueDepth: Gauge
-    /// Time each patch waited in the queue before its batch started.
+    /// Time each patch waited in the queue before its pass started.
     let queueWait: Metrics.Timer
-    /// Patches per batch a worker ran.
-    let batchSize: Recorder
-    /// Forward pass + scoring time per batch.
+    /// Forward pass + scoring time per pass.
     let inference: Metrics.Timer
     /// Patches computed and scored.
     let patchesScored: Counter
@@ -24,14 +22,12 @@ public struct SchedulerMetrics: Sendable {
 
     /// Label names, also used to configure histogram buckets.
     public static let queueWaitLabel = "histoae_queue_wait_seconds"
-    public static let batchSizeLabel = "histoae_batch_size"
     public static let inferenceLabel = "histoae_inference_seconds"
     public static let scoreLabel = "histoae_anomaly_score"
 
     public init(factory: any MetricsFactory) {
         queueDepth = Gauge(label: "histoae_queue_depth", factory: factory)
         queueWait = Metrics.Timer(label: Self.queueWaitLabel, factory: factory)
-        batchSize = Recorder(label: Self.batchSizeLabel, aggregate: true, factory: factory)
         inference = Metrics.Timer(label: Self.inferenceLabel, factory: factory)
         patchesScored = Counter(label: "histoae_patches_total", dimensions: [("outcome", "scored")], factory: factory)
         patchesDropped = Counter(label: "histoae_patches_total", dimensions: [("outcome", "dropped")], factory: factory)
@@ -40,5 +36,5 @@ public struct SchedulerMetrics: Sendable {
     }
 
     /// Instruments that record nothing.
-    public static var none: SchedulerMetrics { SchedulerMetrics(factory: NOOPMetricsHandler.instance) }
+    public static var none: EngineMetrics { EngineMetrics(factory: NOOPMetricsHandler.instance) }
 }
