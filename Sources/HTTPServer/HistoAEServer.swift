@@ -29,7 +29,7 @@ public struct HistoAEServer: Sendable {
     let engine: InferenceEngine
     let registry: PrometheusCollectorRegistry
     let factory: PrometheusMetricsFactory
-    let card: ModelCard
+    /// `model.json` as shipped, served at `/v1/model` (the bytes the bundle read: the file is read once).
     let cardJSON: [UInt8]
     let model: ModelIdentity
     let logger: Logger
@@ -46,13 +46,9 @@ public struct HistoAEServer: Sendable {
         let scorer: PatchScorer
         do { scorer = try PatchScorer(card: card) } catch { throw ConfigurationError(error.description) }
         self.configuration = configuration
-        self.card = card
         self.model = scorer.model
         self.logger = logger
-        let cardURL = bundle.weightsURL.deletingLastPathComponent().appendingPathComponent("model.json")
-        do { cardJSON = try [UInt8](Data(contentsOf: cardURL)) } catch {
-            throw ConfigurationError("\(cardURL.path): cannot read the model card: \(error.localizedDescription)")
-        }
+        cardJSON = [UInt8](card.json)
         registry = PrometheusCollectorRegistry()
         var factory = PrometheusMetricsFactory(registry: registry)
         factory.valueHistogramBuckets = [

@@ -109,7 +109,7 @@ public struct PatchScorer: Sendable {
         self.model = model
         self.calibration = calibration
         self.method = method
-        self.threshold = threshold ?? method.defaultThreshold
+        self.threshold = threshold ?? ScoreMethod.defaultThreshold
         thresholdSource = threshold == nil ? "default for method \(method.rawValue)" : "user"
     }
 

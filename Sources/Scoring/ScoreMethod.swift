@@ -34,12 +34,9 @@ public enum ScoreMethod: String, CaseIterable, Codable, Sendable {
     /// training/scripts/evaluate_scores.py).
     public static let `default`: ScoreMethod = .combined
 
-    /// The threshold used when the caller sets none; see the table above.
-    public var defaultThreshold: Double {
-        switch self {
-        case .oneSidedDSSIM, .twoSidedLogSSIM, .twoSidedLogDSSIM, .combined: 0.99
-        }
-    }
+    /// The threshold used when the caller sets none, the same for every method: each method's score is a
+    /// calibrated probability-like value in [0, 1], so 0.99 means "past the 99th percentile of normal tissue".
+    public static let defaultThreshold = 0.99
 
     /// One line: the formula.
     public var formula: String {

@@ -9,25 +9,20 @@ public enum BLAS {
         openblas_set_num_threads(Int32(max(1, count)))
     }
 
-    public static var threads: Int { Int(openblas_get_num_threads()) }
-
     /// OpenBLAS's build configuration (kernel target, threading), for `histoae bench` output.
     public static var configuration: String { String(cString: openblas_get_config()) }
 
-    /// Row-major `C (M×N) = op(A) · op(B) + beta·C`, with leading dimensions given explicitly so callers can
-    /// write into a column slice of a larger matrix (one chunk of a batch).
+    /// Row-major `C (M×N) = op(A) · B`, with leading dimensions given explicitly so callers can write into a
+    /// column slice of a larger matrix (one chunk of a batch). `transposeA`: col2im's `Wᵀ · X`.
     @inlinable
-    public static func sgemm(transposeA: Bool = false, transposeB: Bool = false,
+    public static func sgemm(transposeA: Bool = false,
                              m: Int, n: Int, k: Int,
                              a: UnsafePointer<Float>, lda: Int,
                              b: UnsafePointer<Float>, ldb: Int,
-                             beta: Float = 0,
                              c: UnsafeMutablePointer<Float>, ldc: Int) {
-        cblas_sgemm(CblasRowMajor,
-                    transposeA ? CblasTrans : CblasNoTrans,
-                    transposeB ? CblasTrans : CblasNoTrans,
+        cblas_sgemm(CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, CblasNoTrans,
                     Int32(m), Int32(n), Int32(k), 1.0,
-                    a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+                    a, Int32(lda), b, Int32(ldb), 0, c, Int32(ldc))
     }
 }
 

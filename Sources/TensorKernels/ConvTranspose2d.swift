@@ -3,25 +3,35 @@
 /// configuration as one `sgemm` per chunk of the batch (`Wᵀ · X`) followed by col2im, the scatter-add of
 /// every product into the output position it lands on.
 ///
+/// The weights are kept only in the form the chosen method reads (like ``Conv2d``'s).
+///
 /// ```swift
 /// let up = ConvTranspose2d(weight: w, bias: b, inChannels: 256, outChannels: 128, kernel: 3, stride: 2,
 ///                          padding: 1, outputPadding: 1)
 /// up.forward(input: x, shape: s, output: y, scratch: &scratch)   // y: (128, N, 2H, 2W)
 /// ```
 public struct ConvTranspose2d: Sendable {
+    /// How the layer computes: ``automatic`` picks the sub-pixel form where it applies; ``col2im`` forces
+    /// GEMM + col2im, the general form (the sub-pixel form's reference in its tests).
+    public enum Method: Sendable { case automatic, col2im }
+
+    /// The weights in the layout the method reads.
+    enum Form: Sendable {
+        /// `(C_in, C_out·k·k)` — PyTorch's `(C_in, C_out, k, k)` flattened; used transposed as the GEMM's A.
+        case col2im(weight: [Float])
+        /// k 3, stride 2, padding 1, output_padding 1: the four parity GEMMs' packed weights.
+        case subPixel(SubPixelConvTranspose)
+    }
+
     public let inChannels: Int, outChannels: Int
     public let kernel: Int, stride: Int, padding: Int, outputPadding: Int
-    /// `(C_in, C_out·k·k)` — PyTorch's `(C_in, C_out, k, k)` flattened; used transposed as the GEMM's A.
-    public let weight: [Float]
     /// `(C_out)`.
     public let bias: [Float]
-    /// The sub-pixel form, for k 3, stride 2, padding 1, output_padding 1.
-    let subPixel: SubPixelConvTranspose?
+    let form: Form
 
     public init(weight: [Float], bias: [Float], inChannels: Int, outChannels: Int,
-                kernel: Int, stride: Int, padding: Int, outputPadding: Int) {
+                kernel: Int, stride: Int, padding: Int, outputPadding: Int, method: Method = .automatic) {
         precondition(weight.count == inChannels * outChannels * kernel * kernel && bias.count == outChannels)
-        self.weight = weight
         self.bias = bias
         self.inChannels = inChannels
         self.outChannels = outChannels
@@ -29,8 +39,9 @@ public struct ConvTranspose2d: Sendable {
         self.stride = stride
         self.padding = padding
         self.outputPadding = outputPadding
-        let useSubPixel = kernel == 3 && stride == 2 && padding == 1 && outputPadding == 1
-        self.subPixel = useSubPixel ? SubPixelConvTranspose(weight: weight, inChannels: inChannels, outChannels: outChannels) : nil
+        let subPixel = method == .automatic && kernel == 3 && stride == 2 && padding == 1 && outputPadding == 1
+        form = subPixel ? .subPixel(SubPixelConvTranspose(weight: weight, inChannels: inChannels, outChannels: outChannels))
+                        : .col2im(weight: weight)
     }
 
     /// `H_out = (H − 1)·s − 2p + k + op` (docs/model.md §5).
@@ -46,20 +57,20 @@ public struct ConvTranspose2d: Sendable {
     ///   - scratch: GEMM operands, reused across calls.
     public func forward(input: UnsafePointer<Float>, shape: FeatureShape,
                         output: UnsafeMutablePointer<Float>, scratch: inout ScratchBuffer) {
-        guard let subPixel else {
-            forwardByCol2im(input: input, shape: shape, output: output, scratch: &scratch)
-            return
-        }
-        bias.withUnsafeBufferPointer { b in
-            subPixel.forward(input: input, shape: shape, bias: b.baseAddress!, output: output, scratch: &scratch)
+        switch form {
+        case .col2im(let weight):
+            forwardByCol2im(weight: weight, input: input, shape: shape, output: output, scratch: &scratch)
+        case .subPixel(let subPixel):
+            bias.withUnsafeBufferPointer { b in
+                subPixel.forward(input: input, shape: shape, bias: b.baseAddress!, output: output, scratch: &scratch)
+            }
         }
     }
 
-    /// The general form, GEMM + col2im, for any k, stride, padding (and the reference the sub-pixel form is
-    /// tested against). Same parameters as ``forward(input:shape:output:scratch:)``; `scratch` holds the
+    /// The general form, GEMM + col2im, for any k, stride, padding; `scratch` holds the
     /// `(C_out·k·k, count·H·W)` column matrix.
-    public func forwardByCol2im(input: UnsafePointer<Float>, shape: FeatureShape,
-                                output: UnsafeMutablePointer<Float>, scratch: inout ScratchBuffer) {
+    func forwardByCol2im(weight: [Float], input: UnsafePointer<Float>, shape: FeatureShape,
+                         output: UnsafeMutablePointer<Float>, scratch: inout ScratchBuffer) {
         precondition(shape.channels == inChannels)
         let out = outputShape(for: shape)
         let rows = outChannels * kernel * kernel

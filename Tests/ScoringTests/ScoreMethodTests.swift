@@ -20,7 +20,7 @@ struct ScoreMethodTests {
     @Test("the default method is one constant, every default threshold 0.99")
     func defaults() {
         #expect(ScoreMethod.default == .combined)
-        #expect(ScoreMethod.allCases.allSatisfy { $0.defaultThreshold == 0.99 })
+        #expect(ScoreMethod.defaultThreshold == 0.99)
         let s = Self.scorer(.combined)
         #expect(s.threshold == 0.99 && s.thresholdSource == "default for method combined")
         let user = Self.scorer(.combined, threshold: 0.5)

@@ -66,11 +66,13 @@ struct ConvolutionTests {
         #expect(got.maxAbsDifference(KernelFixtures.tensor("conv_bn.output")) <= 1e-5)
     }
 
-    @Test("ConvTranspose2d k3 s2 p1 op1: (2,6,5,7) → (2,4,10,14)", arguments: [16 << 20, 1])
-    func transposed(chunkLimit: Int) {
+    @Test("ConvTranspose2d k3 s2 p1 op1: (2,6,5,7) → (2,4,10,14), sub-pixel and col2im",
+          arguments: [16 << 20, 1], [ConvTranspose2d.Method.automatic, .col2im])
+    func transposed(chunkLimit: Int, method: ConvTranspose2d.Method) {
         let w = KernelFixtures.tensor("convT.weight")
         let up = ConvTranspose2d(weight: w.values, bias: KernelFixtures.tensor("convT.bias").values,
-                                 inChannels: 6, outChannels: 4, kernel: 3, stride: 2, padding: 1, outputPadding: 1)
+                                 inChannels: 6, outChannels: 4, kernel: 3, stride: 2, padding: 1, outputPadding: 1,
+                                 method: method)
         var scratch = ScratchBuffer(chunkLimit: chunkLimit)
         let got = KernelFixtures.run(KernelFixtures.tensor("convT.input"), outShape: up.outputShape) { x, s, y in
             up.forward(input: x, shape: s, output: y, scratch: &scratch)

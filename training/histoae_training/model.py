@@ -71,9 +71,6 @@ class ConvBlock(nn.Module):
         return x
 
 
-# Backwards-friendly alias: the encoder blocks are ConvBlocks with stride 2.
-EncoderBlock = ConvBlock
-
 
 def _up(c_in: int, c_out: int) -> nn.ConvTranspose2d:
     return nn.ConvTranspose2d(c_in, c_out, kernel_size=3, stride=2, padding=1, output_padding=1, bias=True)
