@@ -109,7 +109,7 @@ def main():
         for engine, b in best.items():
             if engine == "Swift (histoae)":
                 cmd = [str(args.bin), "bench", "--model", str(args.model), "--batch", str(b), "--workers", str(T),
-                       "--detail", "reconstruction", "--seconds", "3"]
+                       "--detail", "reconstruction", "--input", "pixels", "--seconds", "3"]
             else:
                 kind = "ort" if engine == "ONNX Runtime" else "torch"
                 cmd = [sys.executable, str(BENCH / "engine_rss.py"), "--engine", kind, "--model", str(args.model),

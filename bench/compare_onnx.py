@@ -8,7 +8,7 @@ Steps
   3. Time, alternating engines within each round, for every batch size in --batches:
        ORT      intra_op_num_threads=T, inter_op_num_threads=1, ORT_ENABLE_ALL, ORT_SEQUENTIAL
        PyTorch  torch.set_num_threads(T), torch.inference_mode()
-       Swift    `$HISTOAE_BIN bench --model PATH --batch N --workers T --detail reconstruction --seconds S` (skipped if the binary is missing)
+       Swift    `$HISTOAE_BIN bench --model PATH --batch N --workers T --detail reconstruction --input pixels --seconds S` (skipped if the binary is missing)
      Each configuration: warm-up, then run for --seconds; --rounds rounds; the median images/s is reported.
   4. Print a markdown table (images/s at batch 1 and at the best batch, ms/image at batch 1, GFLOP/s at
      4.26 GFLOP per image, ratios to ORT) and write it to --out.
@@ -142,7 +142,7 @@ def wait_quiet(max_wait: float, busy_max: float = 0.15) -> float:
 def run_swift(bin_path: Path, model_path: Path, batch: int, threads: int, seconds: float) -> tuple[float, float]:
     # The forward pass alone, as the peers are timed: requests of `batch` patches through the engine.
     cmd = [str(bin_path), "bench", "--model", str(model_path), "--batch", str(batch), "--workers", str(threads),
-           "--detail", "reconstruction", "--seconds", f"{seconds:g}"]
+           "--detail", "reconstruction", "--input", "pixels", "--seconds", f"{seconds:g}"]
     r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=max(120.0, 20 * seconds + 60))

@@ -16,10 +16,11 @@ struct BenchCommand: ParsableCommand {
             --clients requests of --batch patches each are kept in flight, as that many HTTP clients would, for \
             --seconds after a warm-up. --batch 1 --clients 1 is one client alone (a lone patch runs on every \
             worker's core); --clients 32 is the load test's crowd. Random 150×150 RGB patches; the model's card \
-            scores them (without a card: reconstruction only).
+            scores them (without a card: reconstruction only). With --input png (the default) each request's             patches are PNG files decoded through the same code as the server's uploads before they are             submitted, so the figure counts every step of /v1/score but HTTP.
             """)
 
     enum Detail: String, ExpressibleByArgument, CaseIterable { case score, full, reconstruction }
+    enum Input: String, ExpressibleByArgument, CaseIterable { case png, pixels }
 
     @Option(help: "Model folder or .safetensors file (default: the default model, else seeded random weights; speed does not depend on values).")
     var model: String?
@@ -32,6 +33,9 @@ struct BenchCommand: ParsableCommand {
 
     @Option(help: "score: what /v1/score computes; full: also the reconstruction and error maps (/v1/reconstruct); reconstruction: the forward pass alone (how ONNX Runtime and PyTorch are timed in bench/compare_onnx.py).")
     var detail: Detail = .score
+
+    @Option(help: "png: each request's patches are PNG bytes decoded as the server decodes uploads; pixels: already decoded.")
+    var input: Input = .png
 
     @Option(help: "Seconds to measure, after one warm-up request per client.")
     var seconds: Double = 5
@@ -70,7 +74,13 @@ struct BenchCommand: ParsableCommand {
         let engine = InferenceEngine(model: network, scorer: scorer, configuration: configuration)
         engine.start()
         defer { engine.drainBlocking() }
-        let request = Self.randomPatches(batch).map(PatchInput.image)
+        let patches = Self.randomPatches(batch)
+        let request: Request
+        switch input {
+        case .pixels: request = .decoded(patches.map(PatchInput.image))
+        case .png:
+            do { request = .png(try patches.map { try PNGEncoder.encode($0) }) } catch { throw CLIError("cannot encode a patch: \(error)") }
+        }
         let outputDetail: OutputDetail = switch (scorer, detail) {
         case (nil, _), (_, .reconstruction): .reconstruction
         case (_, .full): .full
@@ -85,7 +95,7 @@ struct BenchCommand: ParsableCommand {
                      configuration.workers, configuration.workers == 1 ? "" : "s", timing.requests, timing.wall))
         print(String(format: "request latency: p50 %.2f ms, p99 %.2f ms, mean %.2f ms", timing.percentile(0.5) * 1000,
                      timing.percentile(0.99) * 1000, timing.latencies.reduce(0, +) / Double(timing.latencies.count) * 1000))
-        print("weights: \(source); computes: \(scorer == nil ? "reconstruction (no card)" : detail.rawValue); GEMM: \(InferenceEngine.gemmDescription)")
+        print("weights: \(source); input: \(input.rawValue); computes: \(scorer == nil ? "reconstruction (no card)" : detail.rawValue); GEMM: \(InferenceEngine.gemmDescription)")
         if layers { LayerTimes.print(network, batch: batch, threads: batch == 1 ? configuration.workers : 1, seconds: seconds) }
     }
 
@@ -113,7 +123,28 @@ struct BenchCommand: ParsableCommand {
 
     /// `clients` threads, each submitting `request` again as soon as its last one is answered, for `seconds`
     /// after one warm-up request each. Requests still running at the end are waited for and not counted.
-    static func time(engine: InferenceEngine, request: [PatchInput], detail: OutputDetail, clients: Int,
+    /// One request's patches: decoded, or PNG files each client decodes before every submission.
+    enum Request: Sendable {
+        case decoded([PatchInput])
+        case png([[UInt8]])
+
+        /// The engine's inputs, or why a file did not decode.
+        func inputs() -> Result<[PatchInput], ServiceError> {
+            switch self {
+            case .decoded(let inputs): return .success(inputs)
+            case .png(let files):
+                var inputs: [PatchInput] = []
+                for file in files {
+                    do { inputs.append(.image(try PatchDecoding.decode(file, limits: PatchDecoding.patchOnly))) } catch {
+                        return .failure(.scoring(error.description))
+                    }
+                }
+                return .success(inputs)
+            }
+        }
+    }
+
+    static func time(engine: InferenceEngine, request: Request, detail: OutputDetail, clients: Int,
                      seconds: Double) throws -> Timing {
         let shared = SharedTiming()
         let clock = ContinuousClock()
@@ -123,12 +154,13 @@ struct BenchCommand: ParsableCommand {
         for _ in 0..<clients {
             warmedUp.enter(); done.enter()
             Thread {
-                shared.record(engine.run(inputs: request, detail: detail), latency: nil)
+                let submit = { request.inputs().flatMap { engine.run(inputs: $0, detail: detail) } }
+                shared.record(submit(), latency: nil)
                 warmedUp.leave()
                 let begin = start.wait()
                 while true {
                     let sent = clock.now
-                    let result = engine.run(inputs: request, detail: detail)
+                    let result = submit()
                     let answered = clock.now
                     guard answered - begin < window else { break }
                     shared.record(result, latency: (answered - sent).seconds)

@@ -52,7 +52,7 @@ struct ServeCommand: AsyncParsableCommand {
     var maxResponseBytes: Int?
     @Option(name: .customLong("max-connections"), help: "Open client connections; one more gets 503 + Retry-After (env HISTOAE_MAX_CONNECTIONS, default \(Self.defaults.connectionLimits.maxConnections)).")
     var maxConnections: Int?
-    @Option(name: .customLong("max-buffered-bytes"), help: "Request bodies held in memory at once, all requests together; beyond it 503 + Retry-After (env HISTOAE_MAX_BUFFERED_BYTES, default \(Self.defaults.connectionLimits.maxBufferedBytes)).")
+    @Option(name: .customLong("max-buffered-bytes"), help: "Request bodies and answers held in memory at once, all requests together; beyond it 503 + Retry-After (env HISTOAE_MAX_BUFFERED_BYTES, default \(Self.defaults.connectionLimits.maxBufferedBytes)).")
     var maxBufferedBytes: Int?
     @Option(name: .customLong("max-header-bytes"), help: "Largest request line + header section; beyond it 431 (env HISTOAE_MAX_HEADER_BYTES, default \(Self.defaults.connectionLimits.maxHeaderBytes)).")
     var maxHeaderBytes: Int?
