@@ -28,11 +28,13 @@ public struct AcceptHeader: Sendable, Equatable {
 
     public init(parsing value: String) {
         var ranges: [MediaRange] = []
-        for element in value.split(separator: ",", omittingEmptySubsequences: true) {
-            let media = MediaType(parsing: String(element))
-            let pieces = media.type.split(separator: "/", omittingEmptySubsequences: false)
+        // Split on the bytes ',' and '/', not on Characters: a comma followed by a combining mark is one
+        // grapheme cluster, and a header's structure is ASCII whatever else it holds.
+        for element in value.utf8.split(separator: UInt8(ascii: ","), omittingEmptySubsequences: true) {
+            let media = MediaType(parsing: String(decoding: element, as: UTF8.self))
+            let pieces = media.type.utf8.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false)
             guard pieces.count == 2, !pieces[0].isEmpty, !pieces[1].isEmpty else { continue }
-            let (type, subtype) = (String(pieces[0]), String(pieces[1]))
+            let (type, subtype) = (String(decoding: pieces[0], as: UTF8.self), String(decoding: pieces[1], as: UTF8.self))
             guard type != "*" || subtype == "*" else { continue }  // "*/json" is not a range
             var quality = 1.0
             if let q = media.parameters["q"] {
@@ -44,17 +46,20 @@ public struct AcceptHeader: Sendable, Equatable {
         self.ranges = ranges
     }
 
-    /// The quality given to `mediaType` (`type/subtype`, lowercase) by its most specific matching range.
+    /// The quality given to `mediaType` (`type/subtype`, lowercase) by its most specific matching range. Types
+    /// compare byte for byte (header tokens are ASCII; Unicode equivalence has no say in them).
     public func quality(of mediaType: String) -> Double {
-        let pieces = mediaType.split(separator: "/", maxSplits: 1)
+        let pieces = mediaType.utf8.split(separator: UInt8(ascii: "/"), maxSplits: 1, omittingEmptySubsequences: false)
         guard pieces.count == 2 else { return 0 }
-        let (type, subtype) = (String(pieces[0]), String(pieces[1]))
+        let (type, subtype) = (pieces[0], pieces[1])
+        let star = "*".utf8
         var best: (specificity: Int, quality: Double) = (-1, 0)
         for range in ranges {
+            let sameType = range.type.utf8.elementsEqual(type), sameSubtype = range.subtype.utf8.elementsEqual(subtype)
             let specificity: Int
-            if range.type == type && range.subtype == subtype { specificity = 2 }
-            else if range.type == type && range.subtype == "*" { specificity = 1 }
-            else if range.type == "*" && range.subtype == "*" { specificity = 0 }
+            if sameType && sameSubtype { specificity = 2 }
+            else if sameType && range.subtype.utf8.elementsEqual(star) { specificity = 1 }
+            else if range.type.utf8.elementsEqual(star) && range.subtype.utf8.elementsEqual(star) { specificity = 0 }
             else { continue }
             if specificity > best.specificity || (specificity == best.specificity && range.quality > best.quality) {
                 best = (specificity, range.quality)

@@ -19,13 +19,13 @@ public struct MediaType: Sendable, Equatable {
     public init(parsing value: String) {
         let bytes = Array(value.utf8)
         let typeEnd = Self.scan(bytes, from: 0) { $0 == semicolon }
-        type = Self.text(bytes[0..<typeEnd]).lowercased()
+        type = Self.asciiLowercased(Self.text(bytes[0..<typeEnd]))
         var index = typeEnd
         var parameters: [String: String] = [:]
         while index < bytes.count {  // at a ';'
             index += 1
             let nameEnd = Self.scan(bytes, from: index) { $0 == semicolon || $0 == equals }
-            let name = Self.text(bytes[index..<nameEnd]).lowercased()
+            let name = Self.asciiLowercased(Self.text(bytes[index..<nameEnd]))
             index = nameEnd
             guard index < bytes.count, bytes[index] == equals else { continue }  // a bare name: skipped
             index += 1
@@ -56,6 +56,12 @@ public struct MediaType: Sendable, Equatable {
         var index = start
         while index < bytes.count && !stop(bytes[index]) { index += 1 }
         return index
+    }
+
+    /// `A`–`Z` to `a`–`z`, every other byte as it is: header tokens are case-insensitive in ASCII only, and
+    /// Unicode lowercasing can change a string's length.
+    static func asciiLowercased(_ text: String) -> String {
+        String(decoding: text.utf8.map { (65...90).contains($0) ? $0 + 32 : $0 }, as: UTF8.self)
     }
 
     /// The bytes as UTF-8 with surrounding spaces and tabs removed.

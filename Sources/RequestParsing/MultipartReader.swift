@@ -87,7 +87,7 @@ public enum MultipartReader {
         for index in valueStart..<valueEnd where isControlByte(body[index]) { return nil }
         let name = String(decoding: UnsafeRawBufferPointer(rebasing: body[line.lowerBound..<colon]), as: UTF8.self)
         let value = String(decoding: UnsafeRawBufferPointer(rebasing: body[valueStart..<valueEnd]), as: UTF8.self)
-        return HeaderField(name: name.lowercased(), value: value)
+        return HeaderField(name: MediaType.asciiLowercased(name), value: value)
     }
 
     /// "--" + boundary, after checking the boundary against RFC 2046 §5.1.1 (1–70 `bchars`, not ending in a space).

@@ -32,6 +32,20 @@ struct AcceptHeaderTests {
         #expect(AcceptHeader(parsing: "text/html").quality(of: "image/png") == 0)
     }
 
+    /// Found by the accept fuzz target: split on the bytes ',' and '/', not on Characters (a comma or slash
+    /// followed by a combining mark is one grapheme cluster) — Fuzz/regressions/accept/.
+    @Test func structureIsReadInBytesNotGraphemes() {
+        let accept = AcceptHeader(parsing: "image/png;q=0.5,\u{036A}age/png")
+        #expect(accept.ranges.count == 2)
+        #expect(accept.quality(of: "image/png") == 0.5)
+        let combining = AcceptHeader(parsing: "at/\u{030F}on")
+        #expect(combining.ranges.count == 1)
+        #expect(combining.quality(of: "at/\u{030F}on") == 1)
+        // Byte equality, not Unicode equivalence: é precomposed is not e + combining acute.
+        #expect(AcceptHeader(parsing: "a/\u{E9}").quality(of: "a/e\u{301}") == 0)
+        #expect(MediaType(parsing: "\u{130}MAGE/PNG").type == "\u{130}mage/png")  // ASCII lowercasing only
+    }
+
     @Test func malformedRangesAreIgnored() {
         let accept = AcceptHeader(parsing: "*/json, image/png;q=2, image/png;q=nan, image, /, , application/json;q=0.25")
         #expect(accept.ranges == [AcceptHeader.MediaRange(type: "application", subtype: "json", quality: 0.25)])
