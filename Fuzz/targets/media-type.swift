@@ -7,15 +7,17 @@ public func fuzzMediaType(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     guard let data else { return 0 }
     let value = String(decoding: UnsafeBufferPointer(start: data, count: size), as: UTF8.self)
     let media = MediaType(parsing: value)
-    // The documented shape: type lowercased and trimmed, names lowercased, trimmed and non-empty. Checked on
-    // bytes: String's == and contains treat canonically equivalent text as equal (U+037E is ";").
+    // The documented shape: type lowercased (in ASCII: header tokens are case-insensitive in ASCII only) and
+    // trimmed, names lowercased, trimmed and non-empty. Checked on bytes: String's == and contains treat
+    // canonically equivalent text as equal (U+037E is ";").
     let blank: (UInt8?) -> Bool = { $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t") }
     let semicolon = UInt8(ascii: ";"), equals = UInt8(ascii: "=")
-    require(Array(media.type.utf8) == Array(media.type.lowercased().utf8), "type \(media.type.debugDescription) is not lowercased")
+    let asciiUpper: (UInt8) -> Bool = { (65...90).contains($0) }
+    require(!media.type.utf8.contains(where: asciiUpper), "type \(media.type.debugDescription) is not lowercased")
     require(!media.type.utf8.contains(semicolon) && !blank(media.type.utf8.first) && !blank(media.type.utf8.last),
             "type \(media.type.debugDescription) is not a trimmed ';'-free string")
     for name in media.parameters.keys {
-        require(!name.isEmpty && Array(name.utf8) == Array(name.lowercased().utf8), "name \(name.debugDescription) is not lowercased")
+        require(!name.isEmpty && !name.utf8.contains(where: asciiUpper), "name \(name.debugDescription) is not lowercased")
         require(!name.utf8.contains(semicolon) && !name.utf8.contains(equals), "name \(name.debugDescription) holds ';' or '='")
         require(!blank(name.utf8.first) && !blank(name.utf8.last), "untrimmed name \(name.debugDescription)")
     }
