@@ -116,7 +116,7 @@ def session() -> requests.Session:
 HOSTILE_LIMITS = {
     "--header-timeout-s": "1", "--read-timeout-s": "1", "--idle-timeout-s": "2", "--linger-timeout-s": "1",
     "--max-connections": "32", "--max-buffered-bytes": "4194304", "--max-body-bytes": "1048576",
-    "--max-response-bytes": "2097152",
+    "--max-response-bytes": "2097152", "--deadline-ms": "2000",
 }
 SLOW_LIMITS = {"--workers": "1", "--pass-delay-ms": "1500", "--queue-capacity": "4", "--max-patches": "4",
                "--header-timeout-s": "2", "--read-timeout-s": "2", "--linger-timeout-s": "1"}

@@ -161,6 +161,9 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
         cancelTimer()
     }
 
+    /// A request's head has arrived and its body has not ended yet.
+    var isReceivingBody: Bool { bodyOpen }
+
     /// Whether the response about to be written must close the connection: its request's body is unread.
     var responseMustClose: Bool { bodyOpen || lingering }
 
@@ -243,8 +246,8 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
     }
 }
 
-/// A body that stopped arriving (``ConnectionLimits/readTimeout``) or did not finish before the request's
-/// deadline: thrown into the body stream, answered 408.
+/// A body that stopped arriving (``ConnectionLimits/readTimeout``: answered 408) or did not finish before the
+/// request's deadline (504, as a deadline passing later is): thrown into the body stream.
 enum RequestTimeout: Error, CustomStringConvertible {
     case bodyRead(seconds: String)
     case upload(milliseconds: Int)
@@ -252,7 +255,7 @@ enum RequestTimeout: Error, CustomStringConvertible {
     var description: String {
         switch self {
         case .bodyRead(let seconds): "no part of the request body arrived for \(seconds) s"
-        case .upload(let milliseconds): "the request body did not arrive within the request's deadline of \(milliseconds) ms"
+        case .upload(let milliseconds): "the server's deadline of \(milliseconds) ms passed while the request body was still arriving"
         }
     }
 }

@@ -258,8 +258,8 @@ components:
           schema: {$ref: '#/components/schemas/Problem'}
     RequestTimeout:
       description: |
-        The request headers did not arrive within the header timeout, the body fell silent for the
-        read timeout, or the body was not complete by the request's deadline. The connection is closed.
+        The request headers did not arrive within the header timeout, or the body fell silent for the
+        read timeout. The connection is closed.
       content:
         application/problem+json:
           schema: {$ref: '#/components/schemas/Problem'}
@@ -292,7 +292,9 @@ components:
         application/problem+json:
           schema: {$ref: '#/components/schemas/Problem'}
     DeadlineExceeded:
-      description: The deadline passed before the patches were computed.
+      description: |
+        The request's deadline (counted from its arrival) passed before the patches were computed, or
+        while its body was still arriving (then the connection is closed).
       content:
         application/problem+json:
           schema: {$ref: '#/components/schemas/Problem'}

@@ -36,7 +36,10 @@ struct PatchEndpoints: Sendable {
 
     /// Admission, upload, parse and decode, queue, render. Everything that can refuse the request cheaply does
     /// so before the costlier steps: the queue's room before the body is read, the response budget and every
-    /// image header before a pixel is decoded. The deadline counts from the request's arrival.
+    /// image header before a pixel is decoded. The deadline counts from the request's arrival: the server's
+    /// own (`--deadline-ms`) bounds the upload itself; a shorter one the request asks for (`timeout_ms`) is
+    /// checked once the body is in (a few milliseconds of a client's TCP send delays are not its upload
+    /// being late) and again in the queue.
     private func process(_ request: Request, channel: any Channel, query: PatchQuery,
                          detail: OutputDetail) async throws -> Response {
         let arrival = ContinuousClock.now
@@ -49,7 +52,10 @@ struct PatchEndpoints: Sendable {
         let (reader, maxResponseBytes) = (self.reader, configuration.maxResponseBytes)
         let body = try await timing.measure("upload") {
             try await reader.receive(contentType: request.headers[.contentType], contentLength: request.headers[.contentLength],
-                                     body: request.body, deadline: (deadline, deadlineMilliseconds), channel: channel)
+                                     body: request.body,
+                                     deadline: (arrival + .milliseconds(configuration.defaultDeadlineMilliseconds),
+                                                configuration.defaultDeadlineMilliseconds),
+                                     channel: channel)
         }
         defer { body.release() }
         let (names, images) = try await timing.measure("decode") {

@@ -59,7 +59,10 @@ struct PatchUploadReader: Sendable {
             let error = RequestTimeout.upload(milliseconds: deadline.milliseconds)
             let delay = deadline.instant - ContinuousClock.now
             timer = channel.eventLoop.scheduleTask(in: TimeAmount(max(delay, .zero))) {
-                channel.pipeline.fireErrorCaught(error)
+                // Only a body still arriving is late: one that has fully arrived (its bytes waiting for this
+                // task) goes on, and the deadline is checked again before the patches are queued.
+                let connectionGuard = try? channel.pipeline.syncOperations.handler(type: ConnectionGuard.self)
+                if connectionGuard?.isReceivingBody ?? true { channel.pipeline.fireErrorCaught(error) }
             }
         }
         defer { timer?.cancel() }
@@ -77,6 +80,9 @@ struct PatchUploadReader: Sendable {
             }
         } catch let timeout as RequestTimeout {
             budget.release(reserved)
+            // The request's own deadline is a 504 wherever it passes, as after the upload; a body that fell
+            // silent (the connection's read timeout) is a 408.
+            if case .upload = timeout { throw Problem(.gatewayTimeout, timeout.description) }
             throw Problem(.requestTimeout, timeout.description)
         } catch {
             budget.release(reserved)
