@@ -155,15 +155,17 @@ struct BenchCommand: ParsableCommand {
             warmedUp.enter(); done.enter()
             Thread {
                 let submit = { request.inputs().flatMap { engine.run(inputs: $0, detail: detail) } }
-                shared.record(submit(), latency: nil)
+                shared.record(submit(), latency: nil, at: 0)
                 warmedUp.leave()
                 let begin = start.wait()
                 while true {
                     let sent = clock.now
                     let result = submit()
                     let answered = clock.now
-                    guard answered - begin < window else { break }
-                    shared.record(result, latency: (answered - sent).seconds)
+                    // A request that ends past the window counts only while none has yet (a slow machine or a
+                    // short window): the wall then stretches to its end.
+                    guard answered - begin < window || shared.requests == 0 else { break }
+                    shared.record(result, latency: (answered - sent).seconds, at: (answered - begin).seconds)
                 }
                 done.leave()
             }.start()
@@ -173,8 +175,8 @@ struct BenchCommand: ParsableCommand {
         done.wait()
         let (timing, failure) = shared.result
         if let failure { throw CLIError(failure.description) }
-        guard timing.requests > 0 else { throw CLIError("no request finished within \(seconds) s; measure for longer") }
-        return Timing(requests: timing.requests, latencies: timing.latencies, wall: seconds)
+        guard timing.requests > 0 else { throw CLIError("no request finished; measure for longer") }
+        return Timing(requests: timing.requests, latencies: timing.latencies, wall: max(seconds, timing.wall))
     }
 
     /// Random 150×150 patches (speed does not depend on pixel values).
@@ -196,15 +198,18 @@ private final class SharedTiming: @unchecked Sendable {
     private var timing = BenchCommand.Timing()
     private var failure: ServiceError?
 
-    /// Counts an answered request (`latency` nil: the warm-up, not counted).
-    func record(_ result: Result<BatchOutcome, ServiceError>, latency: Double?) {
+    /// Counts an answered request (`latency` nil: the warm-up, not counted) that ended `at` seconds into the run.
+    func record(_ result: Result<BatchOutcome, ServiceError>, latency: Double?, at seconds: Double) {
         lock.withLock {
             if case .failure(let error) = result { failure = error }
             guard let latency else { return }
             timing.requests += 1
             timing.latencies.append(latency)
+            timing.wall = max(timing.wall, seconds)
         }
     }
+
+    var requests: Int { lock.withLock { timing.requests } }
 
     var result: (BenchCommand.Timing, ServiceError?) { lock.withLock { (timing, failure) } }
 }
