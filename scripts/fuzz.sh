@@ -176,7 +176,7 @@ case $command in
       "$corpus" "Fuzz/corpus/$target" >"$build/logs/coverage-$target.log" 2>&1
     "$toolchain_bin/llvm-profdata" merge -sparse "$profiles"/*.profraw -o "$profiles/merged.profdata"
     if is_c_target "$target"; then sources=(Sources/CCodecShims/hae_"$target"_decode.c)
-    else read -r -a sources <<<"$(swift_sources "$target")"; fi
+    else mapfile -t sources < <(swift_sources "$target" | tr ' ' '\n' | grep .); fi  # one per line or space
     "$toolchain_bin/llvm-cov" report "$build/coverage/$target" -instr-profile="$profiles/merged.profdata" "${sources[@]}"
     ;;
   *) sed -n '2,11p' "$0"; exit 2 ;;
