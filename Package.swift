@@ -52,7 +52,7 @@ let package = Package(
                 swiftSettings: [.unsafeFlags(kernelFlags)]),
         .target(name: "AutoencoderModel", dependencies: ["TensorKernels", "ImageCodecs"]),
         /// Scoring's SSIM and smoothing filters run per patch on the inference threads: same vector flags.
-        .target(name: "Scoring", dependencies: ["AutoencoderModel", "ImageCodecs"],
+        .target(name: "Scoring", dependencies: ["AutoencoderModel", "ImageCodecs", "TensorKernels"],
                 swiftSettings: [.unsafeFlags(kernelFlags)]),
         /// The one engine: a bounded queue and its inference threads, for every caller; knows nothing of HTTP.
         .target(name: "InferenceService", dependencies: [

@@ -1,14 +1,14 @@
 #!/usr/bin/env python3
 """Load test of `histoae serve` on loopback, compared with `histoae bench` in the same run.
 
-    swift build -c release && python3 bench/load_test.py [--clients 32] [--seconds 20] [--rounds 3]
+    swift build -c release && python3 bench/load_test.py [--clients 32] [--seconds 20] [--rounds 5]
 
 Phases, each bounded in time:
   1. Throughput, in <rounds> alternating rounds (this machine's speed drifts by ±20 % over minutes, so one
      engine run followed by one service run can differ by that much for no reason of their own):
        a. `histoae bench --batch 1 --clients <clients>`: the one engine the server runs, at the server's default
-          settings, fed as <clients> clients of single patches would feed it, each patch a PNG decoded as the server
-          decodes uploads: every step of /v1/score but HTTP; images/s (the peer), <seconds>/2;
+          settings, fed as <clients> clients of single patches would feed it, each patch one of the PNG files the
+          clients upload, decoded as the server decodes uploads: every step of /v1/score but HTTP; images/s (the peer), <seconds>/2;
        b. <clients> concurrent clients (one keep-alive connection each) POST single patches to /v1/score of a
           server with default settings (started once, idle during a) for <seconds>.
      Reports the median of the per-round ratios service / engine and latency percentiles at full load.
@@ -180,10 +180,37 @@ def run_clients(url, bodies, clients, seconds, headers=None, timeout=120):
     return results
 
 
+def machine_summary(binary) -> str:
+    """The CPU, its cores and the GEMM kernel, as `histoae machine` names them (one line)."""
+    out = subprocess.run([str(binary), "machine"], capture_output=True, text=True, check=True).stdout
+    fields = dict(line.split(": ", 1) for line in out.splitlines() if ": " in line)
+    return f"{fields.get('cpu', 'unknown CPU')}; GEMM: {fields.get('GEMM', 'unknown')}"
+
+
+def thread_cpu(pid) -> tuple:
+    """CPU seconds (user + system) the process's engine workers (threads named `hae-worker-N`) and its other
+    threads (HTTP, codecs, async tasks) have used so far."""
+    tick, workers, other = os.sysconf("SC_CLK_TCK"), 0.0, 0.0
+    for task in pathlib.Path(f"/proc/{pid}/task").iterdir():
+        try:
+            name = (task / "comm").read_text().strip()
+            fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:          # the thread ended meanwhile
+            continue
+        seconds = (int(fields[11]) + int(fields[12])) / tick
+        if name.startswith("hae-worker-"):
+            workers += seconds
+        else:
+            other += seconds
+    return workers, other
+
+
 def bench(binary, batch: int, clients: int, seconds: float) -> tuple:
-    """`histoae bench` at the server's default settings: (images/s, ms/image)."""
+    """`histoae bench` at the server's default settings on the PNG files the clients upload (decoding cost
+    depends on the content): (images/s, ms/image)."""
+    patches = [arg for path in PATCHES for arg in ("--patch", str(path))]   # the clients' uploads
     out = subprocess.run([str(binary), "bench", "--batch", str(batch), "--clients", str(clients),
-                          "--seconds", str(seconds)], capture_output=True, text=True, check=True).stdout
+                          "--seconds", str(seconds), *patches], capture_output=True, text=True, check=True).stdout
     match = re.search(r"([0-9.]+) images/s .* ([0-9.]+) ms/image", out)
     return float(match.group(1)), float(match.group(2))
 
@@ -193,7 +220,7 @@ def main():
     parser.add_argument("--binary", default=str(ROOT / ".build/release/histoae"))
     parser.add_argument("--clients", type=int, default=32)
     parser.add_argument("--seconds", type=float, default=20)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--report", default=str(ROOT / "bench/load_results.md"))
     args = parser.parse_args()
     binary = pathlib.Path(args.binary)
@@ -207,9 +234,17 @@ def main():
     bodies = [(png, "image/png", 1) for png in pngs]
     run_clients(url + "/v1/score", bodies, args.clients, 2)   # warm-up
     rounds, latencies, answered = [], [], 0
+    cpu = {"workers": 0.0, "other": 0.0, "clients": 0.0, "patches": 0, "wall": 0.0}
     for round_index in range(args.rounds):
         bench_rate = bench(binary, 1, args.clients, max(3.0, args.seconds / 2))[0]
+        server_before, clients_before = thread_cpu(process.pid), os.times()
         load = run_clients(url + "/v1/score", bodies, args.clients, args.seconds)
+        server_after, clients_after = thread_cpu(process.pid), os.times()
+        cpu["workers"] += server_after[0] - server_before[0]
+        cpu["other"] += server_after[1] - server_before[1]
+        cpu["clients"] += (clients_after.user - clients_before.user) + (clients_after.system - clients_before.system)
+        cpu["patches"] += load["patches"]
+        cpu["wall"] += load["wall"]
         rate = load["patches"] / load["wall"]
         rounds.append((bench_rate, rate, load))
         latencies += load["latencies"]
@@ -264,7 +299,7 @@ def main():
     lines = [
         "# HTTP load test", "",
         f"- date: {datetime.datetime.now().isoformat(timespec='seconds')}",
-        f"- machine: {platform.processor() or platform.machine()}, {cores} logical CPUs, Linux {platform.release()}",
+        f"- machine: {machine_summary(binary)}, Linux {platform.release()}",
         f"- command: `python3 bench/load_test.py --clients {args.clients} --seconds {args.seconds:g} --rounds {args.rounds}` "
         "(release build)",
         f"- server: defaults (workers = {cores}, one patch per pass); clients on the same machine share its "
@@ -277,6 +312,11 @@ def main():
         f"| each round: bench, serve, ratio | "
         f"{'; '.join(f'{b:.1f}, {r:.1f}, {r / b:.2f}×' for b, r, _ in rounds)} |",
         f"| requests answered 200 at full load | {answered} |",
+        f"| where the cores went at full load (all rounds, {cores} × {cpu['wall']:.0f} s = {cores * cpu['wall']:.0f} core-s): "
+        "engine workers, other server threads (HTTP, multipart, PNG decoding, JSON), load clients | "
+        f"{cpu['workers']:.1f} core-s ({1000 * cpu['workers'] / max(1, cpu['patches']):.1f} ms/patch), "
+        f"{cpu['other']:.1f} core-s ({1000 * cpu['other'] / max(1, cpu['patches']):.2f} ms/request), "
+        f"{cpu['clients']:.1f} core-s |",
         f"| latency p50 / p90 / p99 at full load ({args.clients} clients) | {p(0.5):.0f} / {p(0.9):.0f} / {p(0.99):.0f} ms |",
         f"| half load ({max(1, args.clients // 2)} clients, {args.seconds / 2:g} s): throughput, latency p50 / p99 | "
         f"{half_rate:.1f} patches/s, {percentile(half['latencies'], 0.5):.0f} / "

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what HistoAE needs on a fresh Debian machine (idempotent; skips what is already there):
-# the C libraries the Swift package links, and — with --python — the training package and its test tools.
+# the C libraries the Swift package links; with --python the training package and its test tools; with --bench
+# also the peers the benchmarks compare against (bench/requirements.txt: ONNX export, ONNX Runtime).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,7 +15,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
-if [ "${1:-}" = "--python" ]; then
+if [ "${1:-}" = "--python" ] || [ "${1:-}" = "--bench" ]; then
   if ! python3 -c "import torch" 2>/dev/null; then
     # A CPU-only wheel when the machine carries one (far smaller than the CUDA build PyPI serves).
     wheel=$(ls /opt/wheels/torch-*+cpu-*.whl 2>/dev/null | head -n 1 || true)
@@ -23,4 +24,8 @@ if [ "${1:-}" = "--python" ]; then
   fi
   python3 -m pip install -q -e "training[test]" scikit-image -r live_tests/requirements.txt 2>&1 \
     | grep -v "WARNING: Running pip as the 'root' user" || true
+fi
+
+if [ "${1:-}" = "--bench" ]; then
+  python3 -m pip install -q -r bench/requirements.txt 2>&1 | grep -v "WARNING: Running pip as the 'root' user" || true
 fi

@@ -3,11 +3,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh --python
-source scripts/openblas-env.sh
 echo "== standalone: no machine paths, no external spec citations (scripts/check-standalone.sh)"; bash scripts/check-standalone.sh
 echo "== dependencies point one way and are declared (scripts/check-dependencies.py)"; python3 scripts/check-dependencies.py
 echo "== swift build (tests included)"
 swift build --build-tests
+source scripts/openblas-env.sh   # after the build: it asks the built histoae
 echo "== swift test (OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-auto})"
 swift test --skip-build --parallel
 echo "== fuzz smoke: libFuzzer + ASan on every parser of untrusted bytes (Fuzz/README.md)"; bash scripts/fuzz.sh smoke

@@ -1,4 +1,5 @@
 import Foundation
+import TensorKernels
 
 /// `model.json`, the model card written by `python -m histoae_training export` next to `model.safetensors`:
 /// who the model is (name, version, weight hash), how it was trained and validated, and the calibration block
@@ -43,25 +44,13 @@ public struct ModelCard: Sendable, Decodable {
 
     public init(json data: Data, path: String = "model.json") throws(ModelCardError) {
         do { self = try JSONDecoder().decode(ModelCard.self, from: data) } catch {
-            throw .malformed(path, Self.explain(error))
+            throw .malformed(path, DecodingFailure.describe(error))
         }
         json = data
         let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
         hasCalibration = object?["calibration"] is [String: Any]
     }
 
-    static func explain(_ error: Error) -> String {
-        switch error {
-        case DecodingError.keyNotFound(let key, let context):
-            return "missing \"\((context.codingPath.map(\.stringValue) + [key.stringValue]).joined(separator: "."))\""
-        case DecodingError.typeMismatch(_, let context), DecodingError.valueNotFound(_, let context):
-            return "wrong type at \"\(context.codingPath.map(\.stringValue).joined(separator: "."))\""
-        case DecodingError.dataCorrupted(let context):
-            return context.debugDescription
-        default:
-            return "\(error)"
-        }
-    }
 }
 
 public enum ModelCardError: Error, Equatable, CustomStringConvertible {

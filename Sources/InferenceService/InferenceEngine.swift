@@ -67,8 +67,14 @@ public final class InferenceEngine: @unchecked Sendable {
         accepting = true
         for index in 0..<configuration.workers {
             let worker = InferenceThread(engine: self)
-            let thread = Thread { worker.run() }
-            thread.name = "histoae-worker-\(index)"
+            // The kernel's thread name (≤ 15 bytes), so `top -H` and the load test's CPU accounting can tell the
+            // workers from the HTTP threads (a new thread otherwise inherits its creator's name).
+            let name = "hae-worker-\(index)"
+            let thread = Thread {
+                ThreadName.set(name)
+                worker.run()
+            }
+            thread.name = name
             thread.stackSize = 1 << 20
             threads.append(thread)
             thread.start()

@@ -1,5 +1,6 @@
 import AutoencoderModel
 import Foundation
+import TensorKernels
 
 extension Calibration {
     /// The validated `calibration` block of a model card (``AutoencoderModel/ModelCard`` keeps the card's
@@ -10,12 +11,15 @@ extension Calibration {
     /// let calibration = try Calibration(card: bundle.card!)
     /// ```
     /// - Throws: ``ScoringError/missingCalibration(model:)`` when the card has none (`"calibration": null`
-    ///   or no key), ``ScoringError/invalidCalibration(_:)`` when it does not decode or validate.
+    ///   or no key), ``ScoringError/outdatedCalibration`` for a block from before scoring v2,
+    ///   ``ScoringError/invalidCalibration(_:)`` when it does not decode or validate.
     public init(card: ModelCard) throws(ScoringError) {
         struct Holder: Decodable { var calibration: Calibration? }
         let holder: Holder
-        do { holder = try JSONDecoder().decode(Holder.self, from: card.json) } catch {
-            throw .invalidCalibration(Self.explain(error))
+        do { holder = try JSONDecoder().decode(Holder.self, from: card.json) } catch is OutdatedCalibrationBlock {
+            throw .outdatedCalibration
+        } catch {
+            throw .invalidCalibration(DecodingFailure.describe(error))
         }
         guard let calibration = holder.calibration else {
             throw .missingCalibration(model: "\(card.name) \(card.version)")
@@ -26,24 +30,12 @@ extension Calibration {
 
     /// Decodes and validates a bare calibration block (JSON object).
     public init(json: Data) throws(ScoringError) {
-        do { self = try JSONDecoder().decode(Calibration.self, from: json) } catch {
-            throw .invalidCalibration(Self.explain(error))
+        do { self = try JSONDecoder().decode(Calibration.self, from: json) } catch is OutdatedCalibrationBlock {
+            throw .outdatedCalibration
+        } catch {
+            throw .invalidCalibration(DecodingFailure.describe(error))
         }
         try validate()
-    }
-
-    private static func explain(_ error: Error) -> String {
-        func at(_ context: DecodingError.Context) -> String {
-            let keys = context.codingPath.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }
-            return keys.isEmpty ? "" : " at \(keys.joined(separator: "."))"
-        }
-        switch error {
-        case DecodingError.keyNotFound(let key, let context): return "missing key \(key.stringValue)\(at(context))"
-        case DecodingError.typeMismatch(_, let context), DecodingError.valueNotFound(_, let context):
-            return "wrong type\(at(context))"
-        case DecodingError.dataCorrupted(let context): return "\(context.debugDescription)\(at(context))"
-        default: return "\(error)"
-        }
     }
 }
 
@@ -53,8 +45,18 @@ public enum ScoringError: Error, Sendable, Equatable, CustomStringConvertible {
     case missingCard(weights: String)
     case missingCalibration(model: String)
     case invalidCalibration(String)
+    /// The block predates scoring v2 (no `stain_plane`, `methods` or `stain_p99`).
+    case outdatedCalibration
     /// The statistics came out NaN or infinite (e.g. a NaN reconstruction).
     case nonFiniteStatistics
+    /// A threshold or false-positive rate outside `[0, 1]` or not finite.
+    case invalidThreshold(String)
+    /// Calibrating: fewer patches than ``Calibration/minimumPatches``.
+    case tooFewCalibrationPatches(count: Int, minimum: Int)
+    /// Calibrating: the stain plane cannot be fitted (too few stained pixels, non-finite data).
+    case stainPlane(String)
+    /// Calibrating: a patch's statistics are NaN or infinite, or the builder was used out of order.
+    case calibrationInput(String)
 
     public var description: String {
         switch self {
@@ -64,7 +66,14 @@ public enum ScoringError: Error, Sendable, Equatable, CustomStringConvertible {
             "model \(model) has no calibration block in its model.json; scoring needs one "
                 + "(export with calibration: python -m histoae_training calibrate)"
         case .invalidCalibration(let reason): "invalid calibration block in the model card: \(reason)"
+        case .outdatedCalibration:
+            "calibration block predates scoring v2 (no stain_plane): recalibrate with histoae calibrate"
         case .nonFiniteStatistics: "the statistics are not finite (NaN or infinite reconstruction?)"
+        case .invalidThreshold(let reason): reason
+        case .tooFewCalibrationPatches(let count, let minimum):
+            "calibration needs at least \(minimum) patches, got \(count)"
+        case .stainPlane(let reason): "cannot fit the stain plane: \(reason)"
+        case .calibrationInput(let reason): "cannot calibrate: \(reason)"
         }
     }
 }

@@ -48,7 +48,7 @@ extension BLAS {
     }
 
     /// The CPU feature flags from /proc/cpuinfo (empty where that file does not exist).
-    static func cpuFlags() -> Set<String> {
+    public static func cpuFlags() -> Set<String> {
         guard let info = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
               let line = info.split(separator: "\n").first(where: { $0.hasPrefix("flags") }),
               let colon = line.firstIndex(of: ":") else { return [] }

@@ -139,7 +139,7 @@ struct SafetensorsLayout {
         }
         let header: RawHeader
         do { header = try JSONDecoder().decode(RawHeader.self, from: headerBytes) } catch {
-            throw .malformed("header is not valid: \(Self.explain(error))")
+            throw .malformed("header is not valid: \(DecodingFailure.describe(error))")
         }
         metadata = header.metadata
 
@@ -193,19 +193,6 @@ struct SafetensorsLayout {
             count = product
         }
         return count
-    }
-
-    private static func explain(_ error: any Error) -> String {
-        switch error {
-        case DecodingError.keyNotFound(let key, let context):
-            return "missing \"\((context.codingPath.map(\.stringValue) + [key.stringValue]).joined(separator: "."))\""
-        case DecodingError.typeMismatch(_, let context), DecodingError.valueNotFound(_, let context):
-            return "wrong type at \"\(context.codingPath.map(\.stringValue).joined(separator: "."))\""
-        case DecodingError.dataCorrupted(let context):
-            return context.debugDescription
-        default:
-            return "\(error)"
-        }
     }
 
     /// The JSON header as written: `{name: {dtype, shape, data_offsets}, "__metadata__": {String: String}}`.

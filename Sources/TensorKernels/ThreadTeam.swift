@@ -36,7 +36,10 @@ public final class ThreadTeam: @unchecked Sendable {
     init(helpers: Int) {
         self.helpers = helpers
         for index in 0..<helpers {
-            let thread = Thread { [self] in loop(helper: index + 1) }
+            let thread = Thread { [self] in
+                ThreadName.set("hae-team-\(index + 1)")
+                loop(helper: index + 1)
+            }
             thread.stackSize = 1 << 20
             thread.start()
         }

@@ -16,7 +16,10 @@ struct BenchCommand: ParsableCommand {
             --clients requests of --batch patches each are kept in flight, as that many HTTP clients would, for \
             --seconds after a warm-up. --batch 1 --clients 1 is one client alone (a lone patch runs on every \
             worker's core); --clients 32 is the load test's crowd. Random 150×150 RGB patches; the model's card \
-            scores them (without a card: reconstruction only). With --input png (the default) each request's             patches are PNG files decoded through the same code as the server's uploads before they are             submitted, so the figure counts every step of /v1/score but HTTP.
+            scores them (without a card: reconstruction only); --patch FILE times those files instead (the load \
+            test passes the patches its clients upload: PNG decoding costs depend on the content). With --input \
+            png (the default) each request's patches are PNG/JPEG bytes decoded through the same code as the \
+            server's uploads before they are submitted, so the figure counts every step of /v1/score but HTTP.
             """)
 
     enum Detail: String, ExpressibleByArgument, CaseIterable { case score, full, reconstruction }
@@ -36,6 +39,9 @@ struct BenchCommand: ParsableCommand {
 
     @Option(help: "png: each request's patches are PNG bytes decoded as the server decodes uploads; pixels: already decoded.")
     var input: Input = .png
+
+    @Option(name: .customLong("patch"), help: ArgumentHelp("A 150×150 PNG/JPEG patch to time instead of random ones (repeat for several: request k of client c starts at file c, cycling).", valueName: "file"))
+    var patchFiles: [String] = []
 
     @Option(help: "Seconds to measure, after one warm-up request per client.")
     var seconds: Double = 5
@@ -74,19 +80,13 @@ struct BenchCommand: ParsableCommand {
         let engine = InferenceEngine(model: network, scorer: scorer, configuration: configuration)
         engine.start()
         defer { engine.drainBlocking() }
-        let patches = Self.randomPatches(batch)
-        let request: Request
-        switch input {
-        case .pixels: request = .decoded(patches.map(PatchInput.image))
-        case .png:
-            do { request = .png(try patches.map { try PNGEncoder.encode($0) }) } catch { throw CLIError("cannot encode a patch: \(error)") }
-        }
+        let requests = try makeRequests()
         let outputDetail: OutputDetail = switch (scorer, detail) {
         case (nil, _), (_, .reconstruction): .reconstruction
         case (_, .full): .full
         case (_, .score): .score
         }
-        let timing = try Self.time(engine: engine, request: request, detail: outputDetail, clients: clients, seconds: seconds)
+        let timing = try Self.time(engine: engine, requests: requests, detail: outputDetail, clients: clients, seconds: seconds)
 
         let imagesPerSecond = Double(timing.requests * batch) / timing.wall
         let gflops = imagesPerSecond * CNNAutoencoder3.flopsPerImage / 1e9
@@ -144,15 +144,16 @@ struct BenchCommand: ParsableCommand {
         }
     }
 
-    static func time(engine: InferenceEngine, request: Request, detail: OutputDetail, clients: Int,
+    static func time(engine: InferenceEngine, requests: [Request], detail: OutputDetail, clients: Int,
                      seconds: Double) throws -> Timing {
         let shared = SharedTiming()
         let clock = ContinuousClock()
         let warmedUp = DispatchGroup(), done = DispatchGroup()
         let start = LockedInstant()
         let window = Duration.milliseconds(Int64(seconds * 1000))
-        for _ in 0..<clients {
+        for client in 0..<clients {
             warmedUp.enter(); done.enter()
+            let request = requests[client % requests.count]
             Thread {
                 let submit = { request.inputs().flatMap { engine.run(inputs: $0, detail: detail) } }
                 shared.record(submit(), latency: nil, at: 0)
@@ -179,7 +180,37 @@ struct BenchCommand: ParsableCommand {
         return Timing(requests: timing.requests, latencies: timing.latencies, wall: max(seconds, timing.wall))
     }
 
-    /// Random 150×150 patches (speed does not depend on pixel values).
+    /// One request per starting file (`--patch`), or one of random patches: client `c` submits request
+    /// `c % count`, so clients alternate files as the load test's clients do.
+    func makeRequests() throws -> [Request] {
+        let files: [[UInt8]]
+        if patchFiles.isEmpty {
+            do { files = try Self.randomPatches(batch).map { try PNGEncoder.encode($0) } } catch {
+                throw CLIError("cannot encode a patch: \(error)")
+            }
+        } else {
+            files = try patchFiles.map { path in
+                guard let data = FileManager.default.contents(atPath: path) else { throw CLIError("cannot read \(path)") }
+                let bytes = [UInt8](data)
+                do { _ = try PatchDecoding.decode(bytes, limits: PatchDecoding.patchOnly) } catch {
+                    throw CLIError("\(path): \(error)")
+                }
+                return bytes
+            }
+        }
+        let starts = patchFiles.isEmpty ? 1 : files.count
+        return try (0..<starts).map { start in
+            let batchFiles = (0..<batch).map { files[(start + $0) % files.count] }
+            switch input {
+            case .png: return .png(batchFiles)
+            case .pixels:
+                guard case .success(let inputs) = Request.png(batchFiles).inputs() else { throw CLIError("cannot decode a patch") }
+                return .decoded(inputs)
+            }
+        }
+    }
+
+    /// Random 150×150 patches (speed does not depend on pixel values; PNG decoding does: see `--patch`).
     static func randomPatches(_ count: Int) -> [RGBImage] {
         var state: UInt64 = 0x9E37_79B9_7F4A_7C15
         let side = CNNAutoencoder3.inputSize

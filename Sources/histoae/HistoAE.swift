@@ -8,7 +8,8 @@ struct HistoAE: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "histoae",
         abstract: "CNNAutoencoder_3 for 150×150 H&E patches: reconstruction and scoring, exact to PyTorch.",
-        subcommands: [ServeCommand.self, ReconstructCommand.self, ScoreCommand.self, ModelCommand.self, BenchCommand.self])
+        subcommands: [ServeCommand.self, ReconstructCommand.self, ScoreCommand.self, ModelCommand.self, BenchCommand.self,
+                      MachineCommand.self])
 
     static func main() async {
         selectOpenBLASCore()

@@ -9,8 +9,11 @@ struct CalibrationTests {
     /// A five-level table with a plateau at 1 (levels 0.25…0.75).
     static func plateau() -> Calibration {
         let summary = StatisticCalibration(quantiles: [0, 1, 1, 1, 2], mean: 1, std: 0.5)
+        let method = MethodCalibration(quantiles: [0, 0, 1, 2, 3], tail: TailFit(level: 0.75, start: 2, scale: 0.5, exceedances: 1))
         return Calibration(source: "test", patches: 5, quantileLevels: [0, 0.25, 0.5, 0.75, 1],
-                           statistics: Dictionary(uniqueKeysWithValues: Statistic.allCases.map { ($0.rawValue, summary) }))
+                           statistics: Dictionary(uniqueKeysWithValues: Statistic.allCases.map { ($0.rawValue, summary) }),
+                           stainPlane: SyntheticCalibration.plane,
+                           methods: Dictionary(uniqueKeysWithValues: ScoreMethod.allCases.map { ($0.rawValue, method) }))
     }
 
     @Test("the block from stats.calibration_block decodes and validates")
@@ -100,7 +103,59 @@ struct CalibrationTests {
             #expect(throws: ScoringError.missingCalibration(model: "m 2")) { try Calibration(card: bare) }
             #expect("\(ScoringError.missingCalibration(model: "m 2"))".contains("no calibration block"))
         }
-        let broken = try ModelCard(json: Data(#"{"name": "m", "version": "2", "weights": {"file": "w", "sha256": "ab"}, "calibration": {"patches": 4}}"#.utf8))
-        #expect { try Calibration(card: broken) } throws: { "\($0)".contains("missing key source") }
+        let broken = try ModelCard(json: Data(#"{"name": "m", "version": "2", "weights": {"file": "w", "sha256": "ab"}, "calibration": {"patches": 4, "stain_plane": {}}}"#.utf8))
+        #expect { try Calibration(card: broken) } throws: { "\($0)".contains("missing \"calibration.source\"") }
+    }
+
+    /// A v2 block's JSON object with `edit` applied.
+    static func block(_ edit: (inout [String: Any]) -> Void) throws -> Data {
+        var object = try JSONSerialization.jsonObject(with: JSONEncoder().encode(SyntheticCalibration.calibration)) as! [String: Any]
+        edit(&object)
+        return try JSONSerialization.data(withJSONObject: object)
+    }
+
+    @Test("a block from before scoring v2 is refused with the message that says what to do")
+    func outdated() throws {
+        let message = "calibration block predates scoring v2 (no stain_plane): recalibrate with histoae calibrate"
+        #expect(ScoringError.outdatedCalibration.description == message)
+        for edit: (inout [String: Any]) -> Void in [{ $0["stain_plane"] = nil }, { $0["stain_plane"] = nil; $0["methods"] = nil },
+                                                  { var s = $0["statistics"] as! [String: Any]; s["stain_p99"] = nil; $0["statistics"] = s }] {
+            let json = try Self.block(edit)
+            #expect(throws: ScoringError.outdatedCalibration) { try Calibration(json: json) }
+            let card = try ModelCard(json: Data(#"{"name": "m", "version": "2", "weights": {"file": "w", "sha256": "ab"}, "calibration": "#.utf8
+                                                + json + Data("}".utf8)))
+            #expect(throws: ScoringError.outdatedCalibration) { try Calibration(card: card) }
+        }
+        let noMethods = try Self.block { $0["methods"] = nil }
+        #expect { try Calibration(json: noMethods) } throws: {
+            "\($0)".contains("lacks the method table(s) signals, combined, one_sided_dssim, two_sided_log_ssim, two_sided_log_dssim")
+        }
+        #expect(try Calibration(json: Self.block { _ in }) == SyntheticCalibration.calibration)
+    }
+
+    @Test("the block encodes in the spec's key order, statistics and methods in their order")
+    func encodingOrder() throws {
+        let text = String(decoding: try JSONEncoder().encode(SyntheticCalibration.calibration), as: UTF8.self)
+        func positions(_ keys: [String]) -> [String.Index] { keys.compactMap { text.range(of: "\"\($0)\":")?.lowerBound } }
+        for keys in [["source", "patches", "quantile_levels", "statistics", "stain_plane", "methods"],
+                     Statistic.allCases.map(\.rawValue), ScoreMethod.allCases.map(\.rawValue),
+                     ["quantiles", "mean", "std", "log_transform", "log_mean", "log_std"],
+                     ["normal", "pixels", "min_od"], ["level", "start", "scale", "exceedances"]] {
+            let found = positions(keys)
+            #expect(found.count == keys.count && found == found.sorted(), "\(keys)")
+        }
+    }
+
+    @Test("a stain plane must be a unit normal with enough pixels")
+    func stainPlaneValidation() {
+        var c = SyntheticCalibration.calibration
+        c.stainPlane.pixels = 10
+        #expect { try c.validate() } throws: { "\($0)".contains("stain_plane.pixels") }
+        c = SyntheticCalibration.calibration
+        c.stainPlane.normal = [0, 0]
+        #expect { try c.validate() } throws: { "\($0)".contains("unit vector") }
+        c = SyntheticCalibration.calibration
+        c.methods["signals"]!.tail.scale = 0
+        #expect { try c.validate() } throws: { "\($0)".contains("methods.signals.tail") }
     }
 }

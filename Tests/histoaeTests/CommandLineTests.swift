@@ -115,6 +115,29 @@ struct CommandLineTests {
         #expect(result.stdout.contains("images/s") && result.stdout.contains("GFLOP/s"))
     }
 
+    @Test("bench --patch times the given files; a file that is not a 150×150 patch is one clear line, exit 1")
+    func benchPatchFiles() throws {
+        let good = try Self.histoae(["bench", "--batch", "1", "--clients", "2", "--seconds", "0.2", "--workers", "1",
+                                     "--patch", Self.patches[0], "--patch", Self.patches[1]])
+        #expect(good.status == 0, "\(good.stderr)")
+        #expect(good.stdout.contains("images/s"))
+        let wrongSize = Self.codecFixtures.appendingPathComponent("gray8.png").path
+        let bad = try Self.histoae(["bench", "--seconds", "0.2", "--patch", wrongSize])
+        #expect(bad.status == 1)
+        #expect(bad.stderr.contains(wrongSize) && bad.stderr.split(separator: "\n").count == 1, "\(bad.stderr)")
+    }
+
+    @Test("machine names the CPU and the GEMM kernel; --openblas-core prints only a core name or nothing")
+    func machine() throws {
+        let report = try Self.histoae(["machine"])
+        #expect(report.status == 0, "\(report.stderr)")
+        #expect(report.stdout.contains("cpu: ") && report.stdout.contains("GEMM: ") && report.stdout.contains("OpenBLAS"))
+        let core = try Self.histoae(["machine", "--openblas-core"])
+        #expect(core.status == 0)
+        let name = core.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(!name.contains(" ") && !name.contains("\n"), "one core name or nothing: \(core.stdout)")
+    }
+
     @Test("wrong arguments exit non-zero with a usage message")
     func wrongArguments() throws {
         let unused = FileManager.default.temporaryDirectory.appendingPathComponent("histoae-unused-\(UUID())").path
