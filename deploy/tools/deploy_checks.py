@@ -9,11 +9,9 @@ from __future__ import annotations
 
 import re
 
-# Memory footprint of `histoae serve` (release build), peak RSS from /usr/bin/time -v under saturating loopback
-# load (clients POSTing multipart requests until the queue overflows; deploy/README.md "Sizing"):
-#   idle, model loaded: 96 MB (2 workers), 131 MB (4 workers)
-#   2 workers, queue 256, 32 clients x 16 patches: 227 MB;  4 workers, same load: 306 MB
-#   2 workers, queue 512, 32 clients x 32 patches: 286 MB;  8 clients x 256 patches (~5 MB bodies): 391 MB
+# Memory footprint of `histoae serve` (release build): peak RSS under saturating loopback load is measured by
+# bench/memory.py, which writes the table in deploy/README.md "Sizing" and checks this rule (without HEADROOM)
+# covers every measured row.
 # Fitted upper bound: a fixed part (binary, model, runtimes), a part per inference worker (its activations), a
 # part per queued patch (decoded image, tensor, result), the request bodies and answers the server may hold at
 # once (HISTOAE_MAX_BUFFERED_BYTES: the server refuses beyond it with 503), and per codec thread the transient
