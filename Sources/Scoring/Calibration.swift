@@ -1,14 +1,21 @@
 import Foundation
 
-/// The `calibration` block of a model card (`model.json`), written by `histoae_training.stats.calibration_block`
-/// from the statistics of normal (validation) patches: for each statistic, its quantiles at
-/// ``quantileLevels``, mean, population std and — where every value allowed it — the mean and std of
-/// `log(x)` (`log(1 − x)` for `ssim`).
+/// The `calibration` block of a model card (`model.json`, scoring v2), written by
+/// `histoae_training.stats.calibration_block` or ``CalibrationBuilder`` from normal patches:
+///
+/// * `statistics`: for each of the eight statistics, its quantiles at ``quantileLevels``, mean, population std
+///   and — where every value allowed it — the mean and std of `log(x)` (`log(1 − x)` for `ssim`);
+/// * `stain_plane`: the site's H&E ``StainPlane`` (what `stain_p99` measures against);
+/// * `methods`: for each ``ScoreMethod``, the distribution of its raw deviation (``MethodCalibration``),
+///   which turns a deviation into a false-positive rate.
+///
+/// Blocks from before scoring v2 (no `stain_plane`) are refused: ``ScoringError/outdatedCalibration``.
 ///
 /// ```swift
 /// let calibration = try Calibration(card: bundle.card!)     // AutoencoderModel.ModelBundle
 /// calibration.percentile(of: 0.12, for: .dssimP99)   // fraction of normal patches below 0.12
 /// calibration.deviation(of: 0.81, for: .ssim)        // z of log(1 − 0.81); > 0: more error than normal
+/// calibration[.signals].exceedance(of: 3.1, levels: calibration.quantileLevels)
 /// ```
 public struct Calibration: Codable, Sendable, Equatable {
     /// Where the normal patches came from.
@@ -19,18 +26,28 @@ public struct Calibration: Codable, Sendable, Equatable {
     public var quantileLevels: [Double]
     /// Keyed by ``Statistic`` raw value.
     public var statistics: [String: StatisticCalibration]
+    /// The H&E plane `stain_p99` is measured against.
+    public var stainPlane: StainPlane
+    /// Keyed by ``ScoreMethod`` raw value.
+    public var methods: [String: MethodCalibration]
 
-    enum CodingKeys: String, CodingKey {
-        case source, patches, statistics
-        case quantileLevels = "quantile_levels"
-    }
+    /// Fewer calibration patches cannot fit the methods' tails (≥ 5 patches beyond the 0.9 quantile).
+    public static let minimumPatches = 50
 
-    public init(source: String, patches: Int, quantileLevels: [Double], statistics: [String: StatisticCalibration]) {
+    /// The levels of every block this code writes (stats.py `QUANTILE_LEVELS`): 0, 0.001, 0.005, 0.01 … 0.99
+    /// (every 0.01), 0.995, 0.999, 1.
+    public static let standardQuantileLevels: [Double] =
+        [0, 0.001, 0.005] + (1...99).map { Double($0) / 100 } + [0.995, 0.999, 1]
+
+    public init(source: String, patches: Int, quantileLevels: [Double], statistics: [String: StatisticCalibration],
+                stainPlane: StainPlane, methods: [String: MethodCalibration]) {
         self.source = source; self.patches = patches; self.quantileLevels = quantileLevels; self.statistics = statistics
+        self.stainPlane = stainPlane; self.methods = methods
     }
 
-    /// Checks what scoring relies on: every statistic present, one quantile per level, levels ascending in
-    /// `[0, 1]`, quantiles non-decreasing, everything finite, std ≥ 0.
+    /// Checks what scoring relies on: every statistic and method present, one quantile per level, levels
+    /// ascending in `[0, 1]`, quantiles non-decreasing, everything finite, std ≥ 0, a unit stain normal, sane
+    /// tails.
     public func validate() throws(ScoringError) {
         guard !quantileLevels.isEmpty, quantileLevels.allSatisfy({ $0.isFinite && (0...1).contains($0) }),
               zip(quantileLevels, quantileLevels.dropFirst()).allSatisfy({ $0 < $1 }) else {
@@ -54,12 +71,25 @@ public struct Calibration: Codable, Sendable, Equatable {
                 throw .invalidCalibration("\(name) log_mean/log_std must be finite, log_std ≥ 0")
             }
         }
+        try stainPlane.validate()
+        let missing = ScoreMethod.allCases.map(\.rawValue).filter { methods[$0] == nil }
+        guard missing.isEmpty else {
+            throw .invalidCalibration("calibration block lacks the method table(s) \(missing.joined(separator: ", ")): "
+                + "recalibrate with histoae calibrate")
+        }
+        for method in ScoreMethod.allCases { try self[method].validate(method.rawValue, levels: quantileLevels) }
     }
 
     /// The summary of one statistic. - Precondition: ``validate()`` passed.
     public subscript(statistic: Statistic) -> StatisticCalibration {
         guard let s = statistics[statistic.rawValue] else { preconditionFailure("calibration lacks \(statistic.rawValue)") }
         return s
+    }
+
+    /// The deviation distribution of one method. - Precondition: ``validate()`` passed.
+    public subscript(method: ScoreMethod) -> MethodCalibration {
+        guard let m = methods[method.rawValue] else { preconditionFailure("calibration lacks method \(method.rawValue)") }
+        return m
     }
 
     /// Fraction of normal patches below `value`, by linear interpolation in the quantile table:
@@ -73,7 +103,11 @@ public struct Calibration: Codable, Sendable, Equatable {
 
     /// The value below which a `level` fraction of normal patches lie (the table read the other way).
     public func quantile(at level: Double, for statistic: Statistic) -> Double {
-        let q = self[statistic].quantiles, p = quantileLevels
+        Self.read(level: level, quantiles: self[statistic].quantiles, levels: quantileLevels)
+    }
+
+    /// The quantile table read at `level`: the first/last quantile outside the levels, linear between them.
+    static func read(level: Double, quantiles q: [Double], levels p: [Double]) -> Double {
         if level <= p[0] { return q[0] }
         if level >= p[p.count - 1] { return q[q.count - 1] }
         let hi = p.firstIndex { $0 >= level }!

@@ -108,7 +108,8 @@ public struct ErrorStatistics: Sendable, Equatable {
         }
     }
 
-    private static func smoothedPercentile(_ map: UnsafePointer<Double>, _ q: Double, _ ws: ScoringWorkspace) -> Double {
+    /// The `q`-th percentile of `map` smoothed by the σ-4 filter (the smoothed plane lands in `ws.selection`).
+    static func smoothedPercentile(_ map: UnsafePointer<Double>, _ q: Double, _ ws: ScoringWorkspace) -> Double {
         ws.smoothFilter.apply(map, to: ws.selection, temporary: ws.temporary, padded: ws.padded)
         return Percentile.linear(UnsafeMutableBufferPointer(start: ws.selection, count: ws.planeCount), percent: q)
     }

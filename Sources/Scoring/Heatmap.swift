@@ -22,6 +22,7 @@ public enum Colormap {
 /// | `squaredError` | `se = mean_c (x − x̂)²` in the `[−1, 1]` space | `√(se / 0.25)`: square-root scale, 0 … 0.25 (mid-bar = 0.0625) |
 /// | `absoluteError` | `mean_c |x − x̂|` | linear, 0 … 0.5 |
 /// | `dissimilarity` | `1 − SSIM` | linear, 0 … 1 (SSIM < 0 clamps to the top) |
+/// | `stain` | the stain residual `|n · od|` (``StainResidual``), OD units | linear, 0 … 0.5 |
 ///
 /// The square root (= linear in the RMS error `√se`, 0 … 0.5, i.e. up to ±64/255 per channel) keeps the
 /// texture of a *normal* reconstruction visible (per-pixel `se` ≈ 0.001 … 0.02 for a trained model, which a
@@ -30,12 +31,14 @@ public enum ErrorMapKind: String, CaseIterable, Sendable {
     case squaredError = "mse"
     case absoluteError = "l1"
     case dissimilarity = "ssim"
+    case stain
 
     public var scale: ClosedRange<Double> {
         switch self {
         case .squaredError: 0...0.25
         case .absoluteError: 0...0.5
         case .dissimilarity: 0...1
+        case .stain: 0...0.5
         }
     }
 
@@ -45,6 +48,7 @@ public enum ErrorMapKind: String, CaseIterable, Sendable {
         case .squaredError: "squared error"
         case .absoluteError: "absolute error"
         case .dissimilarity: "1 - SSIM"
+        case .stain: "stain residual"
         }
     }
 
@@ -73,11 +77,12 @@ public enum ErrorMapKind: String, CaseIterable, Sendable {
         case .squaredError: maps.squaredError
         case .absoluteError: maps.absoluteError
         case .dissimilarity: maps.ssim
+        case .stain: maps.stain
         }
     }
 }
 
-/// The three maps of one patch, detached from the ``ScoringWorkspace`` that computed them, so they can be
+/// The four maps of one patch, detached from the ``ScoringWorkspace`` that computed them, so they can be
 /// drawn on another thread. Each is `(height, width)` row-major.
 public struct ErrorMapSet: Sendable, Equatable {
     public let width: Int
@@ -85,6 +90,8 @@ public struct ErrorMapSet: Sendable, Equatable {
     public let squaredError: [Double]
     public let absoluteError: [Double]
     public let ssim: [Double]
+    /// The stain residual `|n · od|`, OD units (zeros when the workspace computed none).
+    public let stain: [Double]
 
     /// Shares the workspace's arrays (copy-on-write: a later computation leaves these unchanged).
     public init(_ workspace: ScoringWorkspace) {
@@ -93,13 +100,14 @@ public struct ErrorMapSet: Sendable, Equatable {
         squaredError = workspace.squaredError
         absoluteError = workspace.absoluteError
         ssim = workspace.ssim
+        stain = workspace.stain
     }
 }
 
 /// Heatmap images of the maps in a ``ScoringWorkspace``.
 ///
 /// ```swift
-/// PatchStatistics.compute(input: x, reconstruction: xHat, image: rgb, workspace: workspace)
+/// let result = try scorer.score(input: x, reconstruction: xHat, image: rgb, workspace: workspace)
 /// let png = try Heatmap.png(.squaredError, workspace: workspace)        // 150 × 150 viridis PNG
 /// ```
 public enum Heatmap {

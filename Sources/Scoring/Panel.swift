@@ -1,15 +1,16 @@
 import Foundation
 import ImageCodecs
 
-/// A one-glance picture of a scored patch: **input | reconstruction | squared-error map | 1 − SSIM map**,
-/// each 150 × 150 drawn at ×2 (nearest neighbour), a title line with the verdict, a label above each tile,
+/// A one-glance picture of a scored patch: **input | reconstruction | squared-error map | 1 − SSIM map |
+/// stain residual map**, each 150 × 150 drawn at ×2 (nearest neighbour), a title line with the verdict
+/// (`normal`, `ANOMALOUS`, `NOT TISSUE`), score, threshold and flags, a label above each tile,
 /// the key statistics under the two images, and a viridis colour bar with its fixed scale under each map
 /// (see ``ErrorMapKind``). Text uses the built-in ``BitmapFont`` at ×2.
 ///
 /// ```swift
 /// let result = try scorer.score(input: x, reconstruction: xHat, image: rgb, workspace: workspace)
 /// let picture = Panel.render(name: "patch0", input: rgb, reconstruction: rgbHat, workspace: workspace, score: result)
-/// try Data(PNGEncoder.encode(picture)).write(to: url)     // 1260 × 412 for 150 × 150 patches
+/// try Data(PNGEncoder.encode(picture)).write(to: url)     // 1572 × 412 for 150 × 150 patches
 /// ```
 public enum Panel {
     public static let tileScale = 2
@@ -18,15 +19,19 @@ public enum Panel {
     static let ink: (UInt8, UInt8, UInt8) = (28, 28, 32)
     static let alert: (UInt8, UInt8, UInt8) = (190, 20, 30)
     static let paper: UInt8 = 255
+    /// The heatmaps, left to right after the input and the reconstruction.
+    static let mapKinds: [ErrorMapKind] = [.squaredError, .dissimilarity, .stain]
+    static var tileCount: Int { 2 + mapKinds.count }
 
     /// Panel size for patches of `width × height`.
     public static func size(width: Int, height: Int) -> (width: Int, height: Int) {
         let tileW = width * tileScale, tileH = height * tileScale
-        return (2 * margin + 4 * tileW + 3 * gap,
+        return (2 * margin + tileCount * tileW + (tileCount - 1) * gap,
                 margin + lineHeight + 10 + lineHeight + 6 + tileH + 8 + barHeight + 4 + lineHeight + margin)
     }
 
-    /// The panel for a scored patch: the title carries `name`, the score, method, threshold, verdict and flags.
+    /// The panel for a scored patch: the title carries `name`, the verdict, score, threshold, flags and method
+    /// (red unless the verdict is normal).
     public static func render(name: String, input: RGBImage, reconstruction: RGBImage, workspace: ScoringWorkspace,
                               score: PatchScore) -> RGBImage {
         render(name: name, input: input, reconstruction: reconstruction, maps: ErrorMapSet(workspace), score: score)
@@ -36,14 +41,22 @@ public enum Panel {
     public static func render(name: String, input: RGBImage, reconstruction: RGBImage, maps: ErrorMapSet,
                               score: PatchScore) -> RGBImage {
         let s = score.statistics
-        let verdict = score.anomalous ? "ANOMALOUS" : "normal"
-        let flags = score.flags.isEmpty ? "" : " | " + score.flags.map(\.rawValue).joined(separator: " ")
-        let title = "\(name) | \(verdict) | score \(fixed(score.score, 3)) (threshold \(tick(score.threshold)))"
-            + "\(flags) | \(score.method.rawValue)"
-        return render(title: title, alert: score.anomalous, input: input, reconstruction: reconstruction,
-                      maps: maps,
+        return render(title: title(name: name, score: score), alert: score.verdict != .normal, input: input,
+                      reconstruction: reconstruction, maps: maps,
                       inputNote: "tissue \(fixed(s.tissueFraction, 2)) sharp \(short(s.sharpness))",
                       reconstructionNote: "MSE \(short(s.mse))  SSIM \(fixed(s.ssim, 3))")
+    }
+
+    /// `name | VERDICT | score s (threshold t) | flags | method`.
+    static func title(name: String, score: PatchScore) -> String {
+        let verdict = switch score.verdict {
+        case .normal: "normal"
+        case .anomalous: "ANOMALOUS"
+        case .notTissue: "NOT TISSUE"
+        }
+        let flags = score.flags.isEmpty ? "" : " | " + score.flags.map(\.rawValue).joined(separator: " ")
+        return "\(name) | \(verdict) | score \(fixed(score.score, 3)) (threshold \(tick(score.threshold)))"
+            + "\(flags) | \(score.method.rawValue)"
     }
 
     /// The panel with free text: `title` on top (red when `alert`), the notes under the input and the
@@ -64,12 +77,11 @@ public enum Panel {
         var canvas = Canvas(width: size.width, height: size.height, background: paper)
         let titleY = margin, labelY = titleY + lineHeight + 10, tileY = labelY + lineHeight + 6
         let belowY = tileY + tileH + 8
-        canvas.text(fit(title, tileW * 4 + 3 * gap), x: margin, y: titleY, color: alert ? Self.alert : ink)
-        let tiles: [(String, RGBImage, ErrorMapKind?)] = [
-            ("input", input, nil), ("reconstruction", reconstruction, nil),
-            (ErrorMapKind.squaredError.label + " (sqrt)", Heatmap.render(.squaredError, maps: maps), .squaredError),
-            (ErrorMapKind.dissimilarity.label, Heatmap.render(.dissimilarity, maps: maps), .dissimilarity),
-        ]
+        canvas.text(fit(title, size.width - 2 * margin), x: margin, y: titleY, color: alert ? Self.alert : ink)
+        let tiles: [(String, RGBImage, ErrorMapKind?)] = [("input", input, nil), ("reconstruction", reconstruction, nil)]
+            + mapKinds.map { kind in
+                (kind.label + (kind.isSquareRootScale ? " (sqrt)" : ""), Heatmap.render(kind, maps: maps), kind)
+            }
         for (index, (label, image, kind)) in tiles.enumerated() {
             let x = margin + index * (tileW + gap)
             canvas.text(fit(label, tileW), x: x, y: labelY, color: ink)

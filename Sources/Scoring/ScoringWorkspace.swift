@@ -1,4 +1,5 @@
-/// Reusable memory for scoring patches of one size: the three error maps (read them after a computation)
+/// Reusable memory for scoring patches of one size: the three error maps and the stain residual map (read
+/// them after a computation)
 /// and every scratch plane the filters, SSIM and the percentile need. Scoring a patch allocates nothing
 /// once a workspace exists — create one per thread and reuse it for every patch (it is not `Sendable`).
 ///
@@ -18,6 +19,8 @@ public final class ScoringWorkspace {
     public internal(set) var absoluteError: [Double]
     /// The SSIM map averaged over the channels, `(H, W)`, border pixels included.
     public internal(set) var ssim: [Double]
+    /// The stain residual `|n · od|` per pixel, `(H, W)`, OD units (after ``StainResidual/compute(image:normal:workspace:)``).
+    public internal(set) var stain: [Double]
 
     /// SSIM window: σ 1.5, radius 5 (11 × 11).
     let ssimFilter: GaussianFilter
@@ -40,6 +43,7 @@ public final class ScoringWorkspace {
         squaredError = [Double](repeating: 0, count: plane)
         absoluteError = [Double](repeating: 0, count: plane)
         ssim = [Double](repeating: 0, count: plane)
+        stain = [Double](repeating: 0, count: plane)
         ssimFilter = GaussianFilter(sigma: ScoringConstants.ssimSigma, radius: ScoringConstants.ssimRadius,
                                     width: width, height: height)
         smoothFilter = GaussianFilter(sigma: ScoringConstants.smoothSigma, radius: ScoringConstants.smoothRadius,
@@ -72,7 +76,7 @@ public enum ScoringConstants {
     /// Smoothing applied to the error maps before their 99th percentile: σ 4, radius 12.
     public static let smoothSigma = 4.0
     public static let smoothRadius = 12
-    /// The percentile of the smoothed maps (`mse_p99`, `dssim_p99`).
+    /// The percentile of the smoothed maps (`mse_p99`, `dssim_p99`, `stain_p99`).
     public static let mapPercentile = 99.0
     /// Tissue test ([0, 1] units): HSV saturation `> 0.07` and value `< 0.92` (black counts as tissue).
     public static let tissueMinSaturation = 0.07

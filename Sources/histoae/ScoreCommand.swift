@@ -59,7 +59,7 @@ struct ScoreCommand: ParsableCommand {
         let bundle = try modelOptions.load()
         guard let card = bundle.card else { throw CLIError(ScoringError.missingCard(weights: bundle.weightsURL.path).description) }
         let scorer: PatchScorer
-        do { scorer = try PatchScorer(card: card, method: ScoreMethod(rawValue: method)!, threshold: threshold) } catch {
+        do { scorer = try PatchScorer(card: card, method: ScoreMethod(rawValue: method)!, threshold: threshold.map(ThresholdChoice.threshold) ?? .default) } catch {
             throw CLIError(error.description)
         }
         var mapsFolder: URL?
@@ -211,7 +211,7 @@ struct RecordWriter {
         case .csv:
             let s = score.statistics
             let fields = [path, ""] + Statistic.allCases.map { "\(s[$0])" }
-                + [score.method.rawValue, "\(score.score)", "\(score.threshold)", score.thresholdSource, "\(score.anomalous)",
+                + [score.method.rawValue, "\(score.score)", "\(score.threshold)", score.thresholdSource.rawValue, "\(score.anomalous)",
                    "\(score.percentile)", score.scoreStatistic.rawValue, "\(score.deviation)",
                    score.flags.map(\.rawValue).joined(separator: ";"), score.model.name, score.model.version,
                    score.model.weightsSHA256]

@@ -30,8 +30,10 @@ struct CalibrationTests {
         let queries = try ScoringFixtures.json("calibration.json")["queries"] as! [String: [String: Any]]
         for statistic in Statistic.allCases {
             let q = queries[statistic.rawValue]!
-            let values = q["values"] as! [Double], expected = q["percentiles"] as! [Double]
+            let values = q["values"] as! [Double], expected = q["percentiles"] as! [Any]
+            #expect(values.count == expected.count && values.count > 10)
             for (v, p) in zip(values, expected) {
+                guard let p = p as? Double else { continue }    // null: np.interp is not the rule on a plateau
                 #expect(abs(c.percentile(of: v, for: statistic) - p) < 1e-12, "\(statistic) \(v)")
             }
         }
@@ -135,15 +137,12 @@ struct CalibrationTests {
 
     @Test("the block encodes in the spec's key order, statistics and methods in their order")
     func encodingOrder() throws {
-        let text = String(decoding: try JSONEncoder().encode(SyntheticCalibration.calibration), as: UTF8.self)
-        func positions(_ keys: [String]) -> [String.Index] { keys.compactMap { text.range(of: "\"\($0)\":")?.lowerBound } }
-        for keys in [["source", "patches", "quantile_levels", "statistics", "stain_plane", "methods"],
-                     Statistic.allCases.map(\.rawValue), ScoreMethod.allCases.map(\.rawValue),
-                     ["quantiles", "mean", "std", "log_transform", "log_mean", "log_std"],
-                     ["normal", "pixels", "min_od"], ["level", "start", "scale", "exceedances"]] {
-            let found = positions(keys)
-            #expect(found.count == keys.count && found == found.sorted(), "\(keys)")
-        }
+        let keys = try KeyOrderRecorder.record(SyntheticCalibration.calibration)
+        #expect(keys[""] == ["source", "patches", "quantile_levels", "statistics", "stain_plane", "methods"])
+        #expect(keys["statistics"] == Statistic.allCases.map(\.rawValue) && keys["methods"] == ScoreMethod.allCases.map(\.rawValue))
+        #expect(keys["statistics.mse"] == ["quantiles", "mean", "std", "log_transform", "log_mean", "log_std"])
+        #expect(keys["stain_plane"] == ["normal", "pixels", "min_od"])
+        #expect(keys["methods.signals"] == ["quantiles", "tail"] && keys["methods.signals.tail"] == ["level", "start", "scale", "exceedances"])
     }
 
     @Test("a stain plane must be a unit normal with enough pixels")

@@ -37,13 +37,16 @@ struct PatchStatisticsTests {
         }
     }
 
-    @Test("PatchStatistics.compute gives all seven statistics of the full-size cases")
-    func allSeven() throws {
+    @Test("PatchStatistics.compute gives all eight statistics of the full-size cases")
+    func allEight() throws {
         let workspace = ScoringWorkspace()
         var checked = 0
-        for c in try ScoringFixtures.cases() {
+        let normal = try ScoringFixtures.stainNormal()
+        for var c in try ScoringFixtures.cases() {
             guard let image = c.image else { continue }
-            let s = PatchStatistics.compute(input: c.x, reconstruction: c.xHat, image: image, workspace: workspace)
+            c.statistics["stain_p99"] = try ScoringFixtures.stainP99(image: c.input!)
+            let s = PatchStatistics.compute(input: c.x, reconstruction: c.xHat, image: image, workspace: workspace,
+                                            stainNormal: normal)
             for statistic in Statistic.allCases {
                 #expect(abs(s[statistic] - c.statistics[statistic.rawValue]!) <= Self.tolerance, "\(c.name) \(statistic)")
             }
@@ -55,11 +58,15 @@ struct PatchStatisticsTests {
     @Test("a reused workspace gives the same answer as a fresh one")
     func reuse() throws {
         let cases = try ScoringFixtures.cases().filter { $0.image != nil }
-        let shared = ScoringWorkspace()
-        let first = PatchStatistics.compute(input: cases[0].x, reconstruction: cases[0].xHat, image: cases[0].image!, workspace: shared)
-        _ = PatchStatistics.compute(input: cases[1].x, reconstruction: cases[1].xHat, image: cases[1].image!, workspace: shared)
-        let again = PatchStatistics.compute(input: cases[0].x, reconstruction: cases[0].xHat, image: cases[0].image!, workspace: shared)
-        #expect(first == again)
+        let shared = ScoringWorkspace(), n = SIMD3<Double>(0.36, -0.6, 0.71)
+        let first = PatchStatistics.compute(input: cases[0].x, reconstruction: cases[0].xHat, image: cases[0].image!,
+                                            workspace: shared, stainNormal: n)
+        let maps = ErrorMapSet(shared)
+        _ = PatchStatistics.compute(input: cases[1].x, reconstruction: cases[1].xHat, image: cases[1].image!,
+                                    workspace: shared, stainNormal: n)
+        let again = PatchStatistics.compute(input: cases[0].x, reconstruction: cases[0].xHat, image: cases[0].image!,
+                                            workspace: shared, stainNormal: n)
+        #expect(first == again && ErrorMapSet(shared) == maps)
     }
 
     @Test("JSON keys are the calibration block's statistic names")
@@ -67,7 +74,7 @@ struct PatchStatisticsTests {
         let s = PatchStatistics { Double(Statistic.allCases.firstIndex(of: $0)!) }
         let object = try JSONSerialization.jsonObject(with: JSONEncoder().encode(s)) as! [String: Double]
         #expect(Set(object.keys) == Set(Statistic.allCases.map(\.rawValue)))
-        #expect(object["mse_p99"] == 3 && object["tissue_fraction"] == 5)
+        #expect(object["mse_p99"] == 3 && object["tissue_fraction"] == 5 && object["stain_p99"] == 7)
         #expect(try JSONDecoder().decode(PatchStatistics.self, from: JSONEncoder().encode(s)) == s)
     }
 }

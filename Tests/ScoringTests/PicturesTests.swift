@@ -61,31 +61,42 @@ struct PicturesTests {
         #expect(BitmapFont.width(of: "MSE", scale: 2) == 34 && BitmapFont.width(of: "") == 0)
     }
 
-    @Test("the panel is input | reconstruction | squared error | 1 − SSIM at ×2, with text and colour bars")
+    @Test("the panel title carries the verdict, score, threshold, flags and method")
+    func panelTitle() throws {
+        let scorer = SyntheticCalibration.scorer()
+        let stained = try scorer.score(SyntheticCalibration.patch([.stainP99: 6]))
+        #expect(Panel.title(name: "p", score: stained) == "p | ANOMALOUS | score \(Panel.fixed(stained.score, 3)) (threshold 0.99) | stain | signals")
+        #expect(Panel.title(name: "q", score: try scorer.score(SyntheticCalibration.patch())).hasPrefix("q | normal | score "))
+        #expect(Panel.title(name: "g", score: try scorer.score(SyntheticCalibration.patch(tissueFraction: 0.01))).contains("| NOT TISSUE |"))
+    }
+
+    @Test("the panel is input | reconstruction | squared error | 1 − SSIM | stain residual at ×2, with text and colour bars")
     func panel() throws {
         let c = try ScoringFixtures.cases().first { $0.name == "patch0_blur" }!
-        let scorer = try PatchScorer(model: ModelIdentity(name: "m", version: "1", weightsSHA256: "0"),
-                                     calibration: ScoringFixtures.calibration())
+        let scorer = SyntheticCalibration.scorer()
         let workspace = ScoringWorkspace()
         let result = try scorer.score(input: c.x, reconstruction: c.xHat, image: c.image!, workspace: workspace)
         let reconstruction = try ScoringFixtures.image("recon_blur0.png")
         let panel = Panel.render(name: "patch0", input: c.image!, reconstruction: reconstruction, workspace: workspace, score: result)
-        #expect(Panel.size(width: 150, height: 150) == (1260, 412))
-        #expect(panel.width == 1260 && panel.height == 412)
+        #expect(Panel.size(width: 150, height: 150) == (1572, 412))
+        #expect(panel.width == 1572 && panel.height == 412)
         // Tiles start at (12 + i·312, 60); each source pixel is a 2 × 2 block.
         func pixel(_ image: RGBImage, _ x: Int, _ y: Int) -> [UInt8] {
             let o = (y * image.width + x) * 3
             return Array(image.pixels[o ..< o + 3])
         }
         let mse = Heatmap.render(.squaredError, workspace: workspace), ssim = Heatmap.render(.dissimilarity, workspace: workspace)
+        let stain = Heatmap.render(.stain, workspace: workspace)
+        #expect(workspace.stain.contains { $0 > 0 })
         for (x, y) in [(0, 0), (149, 149), (37, 101)] {
             #expect(pixel(panel, 12 + 2 * x + 1, 60 + 2 * y + 1) == pixel(c.image!, x, y))
             #expect(pixel(panel, 12 + 312 + 2 * x, 60 + 2 * y) == pixel(reconstruction, x, y))
             #expect(pixel(panel, 12 + 624 + 2 * x, 60 + 2 * y) == pixel(mse, x, y))
             #expect(pixel(panel, 12 + 936 + 2 * x, 60 + 2 * y) == pixel(ssim, x, y))
+            #expect(pixel(panel, 12 + 1248 + 2 * x + 1, 60 + 2 * y + 1) == pixel(stain, x, y))
         }
         // Some ink in the title row; the colour bar runs from the bottom to the top of viridis.
-        #expect((0..<1260).contains { pixel(panel, $0, 14) != [255, 255, 255] })
+        #expect((0..<1572).contains { pixel(panel, $0, 14) != [255, 255, 255] })
         for xx in 1..<299 {     // inside the 1-px frame of the bar at y 368…379
             let c = Colormap.viridis(Double(xx) / 299)
             #expect(pixel(panel, 12 + 624 + xx, 374) == [c.r, c.g, c.b])
@@ -103,14 +114,13 @@ struct PicturesTests {
 
     @Test("panels of every full-size fixture pair (kept for a look with HISTOAE_PANEL_DIR)")
     func fixturePanels() throws {
-        let scorer = try PatchScorer(model: ModelIdentity(name: "m", version: "1", weightsSHA256: "0"),
-                                     calibration: ScoringFixtures.calibration(), method: .combined)
+        let scorer = SyntheticCalibration.scorer(.combined)
         let workspace = ScoringWorkspace()
         for c in try ScoringFixtures.cases() where c.image != nil {
             let result = try scorer.score(input: c.x, reconstruction: c.xHat, image: c.image!, workspace: workspace)
             let reconstruction = c.xHat.withUnsafeBufferPointer { Normalization.denormalize($0.baseAddress!, width: 150, height: 150) }
             let panel = Panel.render(name: c.name, input: c.image!, reconstruction: reconstruction, workspace: workspace, score: result)
-            #expect(panel.width == 1260)
+            #expect(panel.width == 1572)
             try Self.keep(panel, "\(c.name)_panel.png")
         }
     }

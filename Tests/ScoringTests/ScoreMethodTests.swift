@@ -2,130 +2,133 @@ import Foundation
 import Testing
 @testable import Scoring
 
-/// The score methods: range, monotonicity, two-sidedness, flags and the JSON record.
+/// The methods' raw deviations, the signals, and the calibrated score on a synthetic v2 calibration.
 @Suite("Score methods")
 struct ScoreMethodTests {
-    static let calibration = try! ScoringFixtures.calibration()
-    static let model = ModelIdentity(name: "fixture", version: "1.0", weightsSHA256: "abc123")
+    typealias S = SyntheticCalibration
+    static let calibration = S.calibration
 
-    /// Every statistic at signed deviation `z[statistic]` (default 0: the centre of the normal fit).
-    static func patch(_ z: [Statistic: Double] = [:]) -> PatchStatistics {
-        PatchStatistics { calibration.value(atDeviation: z[$0] ?? 0, for: $0) }
+    static func outcome(_ method: ScoreMethod, _ statistics: PatchStatistics) -> ScoreMethod.Outcome {
+        method.evaluate(statistics, calibration: calibration)
     }
 
-    static func scorer(_ method: ScoreMethod, threshold: Double? = nil) -> PatchScorer {
-        try! PatchScorer(model: model, calibration: calibration, method: method, threshold: threshold)
-    }
-
-    @Test("the default method is one constant, every default threshold 0.99")
+    @Test("the default method is signals, listed first; every method has a table in the block")
     func defaults() {
-        #expect(ScoreMethod.default == .combined)
-        #expect(ScoreMethod.defaultThreshold == 0.99)
-        let s = Self.scorer(.combined)
-        #expect(s.threshold == 0.99 && s.thresholdSource == "default for method combined")
-        let user = Self.scorer(.combined, threshold: 0.5)
-        #expect(user.threshold == 0.5 && user.thresholdSource == "user")
+        #expect(ScoreMethod.default == .signals && ScoreMethod.defaultThreshold == 0.99)
+        #expect(ScoreMethod.allCases.map(\.rawValue)
+                == ["signals", "combined", "one_sided_dssim", "two_sided_log_ssim", "two_sided_log_dssim"])
+        #expect(Set(Self.calibration.methods.keys) == Set(ScoreMethod.allCases.map(\.rawValue)))
+        #expect(Statistic.allCases.map(\.rawValue)
+                == ["mse", "l1", "ssim", "mse_p99", "dssim_p99", "tissue_fraction", "sharpness", "stain_p99"])
     }
 
-    @Test("one-sided DSSIM: the percentile of dssim_p99, rising with it, never low_error")
-    func oneSided() throws {
-        let scorer = Self.scorer(.oneSidedDSSIM)
-        var previous = -1.0
-        for z in stride(from: -6.0, through: 6.0, by: 0.5) {
-            let r = try scorer.score(Self.patch([.dssimP99: z]))
-            #expect(r.score >= previous && (0...1).contains(r.score))
-            #expect(r.score == Self.calibration.percentile(of: r.statistics.dssimP99, for: .dssimP99))
-            #expect(!r.flags.contains(.lowError))
-            previous = r.score
-        }
-        #expect(try scorer.score(Self.patch([.dssimP99: 6])).flags == [.highError])
-        #expect(try scorer.score(Self.patch([.dssimP99: -6])).score == 0)    // unusually LOW error looks normal here
-    }
-
-    @Test("two-sided methods: symmetric in z, rising with |z|, high_error above and low_error below",
-          arguments: [(ScoreMethod.twoSidedLogSSIM, Statistic.ssim), (.twoSidedLogDSSIM, .dssimP99)])
-    func twoSided(_ method: ScoreMethod, _ statistic: Statistic) throws {
-        let scorer = Self.scorer(method)
-        #expect(try scorer.score(Self.patch()).score < 1e-9)
-        var previous = -1.0
-        for z in stride(from: 0.0, through: 8.0, by: 0.25) {
-            let up = try scorer.score(Self.patch([statistic: z])), down = try scorer.score(Self.patch([statistic: -z]))
-            #expect(abs(up.score - down.score) < 1e-9, "z \(z)")
-            #expect(abs(up.score - erf(z / 2.0.squareRoot())) < 1e-9)
-            #expect(up.score >= previous && up.score <= 1)
-            previous = up.score
-        }
-        let high = try scorer.score(Self.patch([statistic: 3])), low = try scorer.score(Self.patch([statistic: -3]))
-        #expect(high.anomalous && high.flags == [.highError] && high.scoreStatistic == statistic && high.deviation > 0)
-        #expect(low.anomalous && low.flags == [.lowError] && low.deviation < 0)
-        #expect(try !scorer.score(Self.patch([statistic: 2.5])).anomalous)     // T(2.5) = 0.9876 < 0.99
-    }
-
-    @Test("the empirical percentile tracks the fitted score on log-normal calibration data")
-    func percentileTracksScore() throws {
-        let scorer = Self.scorer(.twoSidedLogSSIM)
-        for z in [-2.0, -1.0, 0.5, 1.5, 2.0] {
-            let r = try scorer.score(Self.patch([.ssim: z]))
-            #expect(abs(r.percentile - r.score) < 0.08, "z \(z): \(r.percentile) vs \(r.score)")
+    @Test("one-sided DSSIM: D = max(0, z); the two-sided methods: D = |z|, the signed z reported")
+    func simpleMethods() {
+        for z in [-3.0, -0.5, 0, 1.25, 4] {
+            let one = Self.outcome(.oneSidedDSSIM, S.patch([.dssimP99: z]))
+            #expect(abs(one.rawDeviation - max(0, z)) < 1e-9 && one.statistic == .dssimP99 && abs(one.deviation - z) < 1e-9)
+            let ssim = Self.outcome(.twoSidedLogSSIM, S.patch([.ssim: z]))
+            #expect(abs(ssim.rawDeviation - abs(z)) < 1e-9 && ssim.statistic == .ssim && abs(ssim.deviation - z) < 1e-9)
+            let dssim = Self.outcome(.twoSidedLogDSSIM, S.patch([.dssimP99: z]))
+            #expect(abs(dssim.rawDeviation - abs(z)) < 1e-9 && dssim.statistic == .dssimP99)
         }
     }
 
-    @Test("combined: the most deviant signal decides, Šidák over 6 signals, both directions and quality signals")
-    func combined() throws {
-        let scorer = Self.scorer(.combined)
-        #expect(try scorer.score(Self.patch()).score < 1e-9)
-        let k = 6.0
-        for (z, statistic) in [(4.0, Statistic.mse), (-4.0, .mseP99), (3.5, .dssimP99), (-3.5, .ssim)] {
-            let r = try scorer.score(Self.patch([statistic: z, .l1: 9]))     // l1 is not one of the signals
-            #expect(r.scoreStatistic == statistic && abs(r.score - pow(erf(abs(z) / 2.0.squareRoot()), k)) < 1e-9)
-            #expect(r.anomalous && r.flags == (z > 0 ? [.highError] : [.lowError]), "\(statistic) \(z)")
+    @Test("combined: the largest |z| of the error statistics or −z of tissue/sharpness; l1 and stain do not count")
+    func combined() {
+        for (z, statistic, d) in [(4.0, Statistic.mse, 4.0), (-4.5, .mseP99, 4.5), (-5, .sharpness, 5), (-3.5, .tissueFraction, 3.5)] {
+            let o = Self.outcome(.combined, S.patch([statistic: z, .l1: 9, .stainP99: 2, .dssimP99: 1]))
+            #expect(o.statistic == statistic && abs(o.rawDeviation - d) < 1e-9 && abs(o.deviation - z) < 1e-9, "\(statistic)")
         }
-        // Quality signals count only when LOW; then neither error flag fires, the quality flag does.
-        let sharp = try scorer.score(Self.patch([.sharpness: 8]))
-        #expect(sharp.score < 1e-9 && sharp.flags.isEmpty)
-        let blurred = try scorer.score(Self.patch([.sharpness: -5]))
-        #expect(blurred.anomalous && blurred.scoreStatistic == .sharpness && blurred.flags == [.blur])
-        // 3 standard deviations on one of 6 signals is not enough after the correction.
-        #expect(try !scorer.score(Self.patch([.mse: 3])).anomalous)
+        let sharp = Self.outcome(.combined, S.patch([.sharpness: 8, .mse: 0.5]))
+        #expect(sharp.statistic == .mse && abs(sharp.rawDeviation - 0.5) < 1e-9)     // high sharpness is not unusual here
     }
 
-    @Test("background and blur flags fire far below normal, whatever the method")
-    func qualityFlags() throws {
-        for method in ScoreMethod.allCases {
-            let scorer = Self.scorer(method)
-            var glass = Self.patch([.sharpness: -6])
-            glass.tissueFraction = 0.02
-            let r = try scorer.score(glass)
-            #expect(r.flags.contains(.background) && r.flags.contains(.blur), "\(method)")
-            #expect(try scorer.score(Self.patch([.sharpness: -2.9])).flags.isEmpty)
+    /// Hand-made deviations: ties are exact.
+    static func z(_ values: [Statistic: Double]) -> PatchStatistics { PatchStatistics { values[$0] ?? 0 } }
+
+    @Test("signals: high_error is the largest error z (signed, first on ties), stain z(stain_p99), blur −z(sharpness), background only below 10 % tissue")
+    func signals() {
+        let tissue = S.patch()
+        let r = SignalReadings.measure(tissue, deviations: Self.z([.mse: -1, .ssim: 2.5, .mseP99: 2.5, .dssimP99: 0.5, .l1: 7,
+                                                                   .stainP99: 1.5, .sharpness: -0.7, .tissueFraction: -9]))
+        #expect(r.highError == SignalReading(deviation: 2.5, statistic: .ssim))
+        #expect(r.stain == SignalReading(deviation: 1.5, statistic: .stainP99))
+        #expect(r.blur == SignalReading(deviation: 0.7, statistic: .sharpness))
+        #expect(r.background == SignalReading(deviation: 0, statistic: .tissueFraction))    // 74 % tissue: no background
+        let low = SignalReadings.measure(tissue, deviations: Self.z([.mse: -2, .ssim: -1, .mseP99: -3, .dssimP99: -1.5]))
+        #expect(low.highError == SignalReading(deviation: -1, statistic: .ssim))
+        for (fraction, expected) in [(0.05, 4.0), (0.0999, 4.0), (0.1, 0.0)] {
+            var glass = tissue
+            glass.tissueFraction = fraction
+            #expect(SignalReadings.measure(glass, deviations: Self.z([.tissueFraction: -4])).background.deviation == expected)
         }
     }
 
-    @Test("non-finite statistics are refused")
-    func nonFinite() {
-        var s = Self.patch()
-        s.mse = .nan
-        #expect(throws: ScoringError.nonFiniteStatistics) { try Self.scorer(.combined).score(s) }
+    @Test("the signals method: the largest positive signal decides (first on ties); none positive → 0, decided by high_error")
+    func signalsMethod() {
+        func outcome(_ z: [Statistic: Double], tissueFraction: Double = 0.8) -> ScoreMethod.Outcome {
+            var s = S.patch()
+            s.tissueFraction = tissueFraction
+            let deviations = Self.z(z)
+            return ScoreMethod.signals.evaluate(deviations: deviations, signals: SignalReadings.measure(s, deviations: deviations))
+        }
+        #expect(outcome([.stainP99: 4, .dssimP99: 2]) == .init(rawDeviation: 4, statistic: .stainP99, deviation: 4))
+        #expect(outcome([.sharpness: -5, .stainP99: 4]) == .init(rawDeviation: 5, statistic: .sharpness, deviation: 5))
+        #expect(outcome([.sharpness: -3, .stainP99: 3, .mse: 3]) == .init(rawDeviation: 3, statistic: .mse, deviation: 3))
+        #expect(outcome([.tissueFraction: -6, .stainP99: 2], tissueFraction: 0.02)
+                == .init(rawDeviation: 6, statistic: .tissueFraction, deviation: 6))
+        #expect(outcome([.mse: -1, .ssim: -2, .mseP99: -0.5, .dssimP99: -3, .stainP99: -1, .sharpness: 1])
+                == .init(rawDeviation: 0, statistic: .mseP99, deviation: -0.5))
+        // Through the calibration's own deviations.
+        let real = Self.outcome(.signals, S.patch([.stainP99: 4, .dssimP99: 2]))
+        #expect(real.statistic == .stainP99 && abs(real.rawDeviation - 4) < 1e-9)
     }
 
-    @Test("a missing or broken calibration cannot make a scorer")
-    func scorerNeedsCalibration() {
-        var broken = Self.calibration
-        broken.quantileLevels = [0.5, 0.1]
-        #expect(throws: ScoringError.self) { try PatchScorer(model: Self.model, calibration: broken) }
+    @Test("exceedance is continuous at the tail start and never increases with D", arguments: ScoreMethod.allCases)
+    func exceedance(_ method: ScoreMethod) {
+        let table = Self.calibration[method], levels = Self.calibration.quantileLevels
+        let t = table.tail.start
+        #expect(table.tail.level == 0.9 && table.tail.exceedances >= 5 && table.tail.scale > 0)
+        #expect(t == table.quantiles[levels.firstIndex(of: 0.9)!])
+        let at = table.exceedance(of: t, levels: levels), above = table.exceedance(of: t.nextUp, levels: levels)
+        #expect(abs(at - 0.1) < 1e-12 && abs(above - at) < 1e-12, "\(method): \(at) vs \(above)")
+        #expect(abs(table.exceedance(of: t - 1e-9, levels: levels) - at) < 1e-6)
+        var previous = 1.0
+        for d in stride(from: 0.0, through: 12, by: 0.01) {
+            let e = table.exceedance(of: d, levels: levels)
+            #expect(e <= previous && e > 0, "\(method) D \(d)")
+            previous = e
+        }
+        // The tail: exponential with the fitted scale past the start.
+        let far = t + 3 * table.tail.scale
+        #expect(abs(table.exceedance(of: far, levels: levels) - 0.1 * exp(-3)) < 1e-12)
     }
 
-    @Test("PatchScore JSON: stable snake_case keys, flags and method as strings, round trip")
-    func json() throws {
-        let r = try Self.scorer(.twoSidedLogSSIM).score(Self.patch([.ssim: -4]))
-        let data = try JSONEncoder().encode(r)
-        let object = try JSONSerialization.jsonObject(with: data) as! [String: Any]
-        #expect(Set(object.keys) == ["statistics", "method", "score", "threshold", "threshold_source", "anomalous",
-                                     "percentile", "score_statistic", "deviation", "flags", "percentiles", "deviations", "model"])
-        #expect(object["method"] as? String == "two_sided_log_ssim" && object["flags"] as? [String] == ["low_error"])
-        #expect(object["score_statistic"] as? String == "ssim" && object["threshold_source"] as? String == "default for method two_sided_log_ssim")
-        #expect(object["model"] as? [String: String] == ["name": "fixture", "version": "1.0", "weights_sha256": "abc123"])
-        #expect(Set((object["percentiles"] as! [String: Double]).keys) == Set(Statistic.allCases.map(\.rawValue)))
-        #expect(try JSONDecoder().decode(PatchScore.self, from: data) == r)
+    @Test("the deviation at a threshold scores exactly that threshold", arguments: ScoreMethod.allCases)
+    func thresholdDeviation(_ method: ScoreMethod) {
+        let table = Self.calibration[method], levels = Self.calibration.quantileLevels
+        for threshold in [0.9, 0.95, 0.99, 0.999, 0.99999] {
+            let d = table.deviation(atThreshold: threshold, levels: levels)
+            #expect(abs(1 - table.exceedance(of: d, levels: levels) - threshold) < 1e-12, "\(method) \(threshold)")
+        }
+        for threshold in [0.3, 0.5, 0.75] {      // below the tail: the table read the other way
+            let d = table.deviation(atThreshold: threshold, levels: levels)
+            #expect(d == Calibration.read(level: threshold, quantiles: table.quantiles, levels: levels))
+            // … which inverts P(D) except on a plateau (one_sided_dssim: every patch with z ≤ 0 has D = 0).
+            if table.quantiles.filter({ $0 == d }).count <= 1 {
+                #expect(abs(table.percentile(of: d, levels: levels) - threshold) < 1e-9, "\(method) \(threshold)")
+            }
+        }
+        #expect(table.deviation(atThreshold: 1, levels: levels) == .infinity)
+    }
+
+    @Test("the fitted tail: start the 0.9 quantile, scale the mean excess of the patches beyond it")
+    func tailFit() {
+        let d = [Double](repeating: 1, count: 91) + (1...10).map { 1 + Double($0) }      // 0.9 quantile: index 90; excesses 1…10
+        let fit = MethodCalibration.fit(d, levels: Calibration.standardQuantileLevels)
+        #expect(fit.tail.start == 1 && fit.tail.exceedances == 10 && fit.tail.scale == 5.5)
+        let flat = MethodCalibration.fit([Double](repeating: 2, count: 60), levels: Calibration.standardQuantileLevels)
+        #expect(flat.tail.exceedances == 0 && flat.tail.scale == MethodCalibration.minimumScale)
     }
 }

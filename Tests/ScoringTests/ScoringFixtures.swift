@@ -35,6 +35,8 @@ enum ScoringFixtures {
         var width: Int, height: Int
         var x: [Float], xHat: [Float]
         var image: RGBImage?
+        /// The 8-bit input's file, for the full-size cases.
+        var input: String?
         var statistics: [String: Double]
         var skimageSSIM: Double
     }
@@ -60,12 +62,30 @@ enum ScoringFixtures {
                 }
             }
             return Case(name: name, width: shape[2], height: shape[1], x: x, xHat: xHat, image: image,
+                        input: c["input"] as? String,
                         statistics: c["statistics"] as! [String: Double], skimageSSIM: c["skimage_ssim"] as! Double)
         }
     }
 
     /// The model card fixture (random parity weights, calibration measured with them).
     static func card() throws -> ModelCard { try ModelCard(json: Data(contentsOf: url("model.json"))) }
+
+    /// A stain normal of stain.json: `"fitted"` (the plane of patch0 + patch1, also calibration.json's) or
+    /// `"textbook"` (Ruifrok & Johnston's H × E).
+    static func stainNormal(_ name: String = "fitted") throws -> SIMD3<Double> {
+        let v = (try json("stain.json")["normals"] as! [String: [Double]])[name]!
+        return SIMD3(v[0], v[1], v[2])
+    }
+
+    /// stats.py's `stain_p99` of a fixture image under a named normal (stain.json `cases`).
+    static func stainP99(image: String, normal: String = "fitted") throws -> Double {
+        let cases = try json("stain.json")["cases"] as! [[String: Any]]
+        let match = cases.first { $0["image"] as? String == image && $0["normal"] as? String == normal }
+        return match!["stain_p99"] as! Double
+    }
+
+    /// The stain residual maps of stain.safetensors.
+    static let stainMaps: SafetensorsFile = try! SafetensorsFile(contentsOf: url("stain.safetensors"))
 
     /// The calibration block made from seeded random values.
     static func calibration() throws -> Calibration {

@@ -17,8 +17,8 @@ def _command_line(argv: Sequence[str]) -> str:
     return "python -m histoae_training " + shlex.join(list(argv))
 
 
-def _selection_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("inputs", nargs="+", help="folders of patch images, patch images, or whole-slide images")
+def _selection_args(p: argparse.ArgumentParser, inputs: str = "+") -> None:
+    p.add_argument("inputs", nargs=inputs, help="folders of patch images, patch images, or whole-slide images")
     p.add_argument("--region", choices=("all", "train", "val"), default="all",
                    help="slides: the whole slide, or the train/val part of the --val-side/--val-fraction split")
     p.add_argument("--val-side", default="bottom", choices=("bottom", "top", "left", "right"))
@@ -74,11 +74,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     c = sub.add_parser("calibrate", help="recompute only the calibration block of a model (and bump its version)")
     c.add_argument("--model", required=True, help="model folder with model.json")
-    c.add_argument("--source", required=True, help="description of the normal patches, stored in the block")
+    c.add_argument("--source", help="description of the normal patches, stored in the block (required unless "
+                                    "--validation-of gives export's description)")
+    c.add_argument("--validation-of", metavar="CONFIG",
+                   help="also calibrate on the held-out validation split of this training config (what export "
+                        "calibrates on); needs --data-root")
+    c.add_argument("--data-root", help="with --validation-of: the folder the config's source paths are relative to")
     c.add_argument("--bump", choices=("cal", "minor"), default="cal",
                    help="cal: X.Y.Z+cal.<sha8 of the block> (default); minor: X.(Y+1).0")
     c.add_argument("--dry-run", action="store_true", help="print the new block, write nothing")
-    _selection_args(c)
+    _selection_args(c, inputs="*")
 
     v = sub.add_parser("evaluate", help="figures of a model on folders/slides")
     v.add_argument("--model", required=True, help="model folder or .safetensors file")
@@ -124,8 +129,15 @@ def cmd_export(a: argparse.Namespace) -> int:
 
 def cmd_calibrate(a: argparse.Namespace) -> int:
     from .calibrate import calibrate_model  # noqa: PLC0415
+    if not a.inputs and not a.validation_of:
+        raise SystemExit("calibrate: give INPUT patches/slides and/or --validation-of CONFIG --data-root D")
+    if bool(a.validation_of) != bool(a.data_root):
+        raise SystemExit("calibrate: --validation-of and --data-root go together")
+    if not a.source and not a.validation_of:
+        raise SystemExit("calibrate: --source is required (a description of the normal patches)")
     card = calibrate_model(a.model, a.inputs, source=a.source, sel=_selection(a), bump=a.bump,
-                           batch_size=a.batch_size, dry_run=a.dry_run)
+                           batch_size=a.batch_size, dry_run=a.dry_run,
+                           validation_of=(a.validation_of, a.data_root) if a.validation_of else None)
     if a.dry_run:
         print(json.dumps(card["calibration"], indent=2))
     print(f"{card['name']}: version {card['version']}, calibration on {card['calibration']['patches']} patches"
@@ -135,16 +147,16 @@ def cmd_calibrate(a: argparse.Namespace) -> int:
 
 def cmd_evaluate(a: argparse.Namespace) -> int:
     from .evaluate import evaluate  # noqa: PLC0415
-    from .stats import STATISTIC_NAMES  # noqa: PLC0415
     summary, values, crops = evaluate(a.model, a.inputs, _selection(a), batch_size=a.batch_size)
+    names = list(values)  # stain_p99 only when the card has a stain plane
     text = json.dumps(summary, indent=2)
     if a.json:
         Path(a.json).write_text(text + "\n", encoding="utf-8")
     if a.per_patch:
         with open(a.per_patch, "w", encoding="utf-8") as f:
-            f.write("source,where," + ",".join(STATISTIC_NAMES) + "\n")
+            f.write("source,where," + ",".join(names) + "\n")
             for i, c in enumerate(crops):
-                f.write(f"{c.source},{c.where}," + ",".join(f"{values[k][i]:.8g}" for k in STATISTIC_NAMES) + "\n")
+                f.write(f"{c.source},{c.where}," + ",".join(f"{values[k][i]:.8g}" for k in names) + "\n")
     print(text)
     return 0
 

@@ -2,7 +2,8 @@
 
 Folders and images give their non-overlapping 150x150 tiles; slides give a grid of crops (``stride``) over
 ``region`` (``all``, or the ``train``/``val`` part of a bottom-20 % split). Crops are tissue-filtered unless
-``tissue_filter`` is None. Per-patch statistics are those of :mod:`histoae_training.stats`.
+``tissue_filter`` is None; with ``filter_patch_files=False`` (calibration: every curated patch counts) only
+slide crops are. Per-patch statistics are those of :mod:`histoae_training.stats`.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ class PatchSelection:
     mpp: float | None = None       # slides
     max_patches: int | None = None  # per input, evenly subsampled
     tissue_filter: TissueFilter | None = TissueFilter()
+    filter_patch_files: bool = True  # False: folders and image files keep every tile (slides stay filtered)
 
 
 def _subsample(crops: list[Crop], n: int | None) -> list[Crop]:
@@ -50,11 +52,12 @@ def _subsample(crops: list[Crop], n: int | None) -> list[Crop]:
 def gather_patches(inputs: Sequence[str | os.PathLike], sel: PatchSelection = PatchSelection()) -> list[Crop]:
     """All accepted crops of the inputs, in input order."""
     out: list[Crop] = []
+    file_filter = sel.tissue_filter if sel.filter_patch_files else None
     for inp in inputs:
         p = Path(inp)
         if p.is_dir():
-            src = PatchSource(p.name, p, val_fraction=0.0, filt=sel.tissue_filter or TissueFilter(0.0, 1.0))
-            crops = src.grid("train", None, sel.tissue_filter)
+            src = PatchSource(p.name, p, val_fraction=0.0, filt=file_filter or TissueFilter(0.0, 1.0))
+            crops = src.grid("train", None, file_filter)
             if src.too_small:
                 print(f"warning: {p}: {len(src.too_small)} image(s) smaller than {CROP}x{CROP} skipped",
                       file=sys.stderr)
@@ -70,7 +73,7 @@ def gather_patches(inputs: Sequence[str | os.PathLike], sel: PatchSelection = Pa
             for y in grid_positions(img.shape[0], CROP, CROP):
                 for x in grid_positions(img.shape[1], CROP, CROP):
                     c = np.ascontiguousarray(img[y:y + CROP, x:x + CROP])
-                    if sel.tissue_filter is None or sel.tissue_filter.accepts(c):
+                    if file_filter is None or file_filter.accepts(c):
                         crops.append(Crop(c, p.name, f"@{x},{y}"))
         else:
             raise FileNotFoundError(f"{p}: no such file or folder")
@@ -78,18 +81,20 @@ def gather_patches(inputs: Sequence[str | os.PathLike], sel: PatchSelection = Pa
     return out
 
 
-def per_patch_statistics(model: torch.nn.Module, crops: Sequence[Crop], *, batch_size: int = 32
-                         ) -> dict[str, list[float]]:
-    """{statistic: [value per crop]} for every name in :data:`stats.STATISTIC_NAMES`."""
-    values: dict[str, list[float]] = {k: [] for k in stats.STATISTIC_NAMES}
+def per_patch_statistics(model: torch.nn.Module, crops: Sequence[Crop], *, batch_size: int = 32,
+                         stain_normal: Sequence[float] | None = None) -> dict[str, list[float]]:
+    """{statistic: [value per crop]} for every name in :data:`stats.STATISTIC_NAMES` (``stain_p99`` only
+    with a ``stain_normal``)."""
+    names = [k for k in stats.STATISTIC_NAMES if stain_normal is not None or k != "stain_p99"]
+    values: dict[str, list[float]] = {k: [] for k in names}
     for i in range(0, len(crops), 256):
         chunk = crops[i:i + 256]
         imgs = np.stack([c.image for c in chunk])
         rec = reconstruct(model, imgs, batch_size=batch_size)
         x = to_tensor(imgs).numpy()
         for j, c in enumerate(chunk):
-            s = stats.patch_statistics(x[j], rec[j], c.image)
-            for k in stats.STATISTIC_NAMES:
+            s = stats.patch_statistics(x[j], rec[j], c.image, stain_normal)
+            for k in names:
                 values[k].append(s[k])
     return values
 
@@ -128,7 +133,9 @@ def evaluate(model_path: str | os.PathLike, inputs: Sequence[str | os.PathLike],
     crops = gather_patches(inputs, sel)
     if not crops:
         raise ValueError("no patches passed the tissue filter")
-    values = per_patch_statistics(model, crops, batch_size=batch_size)
+    plane = ((card or {}).get("calibration") or {}).get("stain_plane")  # v2 cards: stain_p99 too
+    values = per_patch_statistics(model, crops, batch_size=batch_size,
+                                  stain_normal=plane["normal"] if plane else None)
     per_source: dict[str, int] = {}
     for c in crops:
         per_source[c.source] = per_source.get(c.source, 0) + 1

@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import sys
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -118,8 +119,8 @@ def export_model(checkpoint: str | os.PathLike, out_dir: str | os.PathLike, *, n
 
     The validation figures and the calibration block are computed from the *exported* weights (after any
     float16 rounding) on the checkpoint's validation split, rebuilt from ``data_root`` (default: the one
-    recorded in the checkpoint). With ``calibrate=False`` the card carries the training-time validation figures
-    and ``"calibration": null``."""
+    recorded in the checkpoint). With ``calibrate=False``, or fewer than ``stats.MIN_CALIBRATION_PATCHES``
+    validation crops, the card carries ``"calibration": null`` (the first also the training-time figures)."""
     ck = load_checkpoint(checkpoint)
     last_path = Path(checkpoint).with_name("last.pt")
     last = load_checkpoint(last_path) if last_path.exists() and last_path.resolve() != Path(checkpoint).resolve() \
@@ -138,19 +139,25 @@ def export_model(checkpoint: str | os.PathLike, out_dir: str | os.PathLike, *, n
     summary = ck["data"]
 
     if calibrate:
+        from .calibrate import VALIDATION_SOURCE, calibrate_from_crops  # noqa: PLC0415 (calibrate imports export)
         root = data_root if data_root is not None else ck["data_root"]
         ds = build_dataset(cfg, root)
         val = validation_crops(ds, cfg)
         exported = load_model(weights)
-        values = per_patch_statistics(exported, val, batch_size=batch_size)
         split = describe_split(summary)
+        if len(val) >= stats.MIN_CALIBRATION_PATCHES:
+            calibration, values = calibrate_from_crops(exported, val, source=VALIDATION_SOURCE + split,
+                                                       batch_size=batch_size)
+        else:  # the card is still written (validation figures), but it cannot score until `calibrate`
+            print(f"warning: {len(val)} validation crops, fewer than the {stats.MIN_CALIBRATION_PATCHES} "
+                  "calibration needs: model.json gets \"calibration\": null (run `calibrate`)", file=sys.stderr)
+            calibration = None
+            values = per_patch_statistics(exported, val, batch_size=batch_size)
         validation = {"split": split, "patches": len(val),
                       "mse": float(np.mean(values["mse"])), "l1": float(np.mean(values["l1"])),
                       "ssim": float(np.mean(values["ssim"])),
                       "computed_with": f"the exported {'float16' if float16 else 'float32'} weights, "
                                        "histoae_training.stats (numpy float64), normalized [-1, 1] space"}
-        calibration = stats.calibration_block(values, "validation split of the training data (normal tissue): "
-                                              + split)
     else:
         bv = ck.get("best_val") or {}
         validation = {"split": describe_split(summary), "patches": summary.get("val_crops"),

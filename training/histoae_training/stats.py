@@ -5,11 +5,19 @@ Everything here is plain numpy, computed in float64, one function per statistic.
 * ``x``, ``x_hat``: the input patch and its reconstruction, ``(3, H, W)`` (normally ``(3, 150, 150)``)
   float arrays in the normalized ``[-1, 1]`` space (``y = (u/255 - 0.5)/0.5``).
 * ``rgb``: the 8-bit input patch, ``(H, W, 3)`` uint8 RGB (only for the quality signals).
+* ``normal``: the calibration's stain-plane normal (3 floats, unit length), for ``stain_p99``.
 
 Filters use the scipy.ndimage ``'reflect'`` border: the image is extended by mirroring *including* the edge
 pixel, ``d c b a | a b c d | d c b a`` (what ``skimage.metrics.structural_similarity`` uses).
 Gaussian kernels are sampled at integer offsets ``-r..r``, ``w_i = exp(-i^2 / (2 sigma^2))``, normalized to
 sum 1, applied separably (rows, then columns). See ``training/README.md`` ("Per-patch statistics").
+
+The scoring half (signals, methods, the calibration block, ``score_patch``) lives in :mod:`.scoring`; its
+public names are reachable here too (``stats.score_patch``, ``stats.calibration_block`` ...), so this module
+stays the one reference name of docs/scoring and the Swift tests::
+
+    normal = stats.fit_stain_plane(rgbs)["normal"]
+    values = stats.patch_statistics(x, x_hat, rgb, stain_normal=normal)
 """
 
 from __future__ import annotations
@@ -32,9 +40,14 @@ SMOOTH_RADIUS = 12
 #: Tissue test thresholds (HSV, [0, 1] units).
 TISSUE_MIN_SATURATION = 0.07
 TISSUE_MAX_VALUE = 0.92
+#: Stain plane fit: only pixels with od_R + od_G + od_B above this carry stain (glass and faint pixels have
+#: noisy directions).
+STAIN_MIN_OD = 0.15
+#: ... and at least this many of them (fewer: the plane is not determined well enough).
+STAIN_MIN_PIXELS = 1000
 
 #: The statistics of the calibration block, in this order.
-STATISTIC_NAMES = ("mse", "l1", "ssim", "mse_p99", "dssim_p99", "tissue_fraction", "sharpness")
+STATISTIC_NAMES = ("mse", "l1", "ssim", "mse_p99", "dssim_p99", "tissue_fraction", "sharpness", "stain_p99")
 
 #: Quantile levels of the calibration block: 0, 0.001, 0.005, 0.01 ... 0.99 (every 0.01), 0.995, 0.999, 1.
 QUANTILE_LEVELS: tuple[float, ...] = (
@@ -194,8 +207,74 @@ def sharpness(rgb: np.ndarray) -> float:
     return float(lap.var())
 
 
-def patch_statistics(x: np.ndarray, x_hat: np.ndarray, rgb: np.ndarray | None = None) -> dict[str, float]:
-    """All statistics of one patch (the quality signals only when ``rgb`` is given), computing each map once."""
+# ----------------------------------------------------------------------------------------------- stain
+
+#: ``-log10((u + 1)/256)`` for u = 0..255 (float64): every optical density is one of these 256 values, so a
+#: table lookup equals computing it per pixel.
+_OD_TABLE = -np.log10((np.arange(256, dtype=np.float64) + 1.0) / 256.0)
+
+
+def optical_density(rgb: np.ndarray) -> np.ndarray:
+    """Optical density per pixel and channel, ``od_c = -log10((u_c + 1)/256)`` (float64, (H, W, 3), >= 0;
+    white 255 -> 0)."""
+    return _OD_TABLE[_rgb(rgb)]
+
+
+def stain_scatter(rgbs: Sequence[np.ndarray]) -> tuple[np.ndarray, int]:
+    """``(M, n)``: the scatter matrix ``M = sum od od^T`` (3x3, float64) of the pixels of all patches with
+    ``od_R + od_G + od_B > STAIN_MIN_OD``, and how many pixels that is."""
+    m = np.zeros((3, 3), dtype=np.float64)
+    n = 0
+    for rgb in rgbs:
+        od = optical_density(rgb).reshape(-1, 3)
+        keep = od[:, 0] + od[:, 1] + od[:, 2] > STAIN_MIN_OD  # left to right, as the Swift loop adds
+        sel = od[keep]
+        m += sel.T @ sel
+        n += int(keep.sum())
+    return m, n
+
+
+def fit_stain_plane(rgbs: Sequence[np.ndarray]) -> dict:
+    """The H&E stain plane of the patches (the plane through the origin their stained pixels' optical
+    densities span): ``{"normal": [nx, ny, nz], "pixels": n, "min_od": 0.15}``, the normal being the unit
+    eigenvector of :func:`stain_scatter`'s matrix for its smallest eigenvalue, its largest-magnitude
+    component made positive (first on ties). Raises ValueError below ``STAIN_MIN_PIXELS`` pixels.
+
+    >>> plane = fit_stain_plane([rgb0, rgb1])      # doctest: +SKIP
+    """
+    m, n = stain_scatter(rgbs)
+    if n < STAIN_MIN_PIXELS:
+        raise ValueError(f"stain plane: only {n} pixel(s) with optical density above {STAIN_MIN_OD} "
+                         f"(need at least {STAIN_MIN_PIXELS}): not enough stained tissue")
+    normal = np.linalg.eigh(m)[1][:, 0]
+    if normal[int(np.argmax(np.abs(normal)))] < 0:
+        normal = -normal
+    return {"normal": [float(v) for v in normal], "pixels": n, "min_od": STAIN_MIN_OD}
+
+
+def _normal(normal: Sequence[float]) -> tuple[float, float, float]:
+    v = np.asarray(normal, dtype=np.float64)
+    if v.shape != (3,) or not np.all(np.isfinite(v)):
+        raise ValueError(f"a stain normal is 3 finite numbers, got {normal!r}")
+    return float(v[0]), float(v[1]), float(v[2])
+
+
+def stain_residual_map(rgb: np.ndarray, normal: Sequence[float]) -> np.ndarray:
+    """``r = |n . od|`` per pixel (H, W): the optical density off the H&E plane (ink, DAB, other dyes)."""
+    nx, ny, nz = _normal(normal)
+    od = optical_density(rgb)
+    return np.abs(nx * od[..., 0] + ny * od[..., 1] + nz * od[..., 2])
+
+
+def stain_p99(rgb: np.ndarray, normal: Sequence[float]) -> float:
+    """99th percentile (numpy 'linear') of :func:`stain_residual_map` smoothed like ``mse_p99``."""
+    return _smoothed_p99(stain_residual_map(rgb, normal))
+
+
+def patch_statistics(x: np.ndarray, x_hat: np.ndarray, rgb: np.ndarray | None = None,
+                     stain_normal: Sequence[float] | None = None) -> dict[str, float]:
+    """All statistics of one patch, computing each map once: the quality signals only when ``rgb`` is given,
+    ``stain_p99`` only when ``stain_normal`` is given too. Keys in :data:`STATISTIC_NAMES` order."""
     se = se_map(x, x_hat)
     sm = ssim_map(x, x_hat)
     r = SSIM_RADIUS
@@ -209,6 +288,8 @@ def patch_statistics(x: np.ndarray, x_hat: np.ndarray, rgb: np.ndarray | None = 
     if rgb is not None:
         out["tissue_fraction"] = tissue_fraction(rgb)
         out["sharpness"] = sharpness(rgb)
+        if stain_normal is not None:
+            out["stain_p99"] = stain_p99(rgb, stain_normal)
     return out
 
 
@@ -234,21 +315,25 @@ def summarize(name: str, values: Sequence[float]) -> dict:
     return out
 
 
-def calibration_block(per_patch: Mapping[str, Sequence[float]], source: str) -> dict:
-    """The ``calibration`` block of model.json from per-patch statistic values ({name: [values]})."""
-    n = {len(per_patch[k]) for k in STATISTIC_NAMES}
-    if len(n) != 1:
-        raise ValueError(f"statistics have different counts: {n}")
-    return {
-        "source": source,
-        "patches": n.pop(),
-        "quantile_levels": list(QUANTILE_LEVELS),
-        "statistics": {k: summarize(k, per_patch[k]) for k in STATISTIC_NAMES},
-    }
-
-
 def calibration_digest(block: Mapping) -> str:
     """sha256 of the canonical JSON (sorted keys, no spaces) of a calibration block."""
     s = json.dumps(block, sort_keys=True, separators=(",", ":"), allow_nan=False)
     return hashlib.sha256(s.encode("utf-8")).hexdigest()
 
+
+
+#: Names defined in :mod:`.scoring` and reachable as ``stats.<name>`` (scoring imports this module, so they
+#: are looked up on first use rather than imported here).
+_SCORING_NAMES = frozenset((
+    "NOT_TISSUE_MAX_FRACTION", "TAIL_LEVEL", "MIN_CALIBRATION_PATCHES", "BETA_FLOOR", "DEVIATION_FLOOR",
+    "DEFAULT_THRESHOLD", "SIGNAL_NAMES", "METHOD_NAMES", "HIGH_ERROR_STATISTICS", "V1_BLOCK_MESSAGE",
+    "deviation", "percentile", "interpolate", "quantile_at", "signals", "method_deviation", "method_distribution",
+    "calibration_block", "require_v2", "exceedance", "score", "threshold_deviation", "verdict", "score_patch",
+))
+
+
+def __getattr__(name: str):
+    if name in _SCORING_NAMES:
+        from . import scoring  # noqa: PLC0415
+        return getattr(scoring, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -13,7 +13,12 @@ Writes into Tests/ScoringTests/Fixtures/
   maps.safetensors              F32 (x, x_hat, se, ae, ssim) of small cases: crops of patch0 and a (3, 17, 23)
                                 random pair, whose sides are shorter than the smoothing window (multi-reflection)
   statistics.json               per case: every stats.py statistic, skimage's mean SSIM, and the quality signals
-  calibration.json              stats.calibration_block of seeded random values + percentile queries (np.interp)
+  stain.json, stain.safetensors the stain statistic: optical-density table, stain-plane fits of a few patches
+                                (scatter matrix, eigenvalues, normal), residual maps (F32) and stain_p99
+  calibration.json              stats.calibration_block (scoring v2) of seeded random values, the per-patch
+                                values it was built from, percentile queries (np.interp)
+  scores.json                   stats.score_patch of designed and real cases with calibration.json's block,
+                                every method x thresholds 0.5/0.9/0.99/0.999; exceedance/threshold queries
   viridis.json                  matplotlib's viridis as 256 8-bit RGB triples (the Swift table must equal it)
   model.json                    a model card for parity_weights_f16.safetensors (random weights) whose
                                 calibration block is measured with that model on 72 Kather 2016 patches
@@ -41,12 +46,18 @@ HERE = Path(__file__).resolve()
 sys.path.insert(0, str(HERE.parents[1]))  # training/
 
 from histoae_training import stats  # noqa: E402
+from score_fixtures import write_scores  # noqa: E402  (training/scripts/score_fixtures.py)
 
 SEED = 20250704
 OUT = Path("Tests/ScoringTests/Fixtures")
 MODEL_FIXTURES = Path("Tests/AutoencoderModelTests/Fixtures")
 WEIGHTS = MODEL_FIXTURES / "parity_weights_f16.safetensors"
 CALIBRATION_CLASSES = ("01_TUMOR", "02_STROMA", "03_COMPLEX", "04_LYMPHO", "05_DEBRIS", "06_MUCOSA")
+#: Ruifrok & Johnston's haematoxylin and eosin OD vectors: the "textbook" plane of stain.json.
+TEXTBOOK_H = np.array([0.650, 0.704, 0.286])
+TEXTBOOK_E = np.array([0.072, 0.990, 0.105])
+#: (image, normal) pairs whose residual map goes into stain.safetensors.
+STAIN_MAPS = {("patch0.png", "fitted"), ("quality.png", "fitted"), ("quality.png", "textbook")}
 
 
 def normalize(rgb: np.ndarray) -> np.ndarray:
@@ -143,7 +154,43 @@ def write_full_cases(rng: np.random.Generator, patch0: np.ndarray, patch1: np.nd
     ]
 
 
-def write_calibration(rng: np.random.Generator) -> None:
+def write_stain(patch0: np.ndarray, patch1: np.ndarray) -> tuple[list[float], dict]:
+    """stain.json + stain.safetensors; returns the fitted normal of patch0 + patch1 and its plane block."""
+    from safetensors.numpy import save_file
+    images = {n: load_rgb(OUT / n) for n in ("patch0.png", "patch1.png", "recon_blur0.png", "recon_noise1.png",
+                                             "quality.png")}
+    assert np.array_equal(images["patch0.png"], patch0) and np.array_equal(images["patch1.png"], patch1)
+    fits = []
+    for names in (["patch0.png", "patch1.png"], ["patch1.png"], ["recon_blur0.png", "recon_noise1.png"]):
+        rgbs = [images[n] for n in names]
+        m, n = stats.stain_scatter(rgbs)
+        plane = stats.fit_stain_plane(rgbs)
+        fits.append({"images": names, "scatter": m.tolist(), "pixels": n,
+                     "eigenvalues": np.linalg.eigh(m)[0].tolist(), "normal": plane["normal"]})
+    too_few = {"images": ["quality.png"], "pixels": stats.stain_scatter([images["quality.png"]])[1]}
+    assert too_few["pixels"] < stats.STAIN_MIN_PIXELS
+    fitted = fits[0]["normal"]
+    textbook = np.cross(TEXTBOOK_H, TEXTBOOK_E)
+    textbook /= np.linalg.norm(textbook)
+    textbook = (textbook if textbook[np.argmax(np.abs(textbook))] > 0 else -textbook).tolist()
+    normals = {"fitted": fitted, "textbook": textbook}
+    cases, tensors = [], {}
+    for image in images:
+        for which, normal in normals.items():
+            case = {"image": image, "normal": which, "stain_p99": stats.stain_p99(images[image], normal)}
+            if (image, which) in STAIN_MAPS:
+                case["map"] = f"{image.removesuffix('.png')}.{which}"
+                tensors[case["map"]] = stats.stain_residual_map(images[image], normal).astype(np.float32)
+            cases.append(case)
+    save_file(tensors, str(OUT / "stain.safetensors"))
+    doc = {"od_table": stats.optical_density(np.arange(256, dtype=np.uint8).reshape(1, 256, 1).repeat(3, 2))
+           [0, :, 0].tolist(), "min_od": stats.STAIN_MIN_OD, "min_pixels": stats.STAIN_MIN_PIXELS,
+           "fits": fits, "too_few": too_few, "normals": normals, "cases": cases}
+    (OUT / "stain.json").write_text(json.dumps(doc, indent=1) + "\n")
+    return fitted, {"normal": fitted, "pixels": fits[0]["pixels"], "min_od": stats.STAIN_MIN_OD}
+
+
+def write_calibration(rng: np.random.Generator, plane: dict) -> dict:
     n = 500
     values = {
         "mse": np.exp(rng.normal(np.log(0.003), 0.4, n)),
@@ -154,7 +201,10 @@ def write_calibration(rng: np.random.Generator) -> None:
         "tissue_fraction": np.clip(rng.beta(20, 1.5, n), 0.3, 1.0),
         "sharpness": np.exp(rng.normal(np.log(0.004), 0.5, n)),
     }
-    block = stats.calibration_block({k: v.tolist() for k, v in values.items()}, "seeded random values (fixture)")
+    # its own generator, so the seven older statistics (and their queries) keep their values
+    values["stain_p99"] = np.exp(np.random.default_rng(SEED + 2).normal(np.log(0.03), 0.35, n))
+    per_patch = {k: v.tolist() for k, v in values.items()}
+    block = stats.calibration_block(per_patch, "seeded random values (fixture)", plane)
     queries = {}
     for k in stats.STATISTIC_NAMES:
         q = np.asarray(block["statistics"][k]["quantiles"])
@@ -164,7 +214,9 @@ def write_calibration(rng: np.random.Generator) -> None:
         queries[k] = {"values": pts.tolist(),
                       "percentiles": np.interp(pts, q, block["quantile_levels"]).tolist() if strictly else None}
     (OUT / "calibration.json").write_text(json.dumps({"calibration": block, "queries": queries,
-                                                      "digest": stats.calibration_digest(block)}, indent=1) + "\n")
+                                                      "digest": stats.calibration_digest(block),
+                                                      "per_patch": per_patch}, indent=1) + "\n")
+    return block
 
 
 def write_model_card(data_root: Path) -> None:
@@ -181,9 +233,10 @@ def write_model_card(data_root: Path) -> None:
     x = np.stack([normalize(i) for i in imgs])
     with torch.no_grad():
         rec = torch.cat([model(torch.from_numpy(x[i:i + 8])) for i in range(0, len(x), 8)]).numpy()
+    plane = stats.fit_stain_plane(imgs)  # two passes, as calibrate does: the plane first, then the statistics
     values: dict[str, list[float]] = {k: [] for k in stats.STATISTIC_NAMES}
     for j, rgb in enumerate(imgs):
-        s = stats.patch_statistics(x[j], rec[j], rgb)
+        s = stats.patch_statistics(x[j], rec[j], rgb, plane["normal"])
         for k in stats.STATISTIC_NAMES:
             values[k].append(s[k])
     card = {
@@ -196,7 +249,7 @@ def write_model_card(data_root: Path) -> None:
                     "dtype": "float16",
                     "bytes": WEIGHTS.stat().st_size},
         "calibration": stats.calibration_block(values, "Kather 2016 classes 01-06, 3 tiles each x 4 rotations "
-                                                       "(fixture; random weights)"),
+                                                       "(fixture; random weights)", plane),
     }
     (OUT / "model.json").write_text(json.dumps(card, indent=2) + "\n")
 
@@ -241,7 +294,9 @@ def main() -> None:
     for n, img in (("patch0.png", patch0), ("patch1.png", patch1), ("recon_blur0.png", blurred)):
         quality.append({"image": n, "tissue_fraction": stats.tissue_fraction(img), "sharpness": stats.sharpness(img)})
     (OUT / "statistics.json").write_text(json.dumps({"cases": cases, "quality": quality}, indent=1) + "\n")
-    write_calibration(rng)
+    normal, plane = write_stain(patch0, patch1)
+    block = write_calibration(rng, plane)
+    write_scores(block, cases, normal)
     (OUT / "viridis.json").write_text(json.dumps(viridis_bytes().tolist()) + "\n")
     write_model_card(args.data_root)
     total = sum(p.stat().st_size for p in OUT.iterdir() if p.is_file())

@@ -7,9 +7,11 @@ import shutil
 import numpy as np
 import pytest
 import torch
+from PIL import Image
 from safetensors import safe_open
 
 from histoae_training import expected_state_dict_shapes, load_model, stats
+from histoae_training.calibrate import calibrate_model
 from histoae_training.cli import main
 from histoae_training.config import load_config
 from histoae_training.evaluate import PatchSelection, gather_patches, per_patch_statistics
@@ -54,9 +56,8 @@ def test_export_files_and_card(tiny_run, test_patches):
     assert src[0]["rejected_by_tissue_filter"] == ["08_empty.png"]
     tr = card["training"]
     assert tr["epochs"] == 2 and tr["seconds"] > 0 and tr["device"].startswith("cpu") and "train" in tr["command"]
-    cal = card["calibration"]
-    assert cal["patches"] == 2 and cal["quantile_levels"] == list(stats.QUANTILE_LEVELS)
-    assert list(cal["statistics"]) == list(stats.STATISTIC_NAMES)
+    # 2 validation crops are fewer than calibration needs: the card is written without a calibration block
+    assert card["calibration"] is None
     # the validation figures are those of the exported weights on the held-out files, recomputed here
     model = load_model(weights)
     crops = gather_patches([test_patches / "val"], PatchSelection())
@@ -65,33 +66,33 @@ def test_export_files_and_card(tiny_run, test_patches):
     assert v["patches"] == 2 and "tiny-val" in v["split"]
     for k in ("mse", "l1", "ssim"):
         assert v[k] == pytest.approx(float(np.mean(values[k])), rel=1e-9)
-        assert cal["statistics"][k]["mean"] == pytest.approx(v[k], rel=1e-9)
 
 
-def test_resume_is_deterministic(tmp_path, test_patches):
-    cfg = load_config(test_patches.parent.parent / "configs" / "tiny.json")
-    cfg["crops_per_epoch"] = 4
-    cfg["threads"] = 2
-    root = str(test_patches.parent)
-    cfg1 = dict(cfg, epochs=1)
-    train(cfg1, root, tmp_path / "a", progress=False)
-    train(cfg, root, tmp_path / "a", resume=True, progress=False)
-    train(cfg, root, tmp_path / "b", progress=False)
-    a, b = load_checkpoint(tmp_path / "a" / "last.pt"), load_checkpoint(tmp_path / "b" / "last.pt")
-    assert a["epoch"] == b["epoch"] == 2 and len(a["resumed"]) == 1
-    for k, v in a["model"].items():
-        assert torch.equal(v, b["model"][k]), k
-    with pytest.raises(FileExistsError):
-        train(cfg, root, tmp_path / "b", progress=False)
+def dihedral_folder(src, dst, limit=None, darker_copies=False):
+    """The 8 rotations/flips of every image under ``src`` written to ``dst`` (7 test patches -> 56), and with
+    ``darker_copies`` each also 3 % darker (-> 112)."""
+    dst.mkdir(parents=True)
+    n = 0
+    for p in sorted(src.rglob("*.png")):
+        rgb = np.asarray(Image.open(p).convert("RGB"))
+        for k in range(16 if darker_copies else 8):
+            if limit is not None and n >= limit:
+                return dst
+            img = np.rot90(rgb[:, ::-1] if k % 8 >= 4 else rgb, k % 4)
+            if k >= 8:
+                img = (img.astype(np.uint16) * 97 // 100).astype(np.uint8)
+            Image.fromarray(np.ascontiguousarray(img)).save(dst / f"{p.stem}_{k}.png")
+            n += 1
+    return dst
 
 
 def test_calibrate_rewrites_only_calibration_and_version(tiny_run, tmp_path, test_patches):
     m = tmp_path / "model"
     shutil.copytree(tiny_run["model"], m)
+    normals = dihedral_folder(test_patches, tmp_path / "normals")
     before = json.loads((m / "model.json").read_text())
     wbytes = (m / "model.safetensors").read_bytes()
-    assert main(["calibrate", "--model", str(m), "--source", "site X normal colon, 4 tiles",
-                 str(test_patches / "train")]) == 0
+    assert main(["calibrate", "--model", str(m), "--source", "site X normal colon, 56 tiles", str(normals)]) == 0
     after = json.loads((m / "model.json").read_text())
     assert (m / "model.safetensors").read_bytes() == wbytes
     assert set(after) == set(before) and list(after) == list(before)
@@ -99,19 +100,77 @@ def test_calibrate_rewrites_only_calibration_and_version(tiny_run, tmp_path, tes
         if k not in ("calibration", "version"):
             assert after[k] == before[k], k
     cal = after["calibration"]
-    assert cal != before["calibration"] and cal["source"] == "site X normal colon, 4 tiles"
-    assert cal["patches"] == 4  # the blank-glass tile is filtered out
+    assert cal != before["calibration"] and cal["source"] == "site X normal colon, 56 tiles"
+    assert cal["patches"] == 56  # every curated patch file counts: the blank-glass tile's 8 copies too
+    assert list(cal["statistics"]) == list(stats.STATISTIC_NAMES) and list(cal["methods"]) == list(stats.METHOD_NAMES)
+    assert cal["statistics"]["tissue_fraction"]["quantiles"][0] < 0.05
+    # the two passes: the plane of all 56 patches' pixels, then every statistic with it
+    rgbs = [np.asarray(Image.open(p).convert("RGB")) for p in sorted(normals.glob("*.png"))]
+    assert cal["stain_plane"] == stats.fit_stain_plane(rgbs)
+    values = per_patch_statistics(load_model(m / "model.safetensors"), gather_patches(
+        [normals], PatchSelection(filter_patch_files=False)), stain_normal=cal["stain_plane"]["normal"])
+    assert cal == stats.calibration_block(values, "site X normal colon, 56 tiles", cal["stain_plane"])
     assert after["version"] == f"1.0.0+cal.{stats.calibration_digest(cal)[:8]}"
+    # evaluate uses a calibrated card's stain plane: all eight statistics
+    from histoae_training.evaluate import evaluate
+    summary, ev, _ = evaluate(m, [test_patches / "val"])
+    assert list(summary["statistics"]) == list(stats.STATISTIC_NAMES)
+    assert ev["stain_p99"] == [values["stain_p99"][i] for i in (16, 32)]  # 03_complex_0, 05_debris_0
     assert re.fullmatch(r"1\.0\.0\+cal\.[0-9a-f]{8}", after["version"])
     assert not list(m.glob("*.tmp"))
     # a second calibration replaces the build tag; --bump minor gives 1.1.0
     assert main(["calibrate", "--model", str(m), "--source", "again", "--bump", "minor",
-                 str(test_patches / "val"), str(test_patches / "train")]) == 0
-    assert json.loads((m / "model.json").read_text())["version"] == "1.1.0"
+                 str(test_patches / "val"), str(normals)]) == 0
+    again = json.loads((m / "model.json").read_text())
+    assert again["version"] == "1.1.0" and again["calibration"]["patches"] == 58
     # weights that do not match the card are refused
     (m / "model.safetensors").write_bytes(wbytes[:-1] + bytes([wbytes[-1] ^ 1]))
     with pytest.raises(ValueError, match="sha256"):
-        main(["calibrate", "--model", str(m), "--source", "x", str(test_patches / "train")])
+        main(["calibrate", "--model", str(m), "--source", "x", str(normals)])
+
+
+def test_calibrate_refuses_49_patches(tiny_run, tmp_path, test_patches):
+    m = tmp_path / "model"
+    shutil.copytree(tiny_run["model"], m)
+    few = dihedral_folder(test_patches, tmp_path / "few", limit=49)
+    card = (m / "model.json").read_bytes()
+    with pytest.raises(ValueError, match="only 49 patch.*at least 50"):
+        main(["calibrate", "--model", str(m), "--source", "x", str(few)])
+    assert (m / "model.json").read_bytes() == card
+
+
+def test_calibrate_on_a_configs_validation_split(tiny_run, tmp_path, test_patches):
+    """--validation-of: the held-out split export calibrates on (tissue-filtered like training), export's text."""
+    m = tmp_path / "model"
+    shutil.copytree(tiny_run["model"], m)
+    root = tmp_path / "data"
+    dihedral_folder(test_patches, root / "held-out", darker_copies=True)
+    cfg = json.loads(tiny_run["config"].read_text())
+    cfg["sources"] = [dict(cfg["sources"][0], path="patches/train"),
+                      dict(cfg["sources"][1], name="held-out", path="held-out")]
+    cfg["validation"]["max_crops_per_source"] = None
+    shutil.copytree(test_patches / "train", root / "patches" / "train")
+    (tmp_path / "cfg.json").write_text(json.dumps(cfg))
+    assert main(["calibrate", "--model", str(m), "--validation-of", str(tmp_path / "cfg.json"),
+                 "--data-root", str(root), "--bump", "minor", "--dry-run"]) == 0
+    assert json.loads((m / "model.json").read_text())["version"] == "1.0.0"  # dry run: nothing written
+    card = calibrate_model(m, [], validation_of=(tmp_path / "cfg.json", root), bump="minor")
+    cal = card["calibration"]
+    assert card["version"] == "1.1.0" and cal["patches"] == 96  # the 16 blank-glass copies fail the tissue filter
+    assert cal["source"] == ("validation split of the training data (normal tissue): held-out validation split, "
+                             "tissue-filtered 150x150 crops never overlapping training crops: held-out: 96 crops, "
+                             "held-out files (1.0)")
+
+
+def test_calibration_keeps_the_tissue_filter_on_slides(shared_data):
+    from dataclasses import replace
+    slide = shared_data / "slides" / "cmu-1-small-region.svs"
+    sel = PatchSelection(region="val", stride=300)
+    filtered = gather_patches([slide], sel)
+    kept = gather_patches([slide], replace(sel, filter_patch_files=False))
+    unfiltered = gather_patches([slide], replace(sel, tissue_filter=None))
+    assert len(kept) == len(filtered) < len(unfiltered)
+    assert all(np.array_equal(a.image, b.image) for a, b in zip(kept, filtered))
 
 
 def test_evaluate_command(tiny_run, tmp_path, test_patches, capsys):
@@ -120,9 +179,10 @@ def test_evaluate_command(tiny_run, tmp_path, test_patches, capsys):
                  str(test_patches / "val"), str(test_patches / "train" / "01_tumor.png")]) == 0
     summary = json.loads(out.read_text())
     assert summary["patches"] == 3 and summary["model_version"] == "1.0.0"
-    assert set(summary["statistics"]) == set(stats.STATISTIC_NAMES)
+    # no calibration, no stain plane: the seven statistics that need none
+    assert list(summary["statistics"]) == [k for k in stats.STATISTIC_NAMES if k != "stain_p99"]
     rows = csv.read_text().splitlines()
-    assert rows[0].startswith("source,where,mse,l1,ssim") and len(rows) == 4
+    assert rows[0] == "source,where,mse,l1,ssim,mse_p99,dssim_p99,tissue_fraction,sharpness" and len(rows) == 4
 
 
 def test_config_and_precision():
