@@ -1,7 +1,8 @@
 // swift-tools-version:6.1
 // HistoAE: dependencies point one way (scripts/check-dependencies.py checks it) —
-// C shims → ImageCodecs / TensorKernels / RequestParsing → AutoencoderModel → Scoring → InferenceService (the
-// engine) → HTTPServer → `histoae`; the command line reaches the kernels only through the engine.
+// C shims → ImageCodecs / TensorKernels / RequestParsing → AutoencoderModel → Scoring → SlideReading →
+// InferenceService (the engine) → HTTPServer → `histoae`; the command line reaches the kernels only through the
+// engine.
 import PackageDescription
 
 /// The kernels' loops vectorize with AVX2 + FMA (any x86-64 server since 2013); baseline SSE2 elsewhere.
@@ -37,6 +38,9 @@ let package = Package(
                        providers: [.apt(["libpng-dev"])]),
         .systemLibrary(name: "CJPEG", pkgConfig: "libjpeg",
                        providers: [.apt(["libjpeg-dev"])]),
+        /// Whole-slide images (SVS, generic tiled TIFF, NDPI, MRXS, …); only SlideReading links it.
+        .systemLibrary(name: "COpenSlide", pkgConfig: "openslide",
+                       providers: [.apt(["libopenslide-dev"])]),
         /// Owns libpng's and libjpeg's setjmp/longjmp error paths so a corrupt file is a return code, never exit().
         .target(name: "CCodecShims", dependencies: ["CPNG", "CJPEG"]),
         /// The AVX-512 GEMM micro-kernel over weights packed at load time (chosen at run time; OpenBLAS otherwise).
@@ -54,6 +58,8 @@ let package = Package(
         /// Scoring's SSIM and smoothing filters run per patch on the inference threads: same vector flags.
         .target(name: "Scoring", dependencies: ["AutoencoderModel", "ImageCodecs", "TensorKernels"],
                 swiftSettings: [.unsafeFlags(kernelFlags)]),
+        /// Whole-slide reading: levels and µm/px, the scan level, tissue mask, tile grid and the tile-reading threads.
+        .target(name: "SlideReading", dependencies: ["COpenSlide", "ImageCodecs", "Scoring", "TensorKernels"]),
         /// The one engine: a bounded queue and its inference threads, for every caller; knows nothing of HTTP.
         .target(name: "InferenceService", dependencies: [
             "AutoencoderModel", "ImageCodecs", "Scoring", "TensorKernels",
@@ -101,6 +107,7 @@ let package = Package(
             "HTTPServer", "AutoencoderModel", "Scoring", .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "NIOCore", package: "swift-nio"),
         ]),
+        .testTarget(name: "SlideReadingTests", dependencies: ["SlideReading", "ImageCodecs"]),
         /// Runs the built `histoae` binary as a user would, on the other targets' fixtures.
         .testTarget(name: "histoaeTests", dependencies: ["histoae", "ImageCodecs"]),
     ]

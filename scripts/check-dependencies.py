@@ -2,8 +2,8 @@
 """Checks that every target imports only what Package.swift declares for it, that every declared project
 dependency is imported, and that dependencies point one way (README "Architecture"):
 
-    C shims → ImageCodecs / TensorKernels / RequestParsing → AutoencoderModel → Scoring → InferenceService
-            → HTTPServer → histoae
+    C shims → ImageCodecs / TensorKernels / RequestParsing → AutoencoderModel → Scoring → SlideReading
+            → InferenceService → HTTPServer → histoae
 
 A module may import modules of lower layers only, and the command line (`histoae`) never reaches the kernels
 or the C shims: it goes through the engine (InferenceService). Run by scripts/test.sh; exits 1 with one line
@@ -21,16 +21,18 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 
 # Project modules by layer; an import must point to a strictly lower layer.
 LAYERS = {
-    "COpenBLAS": 0, "CPNG": 0, "CJPEG": 0, "CCodecShims": 0, "CGEMMKernel": 0,
+    "COpenBLAS": 0, "CPNG": 0, "CJPEG": 0, "CCodecShims": 0, "CGEMMKernel": 0, "COpenSlide": 0,
     "ImageCodecs": 1, "TensorKernels": 1, "RequestParsing": 1,
     "AutoencoderModel": 2,
     "Scoring": 3,
-    "InferenceService": 4,
-    "HTTPServer": 5,
-    "histoae": 6,
+    "SlideReading": 4,   # slides → tiles; uses Scoring's optical density for its tissue notion
+    "InferenceService": 5,
+    "HTTPServer": 6,
+    "histoae": 7,
 }
 # Edges forbidden even though they point down: the command line reaches kernels only through the engine.
-FORBIDDEN = {("histoae", m) for m in ("TensorKernels", "CGEMMKernel", "COpenBLAS", "CCodecShims", "CPNG", "CJPEG")}
+FORBIDDEN = {("histoae", m) for m in ("TensorKernels", "CGEMMKernel", "COpenBLAS", "CCodecShims", "CPNG", "CJPEG",
+                                     "COpenSlide")}
 # Modules of the toolchain, importable by any target without a declaration.
 TOOLCHAIN = {"Foundation", "FoundationEssentials", "Dispatch", "Glibc", "Darwin", "Musl", "Testing", "XCTest",
              "Synchronization", "_Concurrency"}

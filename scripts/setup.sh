@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-apt_packages=(libopenblas-dev libpng-dev libjpeg-dev pkg-config)
+apt_packages=(libopenblas-dev libpng-dev libjpeg-dev libopenslide-dev pkg-config)
 missing=()
 for p in "${apt_packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then
