@@ -32,6 +32,8 @@ public struct HistoAEServer: Sendable {
     /// `model.json` as shipped, served at `/v1/model` (the bytes the bundle read: the file is read once).
     let cardJSON: [UInt8]
     let model: ModelIdentity
+    /// The engine's scorer (default threshold); requests with their own threshold re-apply it to its scores.
+    let scorer: PatchScorer
     let logger: Logger
     /// Requests received and answered, reported when the server stops.
     public let ledger = RequestLedger()
@@ -47,6 +49,7 @@ public struct HistoAEServer: Sendable {
         do { scorer = try PatchScorer(card: card) } catch { throw ConfigurationError(error.description) }
         self.configuration = configuration
         self.model = scorer.model
+        self.scorer = scorer
         self.logger = logger
         cardJSON = [UInt8](card.json)
         registry = PrometheusCollectorRegistry()
@@ -106,7 +109,7 @@ public struct HistoAEServer: Sendable {
         if !configuration.metricsRequireKey { open.insert("/metrics") }
         router.add(middleware: APIKeyMiddleware(keys: configuration.apiKeys, openPaths: open))
 
-        let patches = PatchEndpoints(engine: engine, codecPool: codecPool, model: model, configuration: configuration,
+        let patches = PatchEndpoints(engine: engine, codecPool: codecPool, model: model, scorer: scorer, configuration: configuration,
                                      bufferBudget: BufferBudget(limit: configuration.connectionLimits.maxBufferedBytes))
         router.post("/v1/reconstruct") { request, context in try await patches.reconstruct(request, context: context) }
         router.post("/v1/score") { request, context in try await patches.score(request, context: context) }

@@ -11,8 +11,13 @@ info:
     Anomaly scoring of 150×150 RGB H&E histopathology patches with CNNAutoencoder_3.
 
     Send one patch as the body (`image/png`, `image/jpeg`) or several as `multipart/form-data`
-    (repeated parts named `patch`). Patches from all concurrent requests are batched together
-    (dynamic batching); results are the same whatever batch a patch ran in.
+    (repeated parts named `patch`). The patches of all concurrent requests queue for one inference
+    engine; a patch's result is the same whatever else is queued.
+
+    Each patch gets a verdict: `not_tissue` (tissue fraction below 0.10: glass, background),
+    `anomalous` (its calibrated score reaches the threshold) or `normal`. The score is
+    1 − the estimated fraction of normal patches that deviate as much, so a threshold T flags about
+    1 − T of normal tissue: `fpr=F` is the same as `threshold=1−F` (default 0.99, i.e. FPR 0.01).
 
     Every error is `application/problem+json` (RFC 9457) with a human-readable `detail`.
     When the service was started with API keys, every route but `/healthz`, `/readyz`,
@@ -40,14 +45,17 @@ paths:
       operationId: reconstruct
       summary: Reconstruct patches; scores, reconstructions and error maps
       description: |
-        JSON by default: per patch its statistics, calibrated score, percentile, flags and model,
-        the reconstruction as a base64 PNG and the error maps as heatmap PNGs (`maps=png`) or float
-        arrays (`maps=array`). For a single patch, `Accept: image/png` returns one PNG: the panel
-        (input, reconstruction, both heatmaps, verdict) or, with `image=`, one of its pictures.
+        JSON by default: per patch its statistics, verdict, calibrated score, signals, flags and
+        model, the reconstruction as a base64 PNG and the error maps (squared error, 1 − SSIM, stain
+        residual) as heatmap PNGs (`maps=png`) or float arrays (`maps=array`). For a single patch,
+        `Accept: image/png` returns one PNG: the panel (input, reconstruction, the three heatmaps,
+        verdict) or, with `image=`, one of its pictures.
       parameters:
         - $ref: '#/components/parameters/Maps'
         - $ref: '#/components/parameters/Reconstruction'
         - $ref: '#/components/parameters/Image'
+        - $ref: '#/components/parameters/Threshold'
+        - $ref: '#/components/parameters/FalsePositiveRate'
         - $ref: '#/components/parameters/TimeoutMs'
       requestBody:
         $ref: '#/components/requestBodies/Patches'
@@ -80,6 +88,8 @@ paths:
       operationId: score
       summary: Scores only — small and fast
       parameters:
+        - $ref: '#/components/parameters/Threshold'
+        - $ref: '#/components/parameters/FalsePositiveRate'
         - $ref: '#/components/parameters/TimeoutMs'
       requestBody:
         $ref: '#/components/requestBodies/Patches'
@@ -198,7 +208,21 @@ components:
       name: image
       in: query
       description: 'The picture of an `Accept: image/png` answer.'
-      schema: {type: string, enum: [panel, reconstruction, mse, ssim], default: panel}
+      schema: {type: string, enum: [panel, reconstruction, mse, ssim, stain], default: panel}
+    Threshold:
+      name: threshold
+      in: query
+      description: |
+        Anomalous when score ≥ this (default 0.99). Not together with `fpr` (400). Changes
+        `threshold`, `fpr`, `threshold_source`, `verdict`, `anomalous` and the flags, not the score.
+      schema: {type: number, minimum: 0, maximum: 1}
+    FalsePositiveRate:
+      name: fpr
+      in: query
+      description: |
+        The fraction of normal patches to flag, in [0, 1]: the same as `threshold=1−fpr`. Not together
+        with `threshold` (400).
+      schema: {type: number, minimum: 0, maximum: 1}
     TimeoutMs:
       name: timeout_ms
       in: query
@@ -234,7 +258,9 @@ components:
       schema: {type: integer, minimum: 1}
   responses:
     BadRequest:
-      description: Malformed request (bad query parameter, malformed multipart, empty body).
+      description: |
+        Malformed request: a bad or unknown query parameter (`threshold` or `fpr` not a number in
+        [0, 1], or both given), malformed multipart, an empty body.
       content:
         application/problem+json:
           schema: {$ref: '#/components/schemas/Problem'}
@@ -318,8 +344,10 @@ components:
         retry_after_seconds: {type: integer}
     Statistics:
       type: object
-      description: Per-patch statistics (docs/scoring.md), normalized [−1, 1] space.
-      required: [mse, l1, ssim, mse_p99, dssim_p99, tissue_fraction, sharpness]
+      description: |
+        Per-patch statistics (docs/scoring.md): the errors in the normalized [−1, 1] space; tissue
+        fraction, sharpness and stain_p99 (optical density off the calibrated H&E plane) of the input.
+      required: [mse, l1, ssim, mse_p99, dssim_p99, tissue_fraction, sharpness, stain_p99]
       properties:
         mse: {type: number}
         l1: {type: number}
@@ -328,6 +356,35 @@ components:
         dssim_p99: {type: number}
         tissue_fraction: {type: number}
         sharpness: {type: number}
+        stain_p99: {type: number}
+    StatisticName:
+      type: string
+      enum: [mse, l1, ssim, mse_p99, dssim_p99, tissue_fraction, sharpness, stain_p99]
+    Signal:
+      type: object
+      description: |
+        One artefact signal: its deviation from the calibration's normal patches (positive = more
+        unusual), the statistic it reads, and whether it is flagged at this threshold.
+      required: [deviation, statistic, flag]
+      properties:
+        deviation: {type: number}
+        statistic: {$ref: '#/components/schemas/StatisticName'}
+        flag: {type: boolean}
+    Signals:
+      type: object
+      required: [high_error, stain, blur, background]
+      properties:
+        high_error: {$ref: '#/components/schemas/Signal'}
+        stain: {$ref: '#/components/schemas/Signal'}
+        blur: {$ref: '#/components/schemas/Signal'}
+        background: {$ref: '#/components/schemas/Signal'}
+    CalibrationIdentity:
+      type: object
+      description: The calibration the score was measured against (the model card's block).
+      required: [source, patches]
+      properties:
+        source: {type: string}
+        patches: {type: integer, minimum: 1}
     ModelIdentity:
       type: object
       required: [name, version, weights_sha256]
@@ -337,25 +394,35 @@ components:
         weights_sha256: {type: string, pattern: '^[0-9a-f]{64}$'}
     PatchScore:
       type: object
-      required: [index, statistics, method, score, threshold, threshold_source, anomalous, percentile,
-                 score_statistic, deviation, flags, percentiles, deviations, model]
+      required: [index, statistics, method, score, threshold, fpr, threshold_source, anomalous, verdict,
+                 percentile, score_statistic, deviation, flags, signals, percentiles, deviations, calibration,
+                 model]
       properties:
         index: {type: integer, minimum: 0, description: Position in the upload.}
         name: {type: string, nullable: true, description: The multipart part's filename.}
         statistics: {$ref: '#/components/schemas/Statistics'}
-        method: {type: string, enum: [one_sided_dssim, two_sided_log_ssim, two_sided_log_dssim, combined]}
-        score: {type: number, minimum: 0, maximum: 1}
-        threshold: {type: number}
-        threshold_source: {type: string}
-        anomalous: {type: boolean}
+        method: {type: string, enum: [signals, combined, one_sided_dssim, two_sided_log_ssim, two_sided_log_dssim]}
+        score:
+          type: number
+          minimum: 0
+          maximum: 1
+          description: 1 − the estimated fraction of normal patches deviating at least as much.
+        threshold: {type: number, minimum: 0, maximum: 1}
+        fpr: {type: number, minimum: 0, maximum: 1, description: '1 − threshold: the nominal false-positive rate.'}
+        threshold_source: {type: string, enum: ['default (fpr 0.01)', user threshold, user fpr]}
+        anomalous: {type: boolean, description: 'verdict is not normal.'}
+        verdict: {type: string, enum: [normal, anomalous, not_tissue]}
         percentile: {type: number, minimum: 0, maximum: 1}
-        score_statistic: {type: string, enum: [mse, l1, ssim, mse_p99, dssim_p99, tissue_fraction, sharpness]}
+        score_statistic: {$ref: '#/components/schemas/StatisticName'}
         deviation: {type: number}
         flags:
           type: array
-          items: {type: string, enum: [high_error, low_error, background, blur]}
+          description: The flagged signals, in signal order.
+          items: {type: string, enum: [high_error, stain, blur, background]}
+        signals: {$ref: '#/components/schemas/Signals'}
         percentiles: {$ref: '#/components/schemas/Statistics'}
         deviations: {$ref: '#/components/schemas/Statistics'}
+        calibration: {$ref: '#/components/schemas/CalibrationIdentity'}
         model: {$ref: '#/components/schemas/ModelIdentity'}
     Maps:
       type: object
@@ -366,8 +433,10 @@ components:
         height: {type: integer}
         mse_png: {type: string, format: byte, description: 'Heatmap of the squared error (sqrt colour scale, 0 … 0.25).'}
         ssim_png: {type: string, format: byte, description: Heatmap of 1 − SSIM (0 … 1).}
+        stain_png: {type: string, format: byte, description: 'Heatmap of the stain residual (0 … 0.5 optical density).'}
         mse: {type: array, items: {type: number}, description: '(height, width) row-major.'}
         ssim: {type: array, items: {type: number}, description: '(height, width) row-major.'}
+        stain: {type: array, items: {type: number}, description: '(height, width) row-major, optical density.'}
     ReconstructedPatch:
       allOf:
         - $ref: '#/components/schemas/PatchScore'

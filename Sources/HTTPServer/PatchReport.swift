@@ -34,17 +34,21 @@ struct MapsReport: Encodable {
     let format: String
     let width: Int
     let height: Int
-    /// `maps=png`: heatmaps of the squared error (square-root colour scale, 0 … 0.25) and of 1 − SSIM (0 … 1).
+    /// `maps=png`: heatmaps of the squared error (square-root colour scale, 0 … 0.25), of 1 − SSIM (0 … 1) and
+    /// of the stain residual (0 … 0.5 optical density).
     var msePNG: String?
     var ssimPNG: String?
-    /// `maps=array`: per-pixel `mean_c (x − x̂)²` and SSIM, normalized space.
+    var stainPNG: String?
+    /// `maps=array`: per-pixel `mean_c (x − x̂)²` and SSIM, normalized space; the stain residual `|n · od|`.
     var mse: [Float]?
     var ssim: [Float]?
+    var stain: [Float]?
 
     enum CodingKeys: String, CodingKey {
-        case format, width, height, mse, ssim
+        case format, width, height, mse, ssim, stain
         case msePNG = "mse_png"
         case ssimPNG = "ssim_png"
+        case stainPNG = "stain_png"
     }
 }
 
@@ -63,7 +67,9 @@ enum ResponseRenderer {
     static func json(_ response: PatchesResponse) throws -> [UInt8] {
         let encoder = makeEncoder()
         var out: [UInt8] = []
-        out.reserveCapacity(response.patches.reduce(1024) { $0 + 4096 + 14 * (($1.maps?.mse?.count ?? 0) + ($1.maps?.ssim?.count ?? 0)) })
+        out.reserveCapacity(response.patches.reduce(1024) {
+            $0 + 4096 + 14 * (($1.maps?.mse?.count ?? 0) + ($1.maps?.ssim?.count ?? 0) + ($1.maps?.stain?.count ?? 0))
+        })
         out += Array(#"{"model":"#.utf8)
         out += try encoder.encode(response.model)
         out += Array(#","patches":["#.utf8)
@@ -76,16 +82,17 @@ enum ResponseRenderer {
     }
 
     /// One patch: JSONEncoder for every field but the map arrays, which are inserted after `"height":…,`
-    /// of the `maps` object (keys stay sorted: format, height, mse, ssim, width). `"maps":{` can only be
+    /// of the `maps` object (keys stay sorted: format, height, mse, ssim, stain, width). `"maps":{` can only be
     /// that key: a quote inside any string value is escaped.
     static func appendJSON(_ report: PatchReport, to out: inout [UInt8], encoder: JSONEncoder) throws {
-        guard let maps = report.maps, let mse = maps.mse, let ssim = maps.ssim else {
+        guard let maps = report.maps, let mse = maps.mse, let ssim = maps.ssim, let stain = maps.stain else {
             out += try encoder.encode(report)
             return
         }
         var bare = report
         bare.maps?.mse = nil
         bare.maps?.ssim = nil
+        bare.maps?.stain = nil
         let object = Array(try encoder.encode(bare))
         let marker = Array(#""maps":{"format":"array","height":\#(maps.height),"#.utf8)
         guard let start = object.firstRange(of: marker) else { throw EncodingError.invalidValue(report, .init(codingPath: [], debugDescription: "maps object not found")) }
@@ -94,6 +101,8 @@ enum ResponseRenderer {
         appendJSON(mse, to: &out)
         out += Array(#","ssim":"#.utf8)
         appendJSON(ssim, to: &out)
+        out += Array(#","stain":"#.utf8)
+        appendJSON(stain, to: &out)
         out.append(UInt8(ascii: ","))
         out += object[start.upperBound...]
     }
@@ -138,10 +147,12 @@ enum ResponseRenderer {
             case .png:
                 report.maps = MapsReport(format: "png", width: maps.width, height: maps.height,
                                          msePNG: try base64(Heatmap.png(.squaredError, maps: maps)),
-                                         ssimPNG: try base64(Heatmap.png(.dissimilarity, maps: maps)))
+                                         ssimPNG: try base64(Heatmap.png(.dissimilarity, maps: maps)),
+                                         stainPNG: try base64(Heatmap.png(.stain, maps: maps)))
             case .array:
                 report.maps = MapsReport(format: "array", width: maps.width, height: maps.height,
-                                         mse: maps.squaredError.map { Float($0) }, ssim: maps.ssim.map { Float($0) })
+                                         mse: maps.squaredError.map { Float($0) }, ssim: maps.ssim.map { Float($0) },
+                                         stain: maps.stain.map { Float($0) })
             }
             return report
         }
@@ -154,6 +165,7 @@ enum ResponseRenderer {
         case .reconstruction: return try PNGEncoder.encode(image(reconstruction, maps))
         case .mse: return try Heatmap.png(.squaredError, maps: maps)
         case .ssim: return try Heatmap.png(.dissimilarity, maps: maps)
+        case .stain: return try Heatmap.png(.stain, maps: maps)
         case .panel:
             return try Panel.png(name: name ?? "patch", input: input, reconstruction: image(reconstruction, maps),
                                  maps: maps, score: try outcome.requireScore())

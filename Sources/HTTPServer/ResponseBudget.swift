@@ -1,5 +1,6 @@
 import AutoencoderModel
 import InferenceService
+import Scoring
 
 /// The most bytes one JSON answer may take (``ServerConfiguration/maxResponseBytes``), checked from the patch
 /// count before any work: `?maps=array` on 256 patches would otherwise build about 180 MB of JSON (and the
@@ -16,15 +17,25 @@ struct ResponseBudget {
     static let scoreBytes = 24 * 1024
     /// A base64 PNG of a 150×150 RGB picture at its incompressible worst (raw rows + zlib and PNG framing).
     static let pictureBytes = (CNNAutoencoder3.inputSize * (CNNAutoencoder3.inputSize * 3 + 1) + 2048) * 4 / 3 + 4
-    /// Two `(150, 150)` float arrays, up to 16 characters a value (`-1.2345678e-05,`).
-    static let arrayMapsBytes = 2 * CNNAutoencoder3.inputSize * CNNAutoencoder3.inputSize * 16
+    /// The maps of `maps=`: squared error, SSIM and stain residual.
+    static let mapCount = 3
+    /// Three `(150, 150)` float arrays, up to 16 characters a value (`-1.2345678e-05,`).
+    static let arrayMapsBytes = mapCount * CNNAutoencoder3.inputSize * CNNAutoencoder3.inputSize * 16
+
+    /// The worst case of an `Accept: image/png` answer: one 150 × 150 picture, or the panel (five tiles at ×2
+    /// with titles and colour bars), as incompressible raw rows plus PNG framing.
+    static func pngAnswerBytes(_ picture: PatchQuery.Picture) -> Int {
+        guard picture == .panel else { return pictureBytes * 3 / 4 }
+        let panel = Panel.size(width: CNNAutoencoder3.inputSize, height: CNNAutoencoder3.inputSize)
+        return panel.height * (panel.width * 3 + 1) + 4096
+    }
 
     /// The worst-case bytes of one patch in the answer `query` and `detail` ask for.
     static func bytesPerPatch(query: PatchQuery, detail: OutputDetail) -> Int {
         guard detail == .full else { return scoreBytes }
         let reconstruction = query.reconstruction ? pictureBytes : 0
         let maps = switch query.maps {
-        case .png: 2 * pictureBytes
+        case .png: mapCount * pictureBytes
         case .array: arrayMapsBytes
         case .none: 0
         }

@@ -22,8 +22,9 @@ struct ResponseJSONTests {
     @Test func arrayMapsMatchJSONEncoderByteForByte() throws {
         let values: [Float] = [0, -0.0, 1, -1, 0.1, 1e-5, -1.2345678e-05, 3.4028235e38, 1.17549435e-38, 1e-45,
                                0.3333333, 123456.79, .nan, .infinity, -.infinity]
-        let arrays = MapsReport(format: "array", width: 5, height: 3, mse: values, ssim: values.reversed())
-        let pictures = MapsReport(format: "png", width: 150, height: 150, msePNG: "AAAA", ssimPNG: "BBBB")
+        let arrays = MapsReport(format: "array", width: 5, height: 3, mse: values, ssim: values.reversed(),
+                                stain: values.map { -$0 })
+        let pictures = MapsReport(format: "png", width: 150, height: 150, msePNG: "AAAA", ssimPNG: "BBBB", stainPNG: "CCCC")
         let response = PatchesResponse(model: ModelIdentity(name: "m", version: "1", weightsSHA256: String(repeating: "a", count: 64)),
                                        patches: [try report(index: 0, name: #"a "maps":{"format":"array","height":3, \.png"#, maps: arrays),
                                                  try report(index: 1, name: nil, maps: pictures),

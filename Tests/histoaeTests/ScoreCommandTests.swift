@@ -50,13 +50,18 @@ struct ScoreCommandTests {
         for name in ["patch0.png", "patch1.png", "recon_blur0.png"] {
             let r = byName[name]!
             #expect(r["error"] == nil && (r["score"] as? Double).map { (0...1).contains($0) } == true, "\(name)")
-            #expect(r["method"] as? String == "combined" && r["percentile"] is Double && r["flags"] is [String])
+            #expect(r["method"] as? String == "signals" && r["percentile"] is Double && r["flags"] is [String])
+            #expect(r["verdict"] as? String == "normal" || r["verdict"] as? String == "anomalous")
+            #expect(r["threshold_source"] as? String == "default (fpr 0.01)" && r["threshold"] as? Double == 0.99)
+            #expect((r["signals"] as? [String: Any]).map { Set($0.keys) } == ["high_error", "stain", "blur", "background"])
+            #expect((r["calibration"] as? [String: Any])?["patches"] as? Int == 72)
             #expect((r["model"] as? [String: String])?["name"] == "parity-random")
             #expect((r["model"] as? [String: String])?["version"] == "0.0.0-test")
             let stem = (name as NSString).deletingPathExtension
-            for suffix in ["mse", "ssim", "panel"] {
+            for suffix in ["mse", "ssim", "stain", "panel"] {
                 let png = try ImageDecoder.decode([UInt8](Data(contentsOf: maps.appendingPathComponent("\(stem)_\(suffix).png"))))
-                #expect(suffix == "panel" ? (png.width, png.height) == (1260, 412) : (png.width, png.height) == (150, 150))
+                // The panel: input, reconstruction and three maps at ×2, with margins and gaps.
+                #expect(suffix == "panel" ? (png.width, png.height) == (1572, 412) : (png.width, png.height) == (150, 150))
             }
         }
         #expect((byName["kather_patch.jpg"]?["error"] as? String)?.contains("64×64, expected 150×150") == true)
@@ -65,7 +70,9 @@ struct ScoreCommandTests {
         #expect(byName["bad_crc.png"]?["score"] == nil)
         let lines = result.stderr.split(separator: "\n")
         #expect(lines.contains { $0.contains("kather_patch.jpg") } && lines.contains { $0.contains("bad_crc.png") })
-        #expect(lines.last?.contains("scored 3 of 6 inputs") == true)
+        #expect(lines.last?.contains("scored 3 of 6 inputs: ") == true)
+        let anomalous = records.filter { $0["verdict"] as? String == "anomalous" }.count
+        #expect(lines.last?.contains("\(3 - anomalous) normal, \(anomalous) anomalous, 0 not_tissue") == true, "\(lines.last ?? "")")
         // Records follow the input order: the folder sorted by name, then the missing file.
         #expect(records.map { URL(fileURLWithPath: $0["path"] as! String).lastPathComponent }
                 == ["bad_crc.png", "kather_patch.jpg", "patch0.png", "patch1.png", "recon_blur0.png", "nope.png"])
@@ -79,16 +86,42 @@ struct ScoreCommandTests {
                                        "--format", "csv", "--method", "combined", "--threshold", "0.5",
                                        root.appendingPathComponent("in").path])
         #expect(result.status == 0, "\(result.stderr)")
-        let rows = result.stdout.split(separator: "\n").map { $0.split(separator: ",", omittingEmptySubsequences: false) }
+        let rows = result.stdout.split(separator: "\n").map(Self.csvFields)
         #expect(rows.count == 4)
-        let header = rows[0].map(String.init)
+        let header = rows[0]
         #expect(header.prefix(4) == ["path", "error", "mse", "l1"] && header.contains("flags") && header.contains("model_sha256"))
+        for column in ["stain_p99", "fpr", "verdict", "high_error_deviation", "stain_deviation", "blur_deviation",
+                       "background_deviation", "calibration_source"] {
+            #expect(header.contains(column), "\(column)")
+        }
         for row in rows.dropFirst() {
             #expect(row.count == header.count)
-            let field = { (name: String) in String(row[header.firstIndex(of: name)!]) }
+            let field = { (name: String) in row[header.firstIndex(of: name)!] }
             #expect(field("error").isEmpty && field("method") == "combined" && field("threshold") == "0.5")
-            #expect(field("threshold_source") == "user" && Double(field("score")) != nil)
+            #expect(field("threshold_source") == "user threshold" && Double(field("score")) != nil)
+            #expect(field("fpr") == "0.5" && ["normal", "anomalous"].contains(field("verdict")))
+            #expect(field("anomalous") == String(field("verdict") == "anomalous"))
+            #expect(Double(field("stain_deviation")) != nil && field("calibration_source").hasPrefix("Kather 2016"))
         }
+    }
+
+    /// One CSV line's fields (RFC 4180 quoting: the calibration source has commas).
+    static func csvFields(_ line: Substring) -> [String] {
+        var fields: [String] = [], field = "", quoted = false, previous: Character?
+        for c in line {
+            if quoted {
+                if c == "\"" { quoted = false } else { field.append(c) }
+            } else if c == "\"" {
+                if previous == "\"" { field.append("\"") }
+                quoted = true
+            } else if c == "," {
+                fields.append(field); field = ""
+            } else {
+                field.append(c)
+            }
+            previous = c
+        }
+        return fields + [field]
     }
 
     @Test("nothing scorable: exit 1")
