@@ -13,19 +13,19 @@ false-positive rate on the normal patches. Writes
                          `histoae score --maps` panels of one normal and one pen-marked patch
 
 and names the method with the best worst-case AUROC over the ranked kinds (ties: best mean) as the
-recommended default.
+recommended default; then runs the cross-site evaluation (evaluate_sites.py) unless --no-sites.
 
 Usage (from the repository root; the binary is built with `swift build -c release`):
 
   python3 training/scripts/evaluate_scores.py [--model models/default] [--bin .build/release/histoae]
-      [--data-root ../shared/data] [--work DIR] [--seed 0] [--max-per-set N] [--threads N]
+      [--data-root ../shared/data] [--work DIR] [--seed 0] [--max-per-set N] [--workers N]
 
 Smoke test with a random-weight model (numbers meaningless; writes nothing under docs/). MODEL_DIR holds
 Tests/ScoringTests/Fixtures/model.json and, as model.safetensors, a copy of
 Tests/AutoencoderModelTests/Fixtures/parity_weights_f16.safetensors:
 
   out=$(mktemp -d)
-  python3 training/scripts/evaluate_scores.py --model MODEL_DIR --max-per-set 20 --threads 1 \\
+  python3 training/scripts/evaluate_scores.py --model MODEL_DIR --max-per-set 20 --workers 1 \\
       --markdown "$out/evaluation.md" --json "$out/evaluation.json" --panels "$out/panels"
 """
 
@@ -57,7 +57,7 @@ from histoae_training.data import build_source, list_images, load_rgb  # noqa: E
 from histoae_training.tissue import TissueFilter, hue_saturation_value, ink_mask  # noqa: E402
 
 CROP = 150
-METHODS = ("one_sided_dssim", "two_sided_log_ssim", "two_sided_log_dssim", "combined")
+METHODS = ("signals", "one_sided_dssim", "two_sided_log_ssim", "two_sided_log_dssim", "combined")
 BEGIN = "<!-- BEGIN RESULTS (written by training/scripts/evaluate_scores.py) -->"
 END = "<!-- END RESULTS -->"
 
@@ -358,13 +358,8 @@ def write_sets(sets: dict[str, list[Patch]], root: Path) -> None:
 # ----------------------------------------------------------------------------------------------- scoring
 def score_cmd(a, method: str, inputs: list[str], maps: str | None = None) -> list[str]:
     cmd = [a.bin, "score", "--model", a.model, "--method", method, "--format", "json"]
-    if a.threads:
-        cmd += ["--threads", str(a.threads)]
-    if a.batch:
-        cmd += ["--batch", str(a.batch)]
-    if maps:
-        cmd += ["--maps", maps]
-    return cmd + inputs
+    cmd += (["--workers", str(a.workers)] if a.workers else []) + (["--batch", str(a.batch)] if a.batch else [])
+    return cmd + (["--maps", maps] if maps else []) + inputs
 
 
 def run_score(a, method: str, inputs: list[str], maps: str | None = None) -> tuple[list[dict], float]:
@@ -500,7 +495,7 @@ def results_markdown(a, sets, results, rec, card, timing, ranked, command) -> st
         "Per source (every tile / slide) AUROC and TPR, and every patch's statistics, score and flags per "
         f"method: [`{Path(a.json).name}`]({Path(a.json).name}). Time: "
         + ", ".join(f"`{m}` {timing[m]:.0f} s" for m in methods)
-        + f" for {total} patches each (`histoae score`, --threads {a.threads or 'default'}).",
+        + f" for {total} patches each (`histoae score`, --workers {a.workers or 'default'}).",
     ]
     return "\n".join(lines)
 
@@ -578,7 +573,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--blank-stride", type=int, default=50)
     p.add_argument("--max-blank-tissue", type=float, default=0.05)
     p.add_argument("--ihc-stride", type=int, default=20)
-    p.add_argument("--threads", type=int, help="histoae score --threads")
+    p.add_argument("--workers", "--threads", dest="workers", type=int, help="histoae score --workers (--threads: old name)")
     p.add_argument("--batch", type=int, help="histoae score --batch")
     p.add_argument("--markdown", default=str(REPO / "docs/evaluation.md"))
     p.add_argument("--json", default=str(REPO / "docs/evaluation.json"))
@@ -588,6 +583,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--panel-method", help="method of the panels (default: the recommended one)")
     p.add_argument("--no-panels", action="store_true")
     p.add_argument("--sets-only", action="store_true", help="build and write the sets into --work, then stop")
+    p.add_argument("--no-sites", action="store_true", help="skip the cross-site evaluation (evaluate_sites.py)")
     return p.parse_args(argv)
 
 
@@ -669,6 +665,9 @@ def main(argv=None) -> int:
     print(block)
     print(f"\nrecommended: {rec}; wrote {a.markdown}, {a.json}"
           + ("" if a.no_panels else f", {a.panels}/{{normal,pen}}.png"), file=sys.stderr)
+    if not a.no_sites:  # its own section of the same page and evaluation_sites.json; reuses these records
+        import evaluate_sites  # noqa: PLC0415
+        evaluate_sites.run_after_scores(a, sets, scores, command)
     if tmp is not None:
         tmp.cleanup()
     return 0
