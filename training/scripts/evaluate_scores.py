@@ -450,7 +450,7 @@ def results_markdown(a, sets, results, rec, card, timing, ranked, command) -> st
         command,
         "```",
         "",
-        f"**Recommended default: `{rec}`** — worst-case AUROC {_f(results[rec]['worst'])} "
+        f"**Best worst case on held-out tissue: `{rec}`** — worst-case AUROC {_f(results[rec]['worst'])} "
         f"(`{results[rec]['worst_kind']}`), mean {_f(results[rec]['mean'])} over the ranked kinds "
         f"({', '.join(ranked)}).",
         "",
@@ -520,6 +520,13 @@ def write_markdown(path: Path, block: str) -> None:
     path.write_text(f"{head}{BEGIN}\n{block}\n{END}{tail}")
 
 
+def binary_default_method(a, patch: Path) -> str:
+    """The method `histoae score` uses when none is named (ScoreMethod.default): what users see."""
+    out = subprocess.run([a.bin, "score", "--model", a.model, "--format", "json", str(patch)],
+                         capture_output=True, text=True, check=True).stdout
+    return json.loads(out.splitlines()[0])["method"]
+
+
 def make_panels(a, sets, scores, method, work: Path) -> dict:
     """docs/panels/normal.png: the normal patch with the median score; docs/panels/pen.png: the pen crop
     over tissue (tissue fraction >= 0.9) with the ink fraction closest to 0.35. Scored with ``method``."""
@@ -580,7 +587,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--panels", default=str(REPO / "docs/panels"))
     p.add_argument("--no-patch-records", action="store_true",
                    help="leave the per-patch records (about 1 KB each) out of the JSON")
-    p.add_argument("--panel-method", help="method of the panels (default: the recommended one)")
+    p.add_argument("--panel-method", help="method of the panels (default: the binary's default method)")
     p.add_argument("--no-panels", action="store_true")
     p.add_argument("--sets-only", action="store_true", help="build and write the sets into --work, then stop")
     p.add_argument("--no-sites", action="store_true", help="skip the cross-site evaluation (evaluate_sites.py)")
@@ -632,7 +639,7 @@ def main(argv=None) -> int:
 
     results = evaluate(sets, scores, ranked)
     rec = recommend(results)
-    panel_method = a.panel_method or rec
+    panel_method = a.panel_method or binary_default_method(a, work / "sets" / "normal" / sets["normal"][0].name)
     if panel_method not in scores:
         raise SystemExit(f"--panel-method {panel_method} was not among --methods")
     panels = {} if a.no_panels else make_panels(a, sets, scores, panel_method, work)

@@ -136,6 +136,9 @@ def _auroc_table(s: dict, ctx: dict, methods: list[str], ranked: list[str]) -> l
                                                     for m in methods) + " |")
     lines.append(f"| FPR on the normals at the default threshold | {s['fpr_default']['pooled']['n']} | "
                  + " | ".join(_f(s["fpr_default_by_method"][m]["fpr"]) for m in methods) + " |")
+    if s.get("adipose_normal_by_method"):
+        lines.append(f"| adipose patches called `normal` | {ctx['counts'].get('adipose', 0)} | "
+                     + " | ".join(_f(s["adipose_normal_by_method"][m]) for m in methods) + " |")
     if s["auroc_same_site"]:
         lines += ["", "Within one site (that site's normals against that site's patches of the set; the pooled "
                       "figures above also compare one site's artefacts with other sites' normals):", "",

@@ -99,6 +99,9 @@ def evaluate(sets: dict[str, list], scores: dict[str, dict], recal: dict[str, di
                                     for g, ps in site_rows.items()},
                           "pooled": false_positive_rate(_records(prim, normals))}
     out["fpr_default_by_method"] = {m: false_positive_rate(_records(s, normals)) for m, s in scores.items()}
+    # The method's verdict on adipose tissue (a requirement of the default: adipose is tissue, not an artefact).
+    out["adipose_normal_by_method"] = {m: verdict_shares(_records(s, groups.get("adipose", []))).get("normal")
+                                       for m, s in scores.items()}
     out["fpr_site_calibrated"] = {
         "sites": {g.split("/", 1)[1]: false_positive_rate(_records(recal, ps)) for g, ps in site_rows.items()},
         "pooled": false_positive_rate(_records(recal, normals)),
