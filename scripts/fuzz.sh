@@ -28,7 +28,7 @@ dict_flag() { [ -f "$root/Fuzz/dictionaries/$1.dict" ] && echo "-dict=$root/Fuzz
 
 swift_sources() {
   case $1 in
-    safetensors) echo Sources/TensorKernels/Safetensors.swift Sources/TensorKernels/Tensor.swift ;;
+    safetensors) echo Sources/TensorKernels/Safetensors.swift Sources/TensorKernels/Tensor.swift Sources/TensorKernels/DecodingFailure.swift ;;
     npy) echo Sources/TensorKernels/NPY.swift Sources/TensorKernels/Tensor.swift ;;
     multipart | media-type | accept) ls Sources/RequestParsing/*.swift ;;
   esac
