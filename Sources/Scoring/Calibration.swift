@@ -49,6 +49,8 @@ public struct Calibration: Codable, Sendable, Equatable {
     /// ascending in `[0, 1]`, quantiles non-decreasing, everything finite, std ≥ 0, a unit stain normal, sane
     /// tails.
     public func validate() throws(ScoringError) {
+        // Results report it as "calibrated on N patches": a block claiming none is malformed.
+        guard patches >= 1 else { throw .invalidCalibration("patches must be at least 1, got \(patches)") }
         guard !quantileLevels.isEmpty, quantileLevels.allSatisfy({ $0.isFinite && (0...1).contains($0) }),
               zip(quantileLevels, quantileLevels.dropFirst()).allSatisfy({ $0 < $1 }) else {
             throw .invalidCalibration("quantile_levels must be ascending values in [0, 1]")
@@ -138,7 +140,13 @@ public struct Calibration: Codable, Sendable, Equatable {
         let first = partition(q) { $0 >= value }, after = partition(q) { $0 > value }
         if first < after { return (p[first] + p[after - 1]) / 2 }     // value equals q[first ..< after]
         let lo = first - 1, hi = first
-        return p[lo] + (p[hi] - p[lo]) * (value - q[lo]) / (q[hi] - q[lo])
+        let span = q[hi] - q[lo]
+        // A hostile card's table may span more than Double's range (−max … max): the span and the offset
+        // then overflow to ∞/∞ = NaN, so take the ratio of halves, which cannot overflow, instead.
+        let level = span.isFinite
+            ? p[lo] + (p[hi] - p[lo]) * (value - q[lo]) / span
+            : p[lo] + (p[hi] - p[lo]) * (value / 2 - q[lo] / 2) / (q[hi] / 2 - q[lo] / 2)
+        return min(max(level, p[lo]), p[hi])    // rounding must not step outside the bracket's levels
     }
 
     private static func partition(_ q: [Double], _ predicate: (Double) -> Bool) -> Int {
