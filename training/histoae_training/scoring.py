@@ -64,7 +64,14 @@ def interpolate(value: float, quantiles: Sequence[float], levels: Sequence[float
     if first < after:
         return (p[first] + p[after - 1]) / 2
     lo, hi = first - 1, first
-    return p[lo] + (p[hi] - p[lo]) * (value - q[lo]) / (q[hi] - q[lo])
+    span = q[hi] - q[lo]
+    # A hostile card's table may span more than float's range (-max ... max): the span and the offset then
+    # overflow to inf/inf = nan, so take the ratio of halves, which cannot overflow (as Swift does).
+    if math.isfinite(span):
+        level = p[lo] + (p[hi] - p[lo]) * (value - q[lo]) / span
+    else:
+        level = p[lo] + (p[hi] - p[lo]) * (value / 2 - q[lo] / 2) / (q[hi] / 2 - q[lo] / 2)
+    return min(max(level, p[lo]), p[hi])  # rounding must not step outside the bracket's levels
 
 
 def quantile_at(level: float, quantiles: Sequence[float], levels: Sequence[float]) -> float:

@@ -3,6 +3,7 @@ the calibration block with its tail fits, exceedance/score/threshold, flags, ver
 
 import json
 import math
+import sys
 
 import numpy as np
 import pytest
@@ -311,3 +312,12 @@ def test_default_card_is_calibrated_for_scoring_v2():
     # a normal-looking patch (every statistic at its median) scores normal with the shipped card
     median = {k: cal["statistics"][k]["quantiles"][stats.QUANTILE_LEVELS.index(0.5)] for k in stats.STATISTIC_NAMES}
     assert stats.score_patch(median, cal)["verdict"] == "normal"
+
+
+def test_interpolate_survives_a_table_spanning_the_float_range():
+    """A hostile card's quantiles may span -max ... max: the percentile stays finite, inside the bracket."""
+    big = sys.float_info.max
+    q, p = [-big, -big, big, big], [0.0, 0.25, 0.75, 1.0]
+    level = scoring.interpolate(1e300, q, p)
+    assert math.isfinite(level) and 0.25 <= level <= 0.75
+    assert scoring.interpolate(0.0, q, p) == 0.5
