@@ -128,12 +128,11 @@ def memory_section(args):
               f"other {errors[:5]}, hung {load['hung'] if load else 0}; exit {status}",
               flush=True)
         rows.append(f"| {workers} | {queue} | {label} | {answered} | {peak:.0f} MiB | {allowed:.0f} MiB |")
-    cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")),
-               "unknown CPU")
+    machine = load_test.machine_summary(args.binary)  # the CPU and cores as `histoae machine` names them
     command = "python3 bench/memory.py" + (f" --seconds {args.seconds:g}" if args.seconds != 10 else "")
     intro = fill(
-        f"**Memory.** Peak RSS (VmHWM) of the release server, measured {datetime.date.today()} on {cpu}, "
-        f"{os.cpu_count()} cores, by `{unbroken(command)}`: idle, then under saturating loopback load for "
+        f"**Memory.** Peak RSS (VmHWM) of the release server, measured {datetime.date.today()} on {machine}, "
+        f"by `{unbroken(command)}`: idle, then under saturating loopback load for "
         f"{args.seconds:g} s (keep-alive clients sending multipart requests of more patches than the queue holds, "
         "so some get 503, and 504 where a request's patches wait in the queue past its deadline). The last "
         "column is the rule below (`required_memory_mib` in deploy/tools/deploy_checks.py, default buffered bytes "
