@@ -433,7 +433,7 @@ components:
         height: {type: integer}
         mse_png: {type: string, format: byte, description: 'Heatmap of the squared error (sqrt colour scale, 0 … 0.25).'}
         ssim_png: {type: string, format: byte, description: Heatmap of 1 − SSIM (0 … 1).}
-        stain_png: {type: string, format: byte, description: 'Heatmap of the stain residual (0 … 0.5 optical density).'}
+        stain_png: {type: string, format: byte, description: 'Heatmap of the stain residual (0 … 0.5 of a pixel''s optical density off the H&E plane).'}
         mse: {type: array, items: {type: number}, description: '(height, width) row-major.'}
         ssim: {type: array, items: {type: number}, description: '(height, width) row-major.'}
         stain: {type: array, items: {type: number}, description: '(height, width) row-major, optical density.'}

@@ -35,11 +35,11 @@ struct MapsReport: Encodable {
     let width: Int
     let height: Int
     /// `maps=png`: heatmaps of the squared error (square-root colour scale, 0 … 0.25), of 1 − SSIM (0 … 1) and
-    /// of the stain residual (0 … 0.5 optical density).
+    /// of the stain residual (0 … 0.5 of a pixel's optical density off the H&E plane).
     var msePNG: String?
     var ssimPNG: String?
     var stainPNG: String?
-    /// `maps=array`: per-pixel `mean_c (x − x̂)²` and SSIM, normalized space; the stain residual `|n · od|`.
+    /// `maps=array`: per-pixel `mean_c (x − x̂)²` and SSIM, normalized space; the stain residual (0 … 1, a share of optical density).
     var mse: [Float]?
     var ssim: [Float]?
     var stain: [Float]?

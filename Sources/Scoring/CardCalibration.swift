@@ -45,7 +45,8 @@ public enum ScoringError: Error, Sendable, Equatable, CustomStringConvertible {
     case missingCard(weights: String)
     case missingCalibration(model: String)
     case invalidCalibration(String)
-    /// The block predates scoring v2 (no `stain_plane`, `methods` or `stain_p99`).
+    /// The block predates scoring v2 (no `stain_plane`, `methods` or `stain_p99`) or the relative stain residual
+    /// and tissue-weighted sharpness (no `stain_plane.od_floor`, as in 1.2.0 cards).
     case outdatedCalibration
     /// The statistics came out NaN or infinite (e.g. a NaN reconstruction).
     case nonFiniteStatistics
@@ -67,7 +68,8 @@ public enum ScoringError: Error, Sendable, Equatable, CustomStringConvertible {
                 + "(export with calibration: python -m histoae_training calibrate)"
         case .invalidCalibration(let reason): "invalid calibration block in the model card: \(reason)"
         case .outdatedCalibration:
-            "calibration block predates scoring v2 (no stain_plane): recalibrate with histoae calibrate"
+            "calibration block predates scoring v2.1 (no stain_plane, or no stain_plane.od_floor 0.3: its stain "
+                + "and sharpness tables measure older statistics): recalibrate with histoae calibrate"
         case .nonFiniteStatistics: "the statistics are not finite (NaN or infinite reconstruction?)"
         case .invalidThreshold(let reason): reason
         case .tooFewCalibrationPatches(let count, let minimum):

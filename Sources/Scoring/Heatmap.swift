@@ -22,7 +22,7 @@ public enum Colormap {
 /// | `squaredError` | `se = mean_c (x − x̂)²` in the `[−1, 1]` space | `√(se / 0.25)`: square-root scale, 0 … 0.25 (mid-bar = 0.0625) |
 /// | `absoluteError` | `mean_c |x − x̂|` | linear, 0 … 0.5 |
 /// | `dissimilarity` | `1 − SSIM` | linear, 0 … 1 (SSIM < 0 clamps to the top) |
-/// | `stain` | the stain residual `|n · od|` (``StainResidual``), OD units | linear, 0 … 0.5 |
+/// | `stain` | the stain residual, a share of the pixel's optical density (``StainResidual``) | linear, 0 … 0.5 |
 ///
 /// The square root (= linear in the RMS error `√se`, 0 … 0.5, i.e. up to ±64/255 per channel) keeps the
 /// texture of a *normal* reconstruction visible (per-pixel `se` ≈ 0.001 … 0.02 for a trained model, which a
@@ -90,7 +90,7 @@ public struct ErrorMapSet: Sendable, Equatable {
     public let squaredError: [Double]
     public let absoluteError: [Double]
     public let ssim: [Double]
-    /// The stain residual `|n · od|`, OD units (zeros when the workspace computed none).
+    /// The stain residual, 0 … 1 (zeros when the workspace computed none).
     public let stain: [Double]
 
     /// Shares the workspace's arrays (copy-on-write: a later computation leaves these unchanged).

@@ -17,6 +17,11 @@ public enum OpticalDensity {
     /// `STAIN_MIN_OD`): the stain plane is fitted on them; glass and faint haze stay out.
     public static let stainMinimum = 0.15
 
+    /// The stain residual divides by `max(|od|, residualFloor)` (stats.py `STAIN_OD_FLOOR`): a pixel's share
+    /// of optical density off the H&E plane, so dense nuclei and faint cytoplasm weigh alike, without the noisy
+    /// directions of near-white pixels. A calibration block records it as `stain_plane.od_floor`.
+    public static let residualFloor = 0.3
+
     /// `(od_R + od_G + od_B) > stainMinimum`, summed in that order (numpy's `od.sum(axis=-1)`).
     @inline(__always) public static func isStained(r: UInt8, g: UInt8, b: UInt8) -> Bool {
         table[Int(r)] + table[Int(g)] + table[Int(b)] > stainMinimum

@@ -19,7 +19,7 @@ public final class ScoringWorkspace {
     public internal(set) var absoluteError: [Double]
     /// The SSIM map averaged over the channels, `(H, W)`, border pixels included.
     public internal(set) var ssim: [Double]
-    /// The stain residual `|n · od|` per pixel, `(H, W)`, OD units (after ``StainResidual/compute(image:normal:workspace:)``).
+    /// The stain residual (share of a pixel's optical density off the H&E plane, 0 … 1) per pixel, `(H, W)` (after ``StainResidual/compute(image:normal:workspace:)``).
     public internal(set) var stain: [Double]
 
     /// SSIM window: σ 1.5, radius 5 (11 × 11).

@@ -22,17 +22,22 @@ public struct StainPlane: Codable, Sendable, Equatable {
     public var pixels: Int
     /// The optical-density sum a pixel needed to count (``OpticalDensity/stainMinimum``).
     public var minOD: Double
+    /// The floor of `|od|` the stain residual divides by (``OpticalDensity/residualFloor``); `nil` in blocks
+    /// written before the relative residual (1.2.0 cards), which ``Calibration`` refuses as outdated.
+    public var odFloor: Double?
 
     enum CodingKeys: String, CodingKey {
         case normal, pixels
         case minOD = "min_od"
+        case odFloor = "od_floor"
     }
 
     /// Fewer qualifying pixels than this cannot pin a plane down (stats.py refuses too).
     public static let minimumPixels = 1000
 
-    public init(normal: [Double], pixels: Int, minOD: Double = OpticalDensity.stainMinimum) {
-        self.normal = normal; self.pixels = pixels; self.minOD = minOD
+    public init(normal: [Double], pixels: Int, minOD: Double = OpticalDensity.stainMinimum,
+                odFloor: Double? = OpticalDensity.residualFloor) {
+        self.normal = normal; self.pixels = pixels; self.minOD = minOD; self.odFloor = odFloor
     }
 
     /// The normal as a vector, for ``StainResidual``. - Precondition: ``validate()`` passed.
@@ -57,7 +62,9 @@ public struct StainPlane: Codable, Sendable, Equatable {
     }
 
     /// A plane scoring can use: three finite components of unit length (to 1e-6), at least
-    /// ``minimumPixels`` pixels, a finite non-negative `min_od`.
+    /// ``minimumPixels`` pixels, a finite non-negative `min_od`; an `od_floor` other than this HistoAE's
+    /// ``OpticalDensity/residualFloor`` (absent in 1.2.0 cards) means the block's `stain_p99` and `sharpness`
+    /// tables measured other statistics: ``ScoringError/outdatedCalibration``.
     public func validate() throws(ScoringError) {
         guard normal.count == 3, normal.allSatisfy(\.isFinite),
               abs(normal.reduce(0) { $0 + $1 * $1 } - 1) <= 1e-6 else {
@@ -67,5 +74,6 @@ public struct StainPlane: Codable, Sendable, Equatable {
             throw .invalidCalibration("stain_plane.pixels is \(pixels), below the minimum \(Self.minimumPixels)")
         }
         guard minOD.isFinite, minOD >= 0 else { throw .invalidCalibration("stain_plane.min_od must be finite, ≥ 0") }
+        guard odFloor == OpticalDensity.residualFloor else { throw .outdatedCalibration }
     }
 }

@@ -97,7 +97,8 @@ struct CalibrateCommand: ParsableCommand {
             calibration = try builder.build(source: source)
         } catch { throw CLIError(error.description) }
 
-        let block = CalibrationJSON.block(calibration)
+        let block: OrderedJSON
+        do { block = try CalibrationJSON.block(calibration) } catch { throw CLIError("calibration block: \(error)") }
         let newVersion = version ?? CalibrationJSON.version(after: card.version, block: block)!
         cardJSON["version"] = .string(newVersion)
         cardJSON["calibration"] = block

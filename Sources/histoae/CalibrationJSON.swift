@@ -2,53 +2,20 @@ import AutoencoderModel
 import Foundation
 import Scoring
 
-/// The calibration block as `model.json` holds it, written with Python's number and key conventions
+/// The calibration block as `model.json` holds it, in Python's number and key conventions
 /// (`stats.calibration_block`: the same keys in the same order, floats as floats, counts as integers), so that
-/// `stats.calibration_digest` of the block a Swift calibration wrote is the digest in its version.
+/// `stats.calibration_digest` of the block a Swift calibration wrote is the digest in its version. The layout
+/// itself is Scoring's: `Calibration`'s `Encodable` conformance, kept in order by ``OrderedJSONEncoder``.
 ///
 /// ```swift
-/// let block = CalibrationJSON.block(calibration)
+/// let block = try CalibrationJSON.block(calibration)
 /// CalibrationJSON.version(after: "1.2.0", block: block)     // "1.2.0+cal.<8 hex>", like bump_version(mode="cal")
 /// ```
 enum CalibrationJSON {
-    static func block(_ c: Calibration) -> OrderedJSON {
-        var statistics: [OrderedJSON.Member] = []
-        for statistic in Statistic.allCases {
-            let s = c[statistic]
-            var fields: [OrderedJSON.Member] = [
-                .init(key: "quantiles", value: floats(s.quantiles)),
-                .init(key: "mean", value: .double(s.mean)),
-                .init(key: "std", value: .double(s.std)),
-            ]
-            if let transform = s.logTransform, let mean = s.logMean, let std = s.logStd {
-                fields += [.init(key: "log_transform", value: .string(transform)),
-                           .init(key: "log_mean", value: .double(mean)), .init(key: "log_std", value: .double(std))]
-            }
-            statistics.append(.init(key: statistic.rawValue, value: .object(fields)))
-        }
-        let plane = c.stainPlane
-        let methods = ScoreMethod.allCases.map { method -> OrderedJSON.Member in
-            let m = c[method]
-            let tail: OrderedJSON = .object([
-                .init(key: "level", value: .double(m.tail.level)), .init(key: "start", value: .double(m.tail.start)),
-                .init(key: "scale", value: .double(m.tail.scale)), .init(key: "exceedances", value: .int(m.tail.exceedances)),
-            ])
-            return .init(key: method.rawValue, value: .object([.init(key: "quantiles", value: floats(m.quantiles)),
-                                                               .init(key: "tail", value: tail)]))
-        }
-        return .object([
-            .init(key: "source", value: .string(c.source)),
-            .init(key: "patches", value: .int(c.patches)),
-            .init(key: "quantile_levels", value: floats(c.quantileLevels)),
-            .init(key: "statistics", value: .object(statistics)),
-            .init(key: "stain_plane", value: .object([.init(key: "normal", value: floats(plane.normal)),
-                                                      .init(key: "pixels", value: .int(plane.pixels)),
-                                                      .init(key: "min_od", value: .double(plane.minOD))])),
-            .init(key: "methods", value: .object(methods)),
-        ])
+    /// - Throws: `EncodingError` for a non-finite number (a validated calibration has none).
+    static func block(_ c: Calibration) throws -> OrderedJSON {
+        try OrderedJSONEncoder().encode(c)
     }
-
-    private static func floats(_ values: [Double]) -> OrderedJSON { .array(values.map(OrderedJSON.double)) }
 
     /// `stats.calibration_digest`: sha256 (hex) of the block's canonical JSON.
     static func digest(_ block: OrderedJSON) -> String {

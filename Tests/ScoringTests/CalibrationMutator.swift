@@ -183,7 +183,7 @@ enum JSONMutator {
         return ["source": c.source, "patches": c.patches, "quantile_levels": c.quantileLevels,
                 "statistics": c.statistics.mapValues(statistic),
                 "stain_plane": ["normal": c.stainPlane.normal, "pixels": c.stainPlane.pixels,
-                                "min_od": c.stainPlane.minOD] as [String: Any],
+                                "min_od": c.stainPlane.minOD, "od_floor": c.stainPlane.odFloor as Any] as [String: Any],
                 "methods": c.methods.mapValues(method)]
     }
 

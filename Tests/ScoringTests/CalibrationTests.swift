@@ -118,10 +118,13 @@ struct CalibrationTests {
 
     @Test("a block from before scoring v2 is refused with the message that says what to do")
     func outdated() throws {
-        let message = "calibration block predates scoring v2 (no stain_plane): recalibrate with histoae calibrate"
+        let message = "calibration block predates scoring v2.1 (no stain_plane, or no stain_plane.od_floor 0.3: its stain "
+            + "and sharpness tables measure older statistics): recalibrate with histoae calibrate"
         #expect(ScoringError.outdatedCalibration.description == message)
         for edit: (inout [String: Any]) -> Void in [{ $0["stain_plane"] = nil }, { $0["stain_plane"] = nil; $0["methods"] = nil },
-                                                  { var s = $0["statistics"] as! [String: Any]; s["stain_p99"] = nil; $0["statistics"] = s }] {
+                                                  { var s = $0["statistics"] as! [String: Any]; s["stain_p99"] = nil; $0["statistics"] = s },
+                                                  { var p = $0["stain_plane"] as! [String: Any]; p["od_floor"] = nil; $0["stain_plane"] = p },
+                                                  { var p = $0["stain_plane"] as! [String: Any]; p["od_floor"] = 0.25; $0["stain_plane"] = p }] {
             let json = try Self.block(edit)
             #expect(throws: ScoringError.outdatedCalibration) { try Calibration(json: json) }
             let card = try ModelCard(json: Data(#"{"name": "m", "version": "2", "weights": {"file": "w", "sha256": "ab"}, "calibration": "#.utf8
@@ -141,7 +144,7 @@ struct CalibrationTests {
         #expect(keys[""] == ["source", "patches", "quantile_levels", "statistics", "stain_plane", "methods"])
         #expect(keys["statistics"] == Statistic.allCases.map(\.rawValue) && keys["methods"] == ScoreMethod.allCases.map(\.rawValue))
         #expect(keys["statistics.mse"] == ["quantiles", "mean", "std", "log_transform", "log_mean", "log_std"])
-        #expect(keys["stain_plane"] == ["normal", "pixels", "min_od"])
+        #expect(keys["stain_plane"] == ["normal", "pixels", "min_od", "od_floor"])
         #expect(keys["methods.signals"] == ["quantiles", "tail"] && keys["methods.signals.tail"] == ["level", "start", "scale", "exceedances"])
     }
 

@@ -97,20 +97,34 @@ struct StainPlaneTests {
         #expect { try glass.plane() } throws: { "\($0)".contains("at least 1000") }
     }
 
-    @Test("the residual map is |n · od| per pixel; stain_p99 of a uniform patch is its residual")
+    /// `max(n · od, 0) / max(|od|, 0.3)` with `n` oriented so its blue component is ≥ 0, written out.
+    static func expectedResidual(_ od: [Double], _ normal: SIMD3<Double>) -> Double {
+        let n = normal.z < 0 ? -normal : normal
+        let magnitude = (od[0] * od[0] + od[1] * od[1] + od[2] * od[2]).squareRoot()
+        return max(od[0] * n.x + od[1] * n.y + od[2] * n.z, 0) / max(magnitude, 0.3)
+    }
+
+    @Test("the residual is the share of a pixel's density off the plane towards blue; stain_p99 of a uniform patch is its residual")
     func residual() throws {
-        let n = SIMD3<Double>(0.3, -0.8, 0.52)
         let image = try ScoringFixtures.image("patch0.png")
         let workspace = ScoringWorkspace()
-        _ = StainResidual.compute(image: image, normal: n, workspace: workspace)
-        for i in [0, 777, 150 * 150 - 1] {
-            let od = (0..<3).map { OpticalDensity.table[Int(image.pixels[3 * i + $0])] }
-            #expect(workspace.stain[i] == abs(od[0] * n.x + od[1] * n.y + od[2] * n.z))
+        for n in [SIMD3<Double>(0.3, -0.8, 0.52), SIMD3<Double>(-0.3, 0.8, -0.52)] {  // either sign: one residual
+            _ = StainResidual.compute(image: image, normal: n, workspace: workspace)
+            for i in [0, 777, 150 * 150 - 1] {
+                let od = (0..<3).map { OpticalDensity.table[Int(image.pixels[3 * i + $0])] }
+                #expect(workspace.stain[i] == Self.expectedResidual(od, n))
+            }
+            #expect(workspace.stain.allSatisfy { $0 >= 0 && $0 <= 1 })
         }
-        let uniform = RGBImage(width: 150, height: 150, pixels: (0 ..< 150 * 150).flatMap { _ in [200, 40, 90] as [UInt8] })
+        let n = SIMD3<Double>(0.3, -0.8, 0.52)
+        // a yellow-brown dye absorbs blue: off the plane on the normal's side
+        let uniform = RGBImage(width: 150, height: 150, pixels: (0 ..< 150 * 150).flatMap { _ in [230, 200, 60] as [UInt8] })
         let p99 = StainResidual.compute(image: uniform, normal: n, workspace: workspace)
-        let od = [200, 40, 90].map { OpticalDensity.table[$0] }
-        #expect(abs(p99 - abs(od[0] * n.x + od[1] * n.y + od[2] * n.z)) < 1e-14)
+        let od = [230, 200, 60].map { OpticalDensity.table[$0] }
+        #expect(p99 > 0.1 && abs(p99 - Self.expectedResidual(od, n)) < 1e-14)
+        // the other side of the plane (magenta here, n · od < 0) is not a foreign stain: residual 0
+        let magenta = RGBImage(width: 150, height: 150, pixels: (0 ..< 150 * 150).flatMap { _ in [200, 40, 90] as [UInt8] })
+        #expect(StainResidual.compute(image: magenta, normal: n, workspace: workspace) == 0)
         let white = RGBImage(width: 150, height: 150, pixels: [UInt8](repeating: 255, count: 150 * 150 * 3))
         #expect(StainResidual.compute(image: white, normal: n, workspace: workspace) == 0)
     }

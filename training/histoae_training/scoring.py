@@ -20,7 +20,7 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from .stats import QUANTILE_LEVELS, STATISTIC_NAMES, summarize
+from .stats import QUANTILE_LEVELS, STAIN_OD_FLOOR, STATISTIC_NAMES, summarize
 
 #: A patch with less tissue than this is glass, whatever the calibration says: an absolute rule, not a
 #: calibrated one, because blank sets have a tissue fraction <= 0.035 at their 99th percentile, while adipose
@@ -42,7 +42,10 @@ SIGNAL_NAMES = ("high_error", "stain", "blur", "background")
 METHOD_NAMES = ("signals", "combined", "one_sided_dssim", "two_sided_log_ssim", "two_sided_log_dssim")
 #: The statistics ``high_error`` takes the maximum deviation over (ties: the first).
 HIGH_ERROR_STATISTICS = ("mse", "ssim", "mse_p99", "dssim_p99")
-V1_BLOCK_MESSAGE = "calibration block predates scoring v2 (no stain_plane): recalibrate with histoae calibrate"
+#: Blocks without a stain plane (v1) or without ``stain_plane.od_floor`` (1.2.0 cards: the absolute stain
+#: residual and whole-patch sharpness) are refused with this (Swift ``ScoringError.outdatedCalibration``).
+V1_BLOCK_MESSAGE = ("calibration block predates scoring v2.1 (no stain_plane, or no stain_plane.od_floor 0.3: its "
+                    "stain and sharpness tables measure older statistics): recalibrate with histoae calibrate")
 
 _SIMILARITY = frozenset({"ssim"})  # larger = better: the deviation uses 1 - value
 
@@ -197,7 +200,7 @@ def calibration_block(per_patch: Mapping[str, Sequence[float]], source: str, sta
         raise ValueError(f"{n} patch(es): calibration needs at least {MIN_CALIBRATION_PATCHES} normal patches "
                          f"(the tail fit above the {TAIL_LEVEL:g} quantile needs at least 5 exceedances)")
     plane = {"normal": [float(v) for v in stain_plane["normal"]], "pixels": int(stain_plane["pixels"]),
-             "min_od": float(stain_plane["min_od"])}
+             "min_od": float(stain_plane["min_od"]), "od_floor": STAIN_OD_FLOOR}
     if len(plane["normal"]) != 3 or not all(math.isfinite(v) for v in plane["normal"]):
         raise ValueError(f"stain_plane.normal must be 3 finite numbers, got {stain_plane['normal']!r}")
     block = {"source": source, "patches": n, "quantile_levels": list(QUANTILE_LEVELS),
@@ -209,8 +212,11 @@ def calibration_block(per_patch: Mapping[str, Sequence[float]], source: str, sta
 
 
 def require_v2(block: Mapping) -> None:
-    """Raises ValueError for a block written before scoring v2 (no stain plane, no method tables)."""
+    """Raises ValueError for a block written before scoring v2 (no stain plane, no method tables) or with the
+    first v2 stain and sharpness statistics (no ``stain_plane.od_floor``; 1.2.0 cards)."""
     if "stain_plane" not in block or "stain_p99" not in block.get("statistics", {}):
+        raise ValueError(V1_BLOCK_MESSAGE)
+    if block["stain_plane"].get("od_floor") != STAIN_OD_FLOOR:
         raise ValueError(V1_BLOCK_MESSAGE)
     missing = [m for m in METHOD_NAMES if m not in block.get("methods", {})]
     if missing:

@@ -45,6 +45,10 @@ TISSUE_MAX_VALUE = 0.92
 STAIN_MIN_OD = 0.15
 #: ... and at least this many of them (fewer: the plane is not determined well enough).
 STAIN_MIN_PIXELS = 1000
+#: The stain residual divides by ``max(|od|, STAIN_OD_FLOOR)``: a pixel's share of optical density off the
+#: plane, so dense nuclei and faint cytoplasm weigh alike, without the noisy directions of near-white pixels
+#: (their |od| is below the floor). Recorded in the block's ``stain_plane.od_floor``.
+STAIN_OD_FLOOR = 0.3
 
 #: The statistics of the calibration block, in this order.
 STATISTIC_NAMES = ("mse", "l1", "ssim", "mse_p99", "dssim_p99", "tissue_fraction", "sharpness", "stain_p99")
@@ -198,13 +202,19 @@ def gray(rgb: np.ndarray) -> np.ndarray:
 
 
 def sharpness(rgb: np.ndarray) -> float:
-    """Population variance of the 4-neighbour Laplacian of :func:`gray`, reflect border
-    (``lap = g[i-1,j] + g[i+1,j] + g[i,j-1] + g[i,j+1] - 4 g[i,j]``; outside pixels mirror the edge)."""
+    """``sqrt(E_all * E_tissue)``: the geometric mean of the Laplacian energy per pixel (``E_all``, the mean of
+    ``lap**2`` over the patch) and per tissue pixel (``E_tissue``, over :func:`tissue_mask`; 0 without tissue).
+    ``lap = g[i-1,j] + g[i+1,j] + g[i,j-1] + g[i,j+1] - 4 g[i,j]`` of :func:`gray`, reflect border (outside
+    pixels mirror the edge). Per tissue pixel, sparse sharp tissue (adipose: thin membranes on clear cells) is
+    not "blurred"; per pixel, smooth dense tissue (muscle) is not either — blur lowers both."""
     g = gray(rgb)
     h, w = g.shape
     p = g[reflect_index(h, 1)][:, reflect_index(w, 1)]
     lap = p[:-2, 1:-1] + p[2:, 1:-1] + p[1:-1, :-2] + p[1:-1, 2:] - 4.0 * g
-    return float(lap.var())
+    energy = lap * lap
+    mask = tissue_mask(rgb)
+    e_tissue = float(energy[mask].mean()) if mask.any() else 0.0
+    return float(np.sqrt(float(energy.mean()) * e_tissue))
 
 
 # ----------------------------------------------------------------------------------------------- stain
@@ -236,7 +246,7 @@ def stain_scatter(rgbs: Sequence[np.ndarray]) -> tuple[np.ndarray, int]:
 
 def fit_stain_plane(rgbs: Sequence[np.ndarray]) -> dict:
     """The H&E stain plane of the patches (the plane through the origin their stained pixels' optical
-    densities span): ``{"normal": [nx, ny, nz], "pixels": n, "min_od": 0.15}``, the normal being the unit
+    densities span): ``{"normal": [nx, ny, nz], "pixels": n, "min_od": 0.15, "od_floor": 0.3}``, the normal being the unit
     eigenvector of :func:`stain_scatter`'s matrix for its smallest eigenvalue, its largest-magnitude
     component made positive (first on ties). Raises ValueError below ``STAIN_MIN_PIXELS`` pixels.
 
@@ -249,7 +259,7 @@ def fit_stain_plane(rgbs: Sequence[np.ndarray]) -> dict:
     normal = np.linalg.eigh(m)[1][:, 0]
     if normal[int(np.argmax(np.abs(normal)))] < 0:
         normal = -normal
-    return {"normal": [float(v) for v in normal], "pixels": n, "min_od": STAIN_MIN_OD}
+    return {"normal": [float(v) for v in normal], "pixels": n, "min_od": STAIN_MIN_OD, "od_floor": STAIN_OD_FLOOR}
 
 
 def _normal(normal: Sequence[float]) -> tuple[float, float, float]:
@@ -260,10 +270,19 @@ def _normal(normal: Sequence[float]) -> tuple[float, float, float]:
 
 
 def stain_residual_map(rgb: np.ndarray, normal: Sequence[float]) -> np.ndarray:
-    """``r = |n . od|`` per pixel (H, W): the optical density off the H&E plane (ink, DAB, other dyes)."""
+    """``r = max(n . od, 0) / max(|od|, STAIN_OD_FLOOR)`` per pixel (H, W), in [0, 1]: the share of a pixel's
+    optical density that stands off the H&E plane towards blue absorption (``n`` oriented with ``n_B >= 0``: the
+    side DAB, pen ink and other blue-absorbing dyes lie on). One-sided because a whole site's H&E tilts off
+    another site's plane to the other side (a Hamamatsu scan: median ``n . od`` = -0.09) without being a foreign
+    stain."""
     nx, ny, nz = _normal(normal)
+    if nz < 0:
+        nx, ny, nz = -nx, -ny, -nz
     od = optical_density(rgb)
-    return np.abs(nx * od[..., 0] + ny * od[..., 1] + nz * od[..., 2])
+    r, g, b = od[..., 0], od[..., 1], od[..., 2]
+    along = nx * r + ny * g + nz * b
+    magnitude = np.sqrt(r * r + g * g + b * b)
+    return np.maximum(along, 0.0) / np.maximum(magnitude, STAIN_OD_FLOOR)
 
 
 def stain_p99(rgb: np.ndarray, normal: Sequence[float]) -> float:

@@ -10,7 +10,7 @@ import pytest
 
 from histoae_training import scoring, stats
 
-PLANE = {"normal": [0.2, -0.1, 0.9746794344808963], "pixels": 12345, "min_od": 0.15}
+PLANE = {"normal": [0.2, -0.1, 0.9746794344808963], "pixels": 12345, "min_od": 0.15, "od_floor": 0.3}
 
 
 def synthetic_values(n, seed=0):
@@ -155,8 +155,13 @@ def test_calibration_refuses_49_patches_and_old_blocks(per_patch):
     del old["stain_plane"], old["methods"]
     with pytest.raises(ValueError) as e:
         stats.score_patch(row(), old)
-    assert str(e.value) == ("calibration block predates scoring v2 (no stain_plane): recalibrate with histoae "
-                            "calibrate")
+    assert str(e.value) == ("calibration block predates scoring v2.1 (no stain_plane, or no stain_plane.od_floor "
+                            "0.3: its stain and sharpness tables measure older statistics): recalibrate with "
+                            "histoae calibrate")
+    first_v2 = stats.calibration_block(per_patch, "x", PLANE)
+    del first_v2["stain_plane"]["od_floor"]  # a 1.2.0 card: absolute stain residual, whole-patch sharpness
+    with pytest.raises(ValueError, match="od_floor"):
+        stats.score_patch(row(), first_v2)
 
 
 def test_tail_scale_floor():
@@ -294,7 +299,7 @@ def test_default_card_is_calibrated_for_scoring_v2():
     from histoae_training.export import sha256_file
     root = Path(__file__).resolve().parents[2] / "models" / "default"
     card = json.loads((root / "model.json").read_text())
-    assert card["version"] == "1.2.0"
+    assert card["version"] == "1.3.0"
     assert sha256_file(root / card["weights"]["file"]) == card["weights"]["sha256"]
     cal = card["calibration"]
     stats.require_v2(cal)
@@ -302,7 +307,7 @@ def test_default_card_is_calibrated_for_scoring_v2():
     assert list(cal["statistics"]) == list(stats.STATISTIC_NAMES) and len(cal["statistics"]) == 8
     assert list(cal["methods"]) == list(stats.METHOD_NAMES) and len(cal["methods"]) == 5
     plane = cal["stain_plane"]
-    assert plane["min_od"] == 0.15 and plane["pixels"] > 1000
+    assert plane["min_od"] == 0.15 and plane["od_floor"] == 0.3 and plane["pixels"] > 1000
     assert abs(np.linalg.norm(plane["normal"]) - 1) < 1e-12
     for m, tab in cal["methods"].items():
         q = tab["quantiles"]

@@ -54,7 +54,7 @@ def test_plane_fit_recovers_a_known_plane():
     truth /= np.linalg.norm(truth)
     plane = stats.fit_stain_plane([synthetic_he(rng), synthetic_he(rng, 60)])
     normal = np.asarray(plane["normal"])
-    assert plane["min_od"] == 0.15 and plane["pixels"] > 20000
+    assert plane["min_od"] == 0.15 and plane["od_floor"] == 0.3 and plane["pixels"] > 20000
     assert abs(np.linalg.norm(normal) - 1) < 1e-12
     assert abs(normal @ truth) > 0.9999                  # within 0.8 degrees of the true normal
     k = int(np.argmax(np.abs(normal)))
@@ -90,13 +90,25 @@ def test_residual_map_and_p99(test_patches):
     r = stats.stain_residual_map(rgb, normal)
     od = -np.log10((rgb.astype(np.float64) + 1) / 256)
     assert r.shape == rgb.shape[:2]
-    assert np.allclose(r, np.abs(od @ normal), rtol=1e-12, atol=1e-15)
+    oriented = normal if normal[2] >= 0 else -normal                  # towards blue absorption
+    expected = np.maximum(od @ oriented, 0) / np.maximum(np.linalg.norm(od, axis=2), 0.3)
+    assert np.allclose(r, expected, rtol=1e-12, atol=1e-15)
+    assert np.array_equal(r, stats.stain_residual_map(rgb, -normal))  # either sign of the normal, one residual
+    assert r.min() >= 0 and r.max() <= 1                               # a share of the pixel's density
     smooth = ndimage.gaussian_filter(r, sigma=4.0, truncate=3.0, mode="reflect")
     assert stats.stain_p99(rgb, normal) == pytest.approx(np.percentile(smooth, 99), rel=1e-9)
     # H&E mixes sit on the plane; a yellow dye (blue absorbed, as DAB or a yellow marker) is far off it
     he = synthetic_he(np.random.default_rng(0), 32)
     ink = np.zeros((32, 32, 3), np.uint8) + np.array([230, 200, 60], np.uint8)
     assert stats.stain_p99(he, normal) < 0.03 < 0.2 < stats.stain_p99(ink, normal)
+    # one-sided: density tilted off the plane away from blue (a red-absorbing dye) does not count
+    cyan = np.zeros((32, 32, 3), np.uint8) + np.array([60, 200, 230], np.uint8)
+    assert stats.stain_p99(cyan, normal) < 0.03
+    # relative: the same off-plane share reads the same, faint or dense (above the floor)
+    dab = np.array([0.268, 0.570, 0.776])
+    faint, dense = (np.clip(np.rint(256 * 10 ** -(k * dab) - 1), 0, 255).astype(np.uint8) for k in (0.6, 1.8))
+    rf, rd = (stats.stain_residual_map(np.full((4, 4, 3), c, np.uint8), normal)[0, 0] for c in (faint, dense))
+    assert rf == pytest.approx(rd, abs=0.02) and rf > 0.2
     with pytest.raises(ValueError):
         stats.stain_residual_map(rgb, [1.0, 0.0])
 

@@ -88,7 +88,9 @@ def test_quality_signals(cases):
         assert stats.tissue_fraction(rgb) == pytest.approx(ref, abs=1e-12)
         g = (0.299 * rgb[..., 0].astype(np.float64) + 0.587 * rgb[..., 1] + 0.114 * rgb[..., 2]) / 255
         lap = ndimage.laplace(g, mode="reflect")
-        assert stats.sharpness(rgb) == pytest.approx(np.var(lap), rel=1e-10)
+        tissue = ((hsv[..., 1] > 0.07) & (hsv[..., 2] < 0.92)) | (mx == 0)
+        per_tissue_pixel = np.mean(lap[tissue] ** 2) if tissue.any() else 0.0
+        assert stats.sharpness(rgb) == pytest.approx(np.sqrt(np.mean(lap ** 2) * per_tissue_pixel), rel=1e-10)
     # blank glass has (almost) no tissue; tissue tiles mostly tissue
     fr = {tuple(rgb.shape): 0 for rgb, _, _ in cases}
     assert fr
@@ -123,7 +125,8 @@ def test_calibration_block():
     n = 50
     vals = {k: list(rng.random(n) * 0.5 + 0.1) for k in stats.STATISTIC_NAMES}
     vals["tissue_fraction"][3] = 0.0  # a zero: no log figures for this one
-    block = stats.calibration_block(vals, "unit test", {"normal": [0.0, 0.0, 1.0], "pixels": 5000, "min_od": 0.15})
+    block = stats.calibration_block(vals, "unit test", {"normal": [0.0, 0.0, 1.0], "pixels": 5000, "min_od": 0.15,
+                                                          "od_floor": 0.3})
     assert block["patches"] == n and block["source"] == "unit test"
     assert block["quantile_levels"] == list(levels)
     for k in stats.STATISTIC_NAMES:
