@@ -109,6 +109,6 @@ let package = Package(
         ]),
         .testTarget(name: "SlideReadingTests", dependencies: ["SlideReading", "ImageCodecs"]),
         /// Runs the built `histoae` binary as a user would, on the other targets' fixtures.
-        .testTarget(name: "histoaeTests", dependencies: ["histoae", "ImageCodecs"]),
+        .testTarget(name: "histoaeTests", dependencies: ["histoae", "ImageCodecs", "Scoring", "AutoencoderModel"]),
     ]
 )
