@@ -15,7 +15,7 @@ SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 # next security update; the base image's version pins the release (bookworm) instead.
 # hadolint ignore=DL3008
 RUN apt-get update \
- && apt-get install -y --no-install-recommends libopenblas-dev libpng-dev libjpeg-dev pkg-config \
+ && apt-get install -y --no-install-recommends libopenblas-dev libpng-dev libjpeg-dev libopenslide-dev pkg-config \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 # Package.resolved is used when present (it is not committed); the glob lets the COPY succeed without it.
@@ -52,7 +52,10 @@ SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 # The runtime packages of the binary's shared libraries (libc6, libgcc-s1, libstdc++6 and zlib1g are already in
 # the base image). scripts/check-runtime-libs.sh parses this list and fails if a library's package is missing
 # here or a package here provides none of them: OpenBLAS (pthread flavour, as libopenblas-dev pulls in) with its
-# Fortran runtime, libpng, libjpeg-turbo. Not pinned exactly: see the build stage.
+# Fortran runtime, libpng, libjpeg-turbo, and OpenSlide (`histoae scan`) with every library it loads — its
+# readers (libtiff, OpenJPEG, libxml2, SQLite, gdk-pixbuf), cairo and glib, and theirs. Some of the latter are
+# already in debian:12-slim; the check wants each one the binary loads named, so they are. Not pinned exactly:
+# see the build stage.
 # hadolint ignore=DL3008
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
@@ -61,6 +64,41 @@ RUN apt-get update \
       libquadmath0 \
       libpng16-16 \
       libjpeg62-turbo \
+      libopenslide0 \
+      libblkid1 \
+      libbrotli1 \
+      libbsd0 \
+      libcairo2 \
+      libdeflate0 \
+      libexpat1 \
+      libffi8 \
+      libfontconfig1 \
+      libfreetype6 \
+      libgdk-pixbuf-2.0-0 \
+      libglib2.0-0 \
+      libicu72 \
+      libjbig0 \
+      liblerc4 \
+      liblzma5 \
+      libmd0 \
+      libmount1 \
+      libopenjp2-7 \
+      libpcre2-8-0 \
+      libpixman-1-0 \
+      libselinux1 \
+      libsqlite3-0 \
+      libtiff6 \
+      libwebp7 \
+      libx11-6 \
+      libxau6 \
+      libxcb-render0 \
+      libxcb-shm0 \
+      libxcb1 \
+      libxdmcp6 \
+      libxext6 \
+      libxml2 \
+      libxrender1 \
+      libzstd1 \
  && rm -rf /var/lib/apt/lists/* \
  && groupadd --system --gid 10001 histoae \
  && useradd --uid 10001 --gid histoae --no-create-home --home-dir /nonexistent \

@@ -1,8 +1,8 @@
 // swift-tools-version:6.1
 // HistoAE: dependencies point one way (scripts/check-dependencies.py checks it) —
 // C shims → ImageCodecs / TensorKernels / RequestParsing → AutoencoderModel → Scoring → SlideReading →
-// InferenceService (the engine) → HTTPServer → `histoae`; the command line reaches the kernels only through the
-// engine.
+// InferenceService (the engine) → SlideScanning → HTTPServer → `histoae`; the command line reaches the kernels
+// only through the engine.
 import PackageDescription
 
 /// The kernels' loops vectorize with AVX2 + FMA (any x86-64 server since 2013); baseline SSE2 elsewhere.
@@ -66,6 +66,11 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Metrics", package: "swift-metrics"),
         ]),
+        /// Whole-slide scans through the engine: level, tissue, tiles in batches, and the four outputs (table,
+        /// QuPath GeoJSON, heatmap, summary); shared by `histoae scan` and the service's scan jobs.
+        .target(name: "SlideScanning", dependencies: [
+            "SlideReading", "InferenceService", "Scoring", "AutoencoderModel", "ImageCodecs",
+        ]),
         /// Hummingbird routes for openapi.yaml; knows nothing of kernels.
         .target(name: "HTTPServer", dependencies: [
             "InferenceService", "ImageCodecs", "Scoring", "AutoencoderModel", "RequestParsing",
@@ -85,7 +90,7 @@ let package = Package(
         ]),
         /// The command line: reaches the kernels only through the engine (scripts/check-dependencies.py).
         .executableTarget(name: "histoae", dependencies: [
-            "AutoencoderModel", "ImageCodecs", "Scoring", "InferenceService", "HTTPServer",
+            "AutoencoderModel", "ImageCodecs", "Scoring", "InferenceService", "HTTPServer", "SlideScanning",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -108,6 +113,10 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"),
         ]),
         .testTarget(name: "SlideReadingTests", dependencies: ["SlideReading", "ImageCodecs"]),
+        /// Scans synthetic and shared slides with the default model (models/default).
+        .testTarget(name: "SlideScanningTests", dependencies: [
+            "SlideScanning", "SlideReading", "InferenceService", "Scoring", "AutoencoderModel", "ImageCodecs",
+        ]),
         /// Runs the built `histoae` binary as a user would, on the other targets' fixtures.
         .testTarget(name: "histoaeTests", dependencies: ["histoae", "ImageCodecs", "Scoring", "AutoencoderModel"]),
     ]

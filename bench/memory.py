@@ -3,6 +3,7 @@
 
     swift build -c release && python3 bench/memory.py [--seconds 10]   # about 2 minutes
     python3 bench/memory.py --replicas-only                            # the replica example only; instant
+    python3 bench/memory.py --scans-only                               # the scan table only; about 1 minute
 
 Memory: for each configuration in CONFIGS, starts the release server
 (`histoae serve --port 0 --workers W --queue-capacity Q`), leaves it idle or drives it for --seconds with
@@ -13,6 +14,10 @@ table between the MEMORY markers of deploy/README.md and checks it against the R
 the table: the rule *without* its × 1.5 headroom must be at least every measured peak (the headroom is for
 fragmentation and loads not measured here). Prints PASS/FAIL per row; exits 1 if a row fails, a request got
 another error or hung, or a server exited non-zero.
+
+Scans: for each slide in SCANS, runs `histoae scan --workers 2` on the shared slides and reads its peak RSS
+(wait4's ru_maxrss) and tiles/s; writes the table between the SCAN markers and checks that
+`deploy_checks.SCAN_MEMORY_MIB` (the rule the scan Job example's memory limit is checked against) covers every row.
 
 Replicas: r = the served rate of bench/load_results.md (bench/load_test.py: 32 clients, single-patch requests)
 divided by the logical CPUs named on its "machine:" line, rounded; writes the worked example between the
@@ -41,6 +46,9 @@ import deploy_checks  # noqa: E402  (the memory rule scripts/check-deploy.sh enf
 # The worked example: a pipeline of SLIDES_PER_HOUR slides of PATCHES_PER_SLIDE patches, pods of POD_CORES
 # cores, the HPA's target utilisation.
 SLIDES_PER_HOUR, PATCHES_PER_SLIDE, POD_CORES, HPA_TARGET = 20, 50_000, 2, 0.7
+# (slide under ../shared/data/slides, extra `histoae scan` arguments): the CMU sample at its own µm/px, and the
+# TCGA slide (no µm/px in the file) at overlapping tiles, about 1,800 of them.
+SCANS = [("cmu-1-small-region.svs", []), ("tcga-cr-7395-01a-01-ts1.svs", ["--slide-mpp", "0.5", "--stride", "75"])]
 
 
 def fill(text):
@@ -144,18 +152,57 @@ def memory_section(args):
     return section, ok
 
 
+def scan_section(args):
+    """The SCAN table: peak RSS and tiles/s of `histoae scan` per slide, checked against SCAN_MEMORY_MIB."""
+    import subprocess
+    import tempfile
+    rows, ok = [], True
+    for slide, extra in SCANS:
+        with tempfile.TemporaryDirectory() as out:
+            command = [args.binary, "scan", "--workers", "2", "--out", out, *extra,
+                       str(ROOT.parent / "shared/data/slides" / slide)]
+            process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+            stderr = process.stderr.read()
+            _, status, usage = os.wait4(process.pid, 0)
+            process.returncode = os.waitstatus_to_exitcode(status)
+        peak = usage.ru_maxrss / 1024  # KiB on Linux
+        m = re.search(r"(\d+) tiles in ([\d.]+) s \(([\d.]+) tiles/s\)", stderr)
+        passed = process.returncode == 0 and m is not None and peak <= deploy_checks.SCAN_MEMORY_MIB
+        ok &= passed
+        tiles, rate = (m.group(1), m.group(3)) if m else ("?", "?")
+        print(f"{'PASS' if passed else 'FAIL'}: scan {slide} {' '.join(extra)}: {tiles} tiles at {rate} tiles/s, "
+              f"peak {peak:.0f} MiB, rule {deploy_checks.SCAN_MEMORY_MIB} MiB; exit {process.returncode}", flush=True)
+        options = f" `{' '.join(extra)}`" if extra else ""
+        rows.append(f"| `{slide}`{options} | {tiles} | {rate} | {peak:.0f} MiB |")
+    machine = load_test.machine_summary(args.binary)
+    intro = fill(
+        f"**Scans.** Peak RSS (wait4's ru_maxrss) and speed of `histoae scan --workers 2` (release build) on the "
+        f"shared slides, measured {datetime.date.today()} on {machine} by `python3 bench/memory.py`. Tiles are "
+        "streamed (a bounded reading queue, the engine's bounded requests) and the heatmap is thumbnail-sized, so "
+        f"the peak does not grow with the slide; `SCAN_MEMORY_MIB` ({deploy_checks.SCAN_MEMORY_MIB} MiB in "
+        "deploy/tools/deploy_checks.py, checked here to cover every row) × 1.5 is what the scan Job example's "
+        "memory limit must reach.")
+    section = "\n".join([intro, "", "| slide, options | tiles | tiles/s | peak RSS |", "|---|---:|---:|---:|",
+                          *rows, "", ""])
+    return section, ok
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--binary", default=str(ROOT / ".build/release/histoae"))
     parser.add_argument("--seconds", type=float, default=10, help="seconds of load per loaded configuration")
     parser.add_argument("--replicas-only", action="store_true", help="rewrite only the replica example")
+    parser.add_argument("--scans-only", action="store_true", help="measure and rewrite only the scan table")
     args = parser.parse_args()
-    sections, ok = {"REPLICAS": replicas_section()}, True
+    sections, ok = ({} if args.scans_only else {"REPLICAS": replicas_section()}), True
     if not args.replicas_only:
         if not pathlib.Path(args.binary).exists():
             raise SystemExit(f"{args.binary} not found: run `swift build -c release` first")
         os.chdir(ROOT)  # the server's default model folder, models/default, is relative
-        sections["MEMORY"], ok = memory_section(args)
+        if not args.scans_only:
+            sections["MEMORY"], ok = memory_section(args)
+        sections["SCAN"], scans_ok = scan_section(args)
+        ok &= scans_ok
     text = README.read_text()  # read again: others may have edited it during the measurements
     for name, body in sections.items():
         text = replace_between(text, name, body)

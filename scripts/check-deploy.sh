@@ -90,13 +90,13 @@ echo "-- 4. consistency checks"
 if python3 - "$work/rendered" deploy/compose/docker-compose.yml deploy/compose/prometheus.yml <<'PY'
 import glob, os, re, sys
 sys.path.insert(0, "deploy/tools")
-from deploy_checks import check_overlay, check_compose
+from deploy_checks import check_rendered, check_compose
 import yaml
 problems, count = [], 0
 for path in sorted(glob.glob(os.path.join(sys.argv[1], "*.yaml"))):
     name = os.path.basename(path)[:-5]
     objects = [o for o in yaml.safe_load_all(open(path)) if o]
-    found, checked = check_overlay(objects)
+    found, checked = check_rendered(objects)
     count += checked
     problems += [f"{name}: {p}" for p in found]
 found, checked = check_compose(yaml.safe_load(open(sys.argv[2])), yaml.safe_load(open(sys.argv[3])))

@@ -8,14 +8,30 @@ import ImageCodecs
 ///
 /// ```swift
 /// let thumbnail = try SlideThumbnail.read(slide, level: 2, levelMPP: 4.0, micronsPerPixel: 8.0)
+/// let overview = try SlideThumbnail.read(slide, slideMPP: 0.499, micronsPerPixel: 2.0)   // level chosen
 /// ```
-enum SlideThumbnail {
+public enum SlideThumbnail {
     static let bandRows = 256
     static let chunkColumns = 4096
     /// Level pixels per thumbnail pixel beyond which UInt32 sums could overflow (4096² × 255 < 2³²).
     static let maxReduction = 4000.0
 
-    static func read(_ slide: Slide, level: Int, levelMPP: Double, micronsPerPixel: Double) throws(SlideError)
+    /// The level a thumbnail at `micronsPerPixel` is read from: the coarsest level still at least as fine
+    /// (level 0 always is), so the fewest pixels are decoded.
+    public static func sourceLevel(of slide: Slide, slideMPP: Double, micronsPerPixel: Double) -> SlideLevel {
+        slide.levels.last { slideMPP * $0.downsample <= micronsPerPixel } ?? slide.level0
+    }
+
+    /// The slide reduced to `micronsPerPixel` (at least `slideMPP`), read from ``sourceLevel(of:slideMPP:micronsPerPixel:)``.
+    public static func read(_ slide: Slide, slideMPP: Double, micronsPerPixel: Double) throws(SlideError) -> RGBImage {
+        let level = sourceLevel(of: slide, slideMPP: slideMPP, micronsPerPixel: micronsPerPixel)
+        return try read(slide, level: level.index, levelMPP: slideMPP * level.downsample,
+                        micronsPerPixel: max(micronsPerPixel, slideMPP))
+    }
+
+    /// - Throws: ``SlideError/invalidRequest(_:)`` when the level cannot be reduced to that scale (finer than the
+    ///   level, or more than ``maxReduction`` level pixels per thumbnail pixel); OpenSlide's read errors.
+    public static func read(_ slide: Slide, level: Int, levelMPP: Double, micronsPerPixel: Double) throws(SlideError)
         -> RGBImage {
         let source = slide.levels[level]
         let scale = levelMPP / micronsPerPixel   // thumbnail pixels per level pixel, ≤ 1

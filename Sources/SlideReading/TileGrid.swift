@@ -76,7 +76,7 @@ public struct TileGrid: Sendable, Equatable {
         }
         regionSize = scan.needsResize ? max(1, Int((Double(patchSize) * scan.levelPixelsPerModelPixel).rounded()))
             : patchSize
-        let level0Side = Int((Double(patchSize) * step).rounded())
+        let level0Side = Self.level0Side(patchSize: patchSize, scan: scan)
         var tiles: [Tile] = []
         for row in 0..<rows {
             let y = Int(Double(row * stride) * step)
@@ -91,6 +91,13 @@ public struct TileGrid: Sendable, Equatable {
             }
         }
         self.tiles = tiles
+    }
+
+    /// Side of a tile in level-0 pixels (the square a tile covers on the slide, whatever level it is read at).
+    public var level0TileSide: Int { Self.level0Side(patchSize: patchSize, scan: scan) }
+
+    private static func level0Side(patchSize: Int, scan: ScanLevel) -> Int {
+        Int((Double(patchSize) * scan.level0PixelsPerModelPixel).rounded())
     }
 
     /// What to read for `tile` at ``ScanLevel/level``.

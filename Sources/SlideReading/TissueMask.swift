@@ -35,8 +35,7 @@ public struct TissueMask: Sendable, Equatable {
         if level0Area / (micronsPerPixel * micronsPerPixel) > Double(options.maxPixels) {
             micronsPerPixel = (level0Area / Double(options.maxPixels)).squareRoot() * 1.001
         }
-        // The coarsest level that is still at least as fine as the thumbnail (level 0 always is).
-        let level = slide.levels.last { slideMPP * $0.downsample <= micronsPerPixel } ?? level0
+        let level = SlideThumbnail.sourceLevel(of: slide, slideMPP: slideMPP, micronsPerPixel: micronsPerPixel)
         let levelMPP = slideMPP * level.downsample
         let thumbnail = try SlideThumbnail.read(slide, level: level.index, levelMPP: levelMPP,
                                                 micronsPerPixel: micronsPerPixel)

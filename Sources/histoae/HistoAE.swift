@@ -2,15 +2,15 @@ import ArgumentParser
 import Foundation
 import InferenceService
 
-/// `histoae` — serve, reconstruct, score and calibrate on H&E patches with CNNAutoencoder_3, inspect weight files,
-/// benchmark.
+/// `histoae` — serve, reconstruct, score and calibrate on H&E patches with CNNAutoencoder_3, scan whole slides,
+/// inspect weight files, benchmark.
 @main
 struct HistoAE: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "histoae",
         abstract: "CNNAutoencoder_3 for 150×150 H&E patches: reconstruction and scoring, exact to PyTorch.",
-        subcommands: [ServeCommand.self, ReconstructCommand.self, ScoreCommand.self, CalibrateCommand.self, ModelCommand.self,
-                      BenchCommand.self, MachineCommand.self])
+        subcommands: [ServeCommand.self, ReconstructCommand.self, ScoreCommand.self, ScanCommand.self, CalibrateCommand.self,
+                      ModelCommand.self, BenchCommand.self, MachineCommand.self])
 
     static func main() async {
         selectOpenBLASCore()

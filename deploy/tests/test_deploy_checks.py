@@ -12,23 +12,23 @@ import yaml
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "deploy" / "tools"))
-from deploy_checks import check_compose, check_overlay, required_memory_mib  # noqa: E402
+from deploy_checks import check_compose, check_overlay, check_rendered, check_scan_job, required_memory_mib  # noqa: E402
 
 OVERLAYS = sorted(p.name for p in (ROOT / "deploy" / "overlays").iterdir() if p.is_dir())
 
 
 @functools.lru_cache(maxsize=None)
-def _rendered(overlay):
-    out = subprocess.run(["kubectl", "kustomize", str(ROOT / "deploy" / "overlays" / overlay)],
+def _rendered(overlay, folder="overlays"):
+    out = subprocess.run(["kubectl", "kustomize", str(ROOT / "deploy" / folder / overlay)],
                          capture_output=True, text=True, check=True).stdout
     return [o for o in yaml.safe_load_all(out) if o]
 
 
-def render(overlay):
+def render(overlay, folder="overlays"):
     """The overlay as `kubectl kustomize` renders it (a fresh copy each time: tests mutate it)."""
     if not shutil.which("kubectl"):
         pytest.skip("kubectl not installed")
-    return copy.deepcopy(_rendered(overlay))
+    return copy.deepcopy(_rendered(overlay, folder))
 
 
 def deployment(objects):
@@ -130,3 +130,38 @@ def test_servicemonitor_is_checked():
 
 def test_memory_model_grows_with_workers_and_queue():
     assert required_memory_mib(2, 256) > required_memory_mib(1, 256) > required_memory_mib(1, 0)
+
+
+# ---------------------------------------------------------------------------------------------- the scan Job example
+
+def scan_job(objects):
+    return next(o for o in objects if o["kind"] == "Job")
+
+
+def test_scan_job_example_is_consistent():
+    objects = render("scan-job", "examples")
+    problems, count = check_scan_job(objects)
+    assert problems == [] and count > 20
+    assert check_rendered(objects) == (problems, count)  # check-deploy.sh's dispatch picks the Job checks
+
+
+def _job_container(objects):
+    return scan_job(objects)["spec"]["template"]["spec"]["containers"][0]
+
+
+@pytest.mark.parametrize("mistake, expected", [
+    (lambda o: scan_job(o)["spec"].update(completions=5), "completions (5) must equal the slides listed (3)"),
+    (lambda o: scan_job(o)["spec"].pop("completionMode"), "Indexed"),
+    (lambda o: _job_container(o)["resources"]["limits"].update(memory="256Mi"), "below the measured scan footprint"),
+    (lambda o: _job_container(o)["resources"]["limits"].update(cpu="4"), "must equal --workers 2"),
+    (lambda o: next(x for x in o if x["kind"] == "NetworkPolicy")["spec"].update(egress=[{}]), "deny the scan pods"),
+    (lambda o: next(x for x in o if x["kind"] == "ConfigMap")["data"].update({"slides.txt": "a.svs\n../b.svs\nc.svs\n"}),
+     "without .."),
+    (lambda o: _job_container(o)["securityContext"].update(readOnlyRootFilesystem=False), "readOnlyRootFilesystem"),
+    (lambda o: scan_job(o)["spec"]["template"]["spec"].update(restartPolicy="OnFailure"), "restartPolicy Never"),
+])
+def test_scan_job_mistakes_are_caught(mistake, expected):
+    objects = render("scan-job", "examples")
+    mistake(objects)
+    problems, _ = check_scan_job(objects)
+    assert any(expected in p for p in problems), problems

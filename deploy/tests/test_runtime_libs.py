@@ -3,7 +3,7 @@ package — when the runtime stage misses a library's package or installs one th
 
 Two binaries: histoae (the one scripts/check-deploy.sh checked, HISTOAE_CHECKED_BIN; else the static release
 build, else the debug build) and a small C probe compiled here that links the same C libraries (OpenBLAS,
-libpng, libjpeg), so the checker's logic is tested even without a histoae build.
+libpng, libjpeg, OpenSlide), so the checker's logic is tested even without a histoae build.
 """
 import os
 import pathlib
@@ -16,18 +16,20 @@ import pytest
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "scripts" / "check-runtime-libs.sh"
 DOCKERFILE = (ROOT / "Dockerfile").read_text()
-RUNTIME_PACKAGES = ["libopenblas0-pthread", "libgfortran5", "libquadmath0", "libpng16-16", "libjpeg62-turbo"]
+RUNTIME_PACKAGES = ["libopenblas0-pthread", "libgfortran5", "libquadmath0", "libpng16-16", "libjpeg62-turbo",
+                    "libopenslide0"]
 
 PROBE_C = r"""
 #include <stdio.h>
 #include <png.h>
 #include <jpeglib.h>
 #include <cblas.h>
+#include <openslide.h>
 int main(void) {
     float a = 1, b = 2;
     struct jpeg_error_mgr e;
     jpeg_std_error(&e);
-    printf("%g %s\n", cblas_sdot(1, &a, 1, &b, 1), png_get_libpng_ver(NULL));
+    printf("%g %s %s\n", cblas_sdot(1, &a, 1, &b, 1), png_get_libpng_ver(NULL), openslide_get_version());
     return 0;
 }
 """
@@ -61,7 +63,7 @@ def probe(tmp_path_factory):
         pytest.skip("gcc/pkg-config not installed")
     d = tmp_path_factory.mktemp("probe")
     (d / "probe.c").write_text(PROBE_C)
-    flags = subprocess.run(["pkg-config", "--cflags", "--libs", "openblas", "libpng", "libjpeg"],
+    flags = subprocess.run(["pkg-config", "--cflags", "--libs", "openblas", "libpng", "libjpeg", "openslide"],
                            capture_output=True, text=True, check=True).stdout.split()
     subprocess.run(["gcc", str(d / "probe.c"), "-o", str(d / "probe"), *flags], check=True)
     return d / "probe"
@@ -163,7 +165,10 @@ def test_only_the_runtime_stage_counts(probe, tmp_path):
 
 
 def test_version_pins_and_comments_are_understood(probe, tmp_path):
-    text = """FROM debian:12.12-slim AS runtime
+    # OpenSlide and the libraries it loads, as the Dockerfile lists them (after the five written out here).
+    listed = subprocess.run(["bash", str(SCRIPT), "--print-packages"], capture_output=True, text=True, check=True)
+    openslide = " ".join(p for p in listed.stdout.split() if p not in RUNTIME_PACKAGES[:5])
+    text = f"""FROM debian:12.12-slim AS runtime
 # a comment
 RUN apt-get update \\
  && apt-get install -y --no-install-recommends \\
@@ -172,6 +177,7 @@ RUN apt-get update \\
       libgfortran5 libquadmath0 \\
       libpng16-16/bookworm \\
       libjpeg62-turbo \\
+      {openslide} \\
  && rm -rf /var/lib/apt/lists/*
 """
     code, out = run_check(probe, text, tmp_path)

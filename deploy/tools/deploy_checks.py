@@ -23,6 +23,10 @@ PER_QUEUED_PATCH_MIB = 0.35
 ENCODE_MIB_PER_CODEC_THREAD = 32
 HEADROOM = 1.5
 DEFAULT_BUFFERED_BYTES = 192 * 2**20
+# Upper bound of the peak RSS of `histoae scan --workers 2`: bench/memory.py measures it on the shared slides
+# (deploy/README.md "Sizing", the SCAN table) and checks this covers every row; it does not grow with the slide
+# (tiles are streamed, the heatmap is thumbnail-sized).
+SCAN_MEMORY_MIB = 256
 
 
 def required_memory_mib(workers: int, queue_capacity: int, buffered_bytes: int = DEFAULT_BUFFERED_BYTES,
@@ -59,6 +63,21 @@ class Checker:
         if not condition:
             self.problems.append(message)
         return bool(condition)
+
+
+def check_pod_security(c: Checker, spec: dict, container: dict) -> None:
+    """The restricted security context (pod and container), no service-account token, a versioned image."""
+    psc, csc = spec.get("securityContext", {}), container.get("securityContext", {})
+    c.expect(psc.get("runAsNonRoot") is True or csc.get("runAsNonRoot") is True, "runAsNonRoot")
+    c.expect(csc.get("readOnlyRootFilesystem") is True, "readOnlyRootFilesystem")
+    c.expect(csc.get("allowPrivilegeEscalation") is False, "allowPrivilegeEscalation: false")
+    c.expect("ALL" in (csc.get("capabilities") or {}).get("drop", []), "capabilities drop ALL")
+    c.expect((psc.get("seccompProfile") or csc.get("seccompProfile") or {}).get("type") == "RuntimeDefault",
+             "seccompProfile RuntimeDefault")
+    c.expect(spec.get("automountServiceAccountToken") is False, "automountServiceAccountToken: false")
+    image = container["image"]
+    c.expect(re.search(r"(:[^/:]+|@sha256:[0-9a-f]{64})$", image) and not image.endswith(":latest"),
+             f"image {image} must carry a version tag or digest")
 
 
 def check_overlay(objects: list[dict]) -> tuple[list[str], int]:
@@ -143,20 +162,7 @@ def check_overlay(objects: list[dict]) -> tuple[list[str], int]:
                  f"queue of {queue} patches and {buffered / 2**20:.0f} MiB of buffered bodies and answers "
                  f"({need:.0f} MiB incl. headroom)")
 
-    # Security context (pod and container).
-    psc, csc = spec.get("securityContext", {}), container.get("securityContext", {})
-    c.expect(psc.get("runAsNonRoot") is True or csc.get("runAsNonRoot") is True, "runAsNonRoot")
-    c.expect(csc.get("readOnlyRootFilesystem") is True, "readOnlyRootFilesystem")
-    c.expect(csc.get("allowPrivilegeEscalation") is False, "allowPrivilegeEscalation: false")
-    c.expect("ALL" in (csc.get("capabilities") or {}).get("drop", []), "capabilities drop ALL")
-    c.expect((psc.get("seccompProfile") or csc.get("seccompProfile") or {}).get("type") == "RuntimeDefault",
-             "seccompProfile RuntimeDefault")
-    c.expect(spec.get("automountServiceAccountToken") is False, "automountServiceAccountToken: false")
-
-    # Image: a version, never latest.
-    image = container["image"]
-    c.expect(re.search(r"(:[^/:]+|@sha256:[0-9a-f]{64})$", image) and not image.endswith(":latest"),
-             f"image {image} must carry a version tag or digest")
+    check_pod_security(c, spec, container)
 
     # Spread across nodes; Prometheus annotations.
     keys = {t["topologyKey"] for t in spec.get("topologySpreadConstraints", [])
@@ -219,6 +225,79 @@ def check_overlay(objects: list[dict]) -> tuple[list[str], int]:
         c.expect(deployment["metadata"].get("namespace") in sm["spec"].get("namespaceSelector", {}).get("matchNames", []),
                  "ServiceMonitor namespaceSelector must include the Deployment's namespace")
     return c.problems, c.count
+
+
+def check_scan_job(objects: list[dict]) -> tuple[list[str], int]:
+    """deploy/examples/scan-job: an Indexed Job of `histoae scan`, one slide per index, as many completions as
+    lines in the slide list, CPU = --workers, memory above the measured scan footprint, no network, restricted."""
+    c = Checker()
+    by_kind: dict[str, list[dict]] = {}
+    for o in objects:
+        by_kind.setdefault(o["kind"], []).append(o)
+    if not c.expect(len(by_kind.get("Job", [])) == 1, "expected exactly one Job"):
+        return c.problems, c.count
+    job = by_kind["Job"][0]
+    pod = job["spec"]["template"]
+    spec, labels = pod["spec"], pod["metadata"]["labels"]
+    c.expect(job["spec"].get("completionMode") == "Indexed", "the Job must be Indexed (one slide per index)")
+    c.expect(spec.get("restartPolicy") == "Never", "restartPolicy Never: the Job, not the kubelet, retries")
+    containers = spec["containers"]
+    c.expect(len(containers) == 1, "expected one container")
+    container = containers[0]
+    script = "\n".join(container.get("command", []) + container.get("args", []))
+    c.expect("/app/bin/histoae scan" in script and "JOB_COMPLETION_INDEX" in script,
+             "the container must run `histoae scan` on the slide of its JOB_COMPLETION_INDEX")
+
+    # The slide list: a mounted ConfigMap whose line count is the number of completions.
+    volumes = {v["name"]: v for v in spec.get("volumes", [])}
+    maps = {m["metadata"]["name"]: m.get("data", {}) for m in by_kind.get("ConfigMap", [])}
+    lists = [volumes[m["name"]]["configMap"]["name"] for m in container.get("volumeMounts", [])
+             if "configMap" in volumes.get(m["name"], {})]
+    if c.expect(lists and lists[0] in maps and "slides.txt" in maps[lists[0]], "the slide list ConfigMap is not mounted"):
+        lines = [line for line in maps[lists[0]]["slides.txt"].splitlines() if line.strip()]
+        c.expect(job["spec"].get("completions") == len(lines),
+                 f"completions ({job['spec'].get('completions')}) must equal the slides listed ({len(lines)})")
+        c.expect(all(not l.startswith("/") and ".." not in l.split("/") for l in lines),
+                 "slide paths must be relative to the volume, without ..")
+    c.expect(1 <= job["spec"].get("parallelism", 1) <= job["spec"].get("completions", 1), "1 ≤ parallelism ≤ completions")
+    c.expect(job["spec"].get("activeDeadlineSeconds", 0) > 0, "activeDeadlineSeconds bounds a stuck pod")
+
+    # CPU = the scan's --workers, request = limit; memory above the measured scan footprint.
+    workers = re.search(r"--workers (\d+)", script)
+    resources = container.get("resources", {})
+    requests, limits = resources.get("requests", {}), resources.get("limits", {})
+    if c.expect(workers and "cpu" in requests and "cpu" in limits, "--workers and a cpu request/limit"):
+        c.expect(cpu_cores(requests["cpu"]) == cpu_cores(limits["cpu"]) == int(workers.group(1)),
+                 f"cpu request/limit must equal --workers {workers.group(1)}")
+    if c.expect("memory" in requests and "memory" in limits, "memory request and limit required"):
+        c.expect(mebibytes(requests["memory"]) == mebibytes(limits["memory"]), "memory request must equal limit")
+        c.expect(mebibytes(limits["memory"]) >= SCAN_MEMORY_MIB * HEADROOM,
+                 f"memory limit {limits['memory']} below the measured scan footprint ({SCAN_MEMORY_MIB * HEADROOM:.0f} MiB "
+                 "incl. headroom)")
+    check_pod_security(c, spec, container)
+    c.expect(spec.get("serviceAccountName") in {s["metadata"]["name"] for s in by_kind.get("ServiceAccount", [])},
+             "serviceAccountName must name the rendered ServiceAccount")
+    policies = [p for p in by_kind.get("NetworkPolicy", [])
+                if selects(p["spec"]["podSelector"].get("matchLabels", {}), labels)]
+    c.expect(policies and all(set(p["spec"].get("policyTypes", [])) == {"Ingress", "Egress"}
+                              and not p["spec"].get("ingress") and not p["spec"].get("egress") for p in policies),
+             "a NetworkPolicy must deny the scan pods all traffic")
+    namespaces = by_kind.get("Namespace", [])
+    for ns in namespaces:
+        c.expect(ns["metadata"].get("labels", {}).get("pod-security.kubernetes.io/enforce") == "restricted",
+                 f"Namespace {ns['metadata']['name']} should enforce the restricted Pod Security Standard")
+    for o in objects:
+        if o["kind"] != "Namespace":
+            c.expect(o["metadata"].get("namespace") == job["metadata"].get("namespace"),
+                     f"{o['kind']} {o['metadata']['name']} is not in the Job's namespace")
+    return c.problems, c.count
+
+
+def check_rendered(objects: list[dict]) -> tuple[list[str], int]:
+    """A rendered kustomization: the scan Job example, or a serving overlay."""
+    if any(o["kind"] == "Job" for o in objects):
+        return check_scan_job(objects)
+    return check_overlay(objects)
 
 
 def seconds(duration) -> float:

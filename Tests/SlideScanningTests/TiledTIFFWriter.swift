@@ -1,0 +1,1 @@
+../SlideReadingTests/TiledTIFFWriter.swift
