@@ -15,7 +15,7 @@ SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 # next security update; the base image's version pins the release (bookworm) instead.
 # hadolint ignore=DL3008
 RUN apt-get update \
- && apt-get install -y --no-install-recommends libopenblas-dev libpng-dev libjpeg-dev libopenslide-dev pkg-config \
+ && apt-get install -y --no-install-recommends libopenblas-dev libpng-dev libjpeg-dev libopenslide-dev libsqlite3-dev pkg-config \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 # Package.resolved is used when present (it is not committed); the glob lets the COPY succeed without it.

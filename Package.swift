@@ -1,8 +1,8 @@
 // swift-tools-version:6.1
 // HistoAE: dependencies point one way (scripts/check-dependencies.py checks it) —
 // C shims → ImageCodecs / TensorKernels / RequestParsing → AutoencoderModel → Scoring → SlideReading →
-// InferenceService (the engine) → SlideScanning → HTTPServer → `histoae`; the command line reaches the kernels
-// only through the engine.
+// InferenceService (the engine) → SlideScanning → ScanJobs → HTTPServer → `histoae`; the command line reaches
+// the kernels only through the engine.
 import PackageDescription
 
 /// The kernels' loops vectorize with AVX2 + FMA (any x86-64 server since 2013); baseline SSE2 elsewhere.
@@ -29,6 +29,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-nio-extras", from: "1.35.2"),
+        /// SQLite (Debian libsqlite3-dev) for the scan job records.
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
     ],
     targets: [
         // MARK: C shims (Debian -dev packages, found by pkg-config)
@@ -71,9 +73,17 @@ let package = Package(
         .target(name: "SlideScanning", dependencies: [
             "SlideReading", "InferenceService", "Scoring", "AutoencoderModel", "ImageCodecs",
         ]),
+        /// The service's scan jobs: SQLite records (GRDB), slide-root confinement, the runner that scans queued jobs
+        /// on their own threads through the engine at background priority.
+        .target(name: "ScanJobs", dependencies: [
+            "SlideScanning", "InferenceService", "Scoring", "AutoencoderModel",
+            .product(name: "GRDB", package: "GRDB.swift"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "Metrics", package: "swift-metrics"),
+        ]),
         /// Hummingbird routes for openapi.yaml; knows nothing of kernels.
         .target(name: "HTTPServer", dependencies: [
-            "InferenceService", "ImageCodecs", "Scoring", "AutoencoderModel", "RequestParsing",
+            "InferenceService", "ImageCodecs", "Scoring", "AutoencoderModel", "RequestParsing", "ScanJobs",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdCore", package: "hummingbird"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -90,7 +100,7 @@ let package = Package(
         ]),
         /// The command line: reaches the kernels only through the engine (scripts/check-dependencies.py).
         .executableTarget(name: "histoae", dependencies: [
-            "AutoencoderModel", "ImageCodecs", "Scoring", "InferenceService", "HTTPServer", "SlideScanning",
+            "AutoencoderModel", "ImageCodecs", "Scoring", "InferenceService", "HTTPServer", "SlideScanning", "ScanJobs",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -109,13 +119,17 @@ let package = Package(
             "InferenceService", "AutoencoderModel", "ImageCodecs", "Scoring", "TensorKernels",
         ]),
         .testTarget(name: "HTTPServerTests", dependencies: [
-            "HTTPServer", "AutoencoderModel", "Scoring", .product(name: "Hummingbird", package: "hummingbird"),
+            "HTTPServer", "AutoencoderModel", "Scoring", "ScanJobs", .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "NIOCore", package: "swift-nio"),
         ]),
         .testTarget(name: "SlideReadingTests", dependencies: ["SlideReading", "ImageCodecs"]),
         /// Scans synthetic and shared slides with the default model (models/default).
         .testTarget(name: "SlideScanningTests", dependencies: [
             "SlideScanning", "SlideReading", "InferenceService", "Scoring", "AutoencoderModel", "ImageCodecs",
+        ]),
+        /// The job store on a real SQLite file, slide-root confinement, and jobs run on the shared slides.
+        .testTarget(name: "ScanJobsTests", dependencies: [
+            "ScanJobs", "SlideScanning", "InferenceService", "Scoring", "AutoencoderModel",
         ]),
         /// Runs the built `histoae` binary as a user would, on the other targets' fixtures.
         .testTarget(name: "histoaeTests", dependencies: ["histoae", "ImageCodecs", "Scoring", "AutoencoderModel"]),

@@ -4,6 +4,7 @@ The binary is `$HISTOAE_BIN`, else the debug build `.build/debug/histoae` that `
 """
 import os
 import pathlib
+import shutil
 import signal
 import subprocess
 import threading
@@ -108,6 +109,34 @@ def auth() -> dict:
 @pytest.fixture(scope="session")
 def session() -> requests.Session:
     return requests.Session()
+
+
+# MARK: the browser (test_viewer.py)
+
+@pytest.fixture()
+def browser():
+    """A fresh headless Chromium (Debian `chromium` + `chromium-driver`, installed by scripts/setup.sh) driven by
+    Selenium: a small window for a 2-core machine, no network but the servers', and the browser console kept
+    (`browser.get_log("browser")`). $HISTOAE_CHROMIUM and $HISTOAE_CHROMEDRIVER name other binaries."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+    chromium = os.environ.get("HISTOAE_CHROMIUM") or shutil.which("chromium")
+    chromedriver = os.environ.get("HISTOAE_CHROMEDRIVER") or shutil.which("chromedriver")
+    if not chromium or not chromedriver:
+        pytest.fail("the viewer tests need chromium and chromedriver: run `bash scripts/setup.sh` "
+                    "(Debian packages chromium, chromium-driver)")
+    options = webdriver.ChromeOptions()
+    options.binary_location = chromium
+    for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
+                 "--window-size=1280,900", "--force-device-scale-factor=1", "--no-first-run",
+                 "--disable-extensions", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--disable-default-apps", "--renderer-process-limit=2"):
+        options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    # An explicit driver path: Selenium then never tries to download one.
+    driver = webdriver.Chrome(options=options, service=Service(chromedriver))
+    yield driver
+    driver.quit()
 
 
 # MARK: hostile-client servers (test_hostile.py)

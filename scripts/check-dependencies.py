@@ -3,7 +3,7 @@
 dependency is imported, and that dependencies point one way (README "Architecture"):
 
     C shims → ImageCodecs / TensorKernels / RequestParsing → AutoencoderModel → Scoring → SlideReading
-            → InferenceService → SlideScanning → HTTPServer → histoae
+            → InferenceService → SlideScanning → ScanJobs → HTTPServer → histoae
 
 A module may import modules of lower layers only, and the command line (`histoae`) never reaches the kernels
 or the C shims: it goes through the engine (InferenceService). Run by scripts/test.sh; exits 1 with one line
@@ -27,9 +27,10 @@ LAYERS = {
     "Scoring": 3,
     "SlideReading": 4,   # slides → tiles; uses Scoring's optical density for its tissue notion
     "InferenceService": 5,
-    "SlideScanning": 6,  # whole-slide scans through the engine; the service's scan jobs will use it
-    "HTTPServer": 7,
-    "histoae": 8,
+    "SlideScanning": 6,  # whole-slide scans through the engine; `histoae scan` and the scan jobs use it
+    "ScanJobs": 7,       # the service's scan jobs: SQLite records, slide-root confinement, the job runner
+    "HTTPServer": 8,
+    "histoae": 9,
 }
 # Edges forbidden even though they point down: the command line reaches kernels only through the engine.
 FORBIDDEN = {("histoae", m) for m in ("TensorKernels", "CGEMMKernel", "COpenBLAS", "CCodecShims", "CPNG", "CJPEG",

@@ -3,14 +3,21 @@
 #   scripts/schemathesis.sh [BINARY]   (default .build/debug/histoae)
 # The check positive_data_acceptance is left out: openapi.yaml cannot express "a decodable 150×150 PNG",
 # so a schema-valid body (any bytes) is rightly refused with 422; live_tests/ covers the accepted cases.
+# Scan jobs are on, with a temporary slide root holding the shared CMU slide (openapi.yaml's example) when
+# ../shared/data is there, and at most 2 jobs at once (the rest are 429).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 binary=${1:-.build/debug/histoae}
 python3 -m openapi_spec_validator openapi.yaml
 log=$(mktemp)
-"$binary" serve --port 0 --max-patches 8 >"$log" 2>&1 &
+scans=$(mktemp -d)
+mkdir "$scans/slides"
+slide=../shared/data/slides/cmu-1-small-region.svs
+if [ -f "$slide" ]; then cp "$slide" "$scans/slides/"; fi
+"$binary" serve --port 0 --max-patches 8 --slide-root "$scans/slides" --state-dir "$scans/state" --max-scan-jobs 2 \
+  >"$log" 2>&1 &
 pid=$!
-trap 'kill $pid 2>/dev/null || true; rm -f "$log"' EXIT
+trap 'kill $pid 2>/dev/null || true; rm -rf "$log" "$scans"' EXIT
 for _ in $(seq 1 600); do
   url=$(sed -n 's/^histoae: listening on //p' "$log")
   [ -n "$url" ] && break

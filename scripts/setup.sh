@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
 # Installs what HistoAE needs on a fresh Debian machine (idempotent; skips what is already there):
-# the C libraries the Swift package links; with --python the training package and its test tools; with --bench
-# also the peers the benchmarks compare against (bench/requirements.txt: ONNX export, ONNX Runtime).
+# the C libraries the Swift package links; with --python the training package and its test tools (with the
+# headless browser the viewer's tests drive: chromium + chromium-driver); with --bench also the peers the
+# benchmarks compare against (bench/requirements.txt: ONNX export, ONNX Runtime).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-apt_packages=(libopenblas-dev libpng-dev libjpeg-dev libopenslide-dev pkg-config)
+apt_packages=(libopenblas-dev libpng-dev libjpeg-dev libopenslide-dev libsqlite3-dev pkg-config)
+if [ "${1:-}" = "--python" ] || [ "${1:-}" = "--bench" ]; then
+  apt_packages+=(chromium chromium-driver)   # live_tests/test_viewer.py (Selenium from live_tests/requirements.txt)
+fi
 missing=()
 for p in "${apt_packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then

@@ -6,6 +6,7 @@ import Logging
 import Metrics
 import NIOPosix
 import Prometheus
+import ScanJobs
 import Scoring
 import ServiceLifecycle
 
@@ -37,6 +38,8 @@ public struct HistoAEServer: Sendable {
     let logger: Logger
     /// Requests received and answered, reported when the server stops.
     public let ledger = RequestLedger()
+    /// The scan jobs (`/v1/scans`); nil without a slide root.
+    let scans: ScanJobRunner?
 
     /// - Throws: ``ConfigurationError`` for a bad setting, or when the model has no calibrated card.
     public init(bundle: ModelBundle, configuration: ServerConfiguration,
@@ -65,6 +68,10 @@ public struct HistoAEServer: Sendable {
         self.factory = factory
         engine = InferenceEngine(model: bundle.model, scorer: scorer, configuration: configuration.engine,
                                  metrics: EngineMetrics(factory: factory), logger: logger)
+        scans = try configuration.scans.enabled
+            ? ScanJobRunner(configuration: configuration.scans, engine: engine, scorer: scorer, card: card,
+                            metrics: ScanJobMetrics(factory: factory), logger: logger)
+            : nil
         Gauge(label: "histoae_queue_capacity", factory: factory).record(configuration.engine.queueCapacity)
         Gauge(label: "histoae_model_info", dimensions: [("name", card.name), ("version", card.version),
                                                         ("weights_sha256", card.weights.sha256)], factory: factory).record(1)
@@ -81,7 +88,8 @@ public struct HistoAEServer: Sendable {
             server: GuardedHTTP1Channel.builder(limits: configuration.connectionLimits,
                                                 metrics: ConnectionMetrics(factory: factory)),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "histoae"),
-            services: [EngineService(engine: engine)],
+            // Shut down in reverse order: the scans stop before the engine drains.
+            services: [EngineService(engine: engine)] + (scans.map { [ScanJobService(runner: $0)] } ?? []),
             onServerRunning: { channel in
                 let address = channel.localAddress.map { "http://\($0.ipAddress ?? "?"):\($0.port ?? 0)" } ?? "?"
                 logger.info("listening", metadata: ["address": "\(address)"])
@@ -105,14 +113,17 @@ public struct HistoAEServer: Sendable {
     func makeRouter(codecPool: NIOThreadPool) -> Router<ServiceRequestContext> {
         let router = Router(context: ServiceRequestContext.self)
         router.add(middleware: ProblemMiddleware(factory: factory, routes: Self.routes, ledger: ledger))
+        ViewerRoutes.register(on: router)  // here, before the key check: the page and its files need no key (ViewerRoutes)
         var open: Set<String> = ["/healthz", "/readyz", "/openapi.yaml"]
         if !configuration.metricsRequireKey { open.insert("/metrics") }
         router.add(middleware: APIKeyMiddleware(keys: configuration.apiKeys, openPaths: open))
 
+        let bufferBudget = BufferBudget(limit: configuration.connectionLimits.maxBufferedBytes)
         let patches = PatchEndpoints(engine: engine, codecPool: codecPool, model: model, scorer: scorer, configuration: configuration,
-                                     bufferBudget: BufferBudget(limit: configuration.connectionLimits.maxBufferedBytes))
+                                     bufferBudget: bufferBudget)
         router.post("/v1/reconstruct") { request, context in try await patches.reconstruct(request, context: context) }
         router.post("/v1/score") { request, context in try await patches.score(request, context: context) }
+        ScanEndpoints(runner: scans, codecPool: codecPool, bufferBudget: bufferBudget).register(on: router)
         router.get("/v1/model") { [cardJSON] _, _ in
             Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: cardJSON)))
         }
@@ -140,7 +151,8 @@ public struct HistoAEServer: Sendable {
     static let routes: [String: [HTTPRequest.Method]] = [
         "/v1/reconstruct": [.post], "/v1/score": [.post], "/v1/model": [.get], "/openapi.yaml": [.get],
         "/healthz": [.get], "/readyz": [.get], "/metrics": [.get],
-    ]
+    ].merging(ScanEndpoints.routes) { first, _ in first }
+        .merging(ViewerRoutes.routes) { first, _ in first }
 
     static func json(_ text: String) -> Response {
         Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: text)))

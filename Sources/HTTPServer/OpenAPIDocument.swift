@@ -21,8 +21,9 @@ info:
 
     Every error is `application/problem+json` (RFC 9457) with a human-readable `detail`.
     When the service was started with API keys, every route but `/healthz`, `/readyz`,
-    `/openapi.yaml` (and `/metrics`, unless configured otherwise) needs `Authorization: Bearer <key>`
-    (the scheme in any case).
+    `/openapi.yaml`, the browser viewer (`/`, `/viewer/{asset}`: no data, and a browser cannot send a
+    key when it opens an address; its API calls send the key the user enters) and `/metrics` (unless
+    configured otherwise) needs `Authorization: Bearer <key>` (the scheme in any case).
 
     Limits (each a `histoae serve` flag; README "Limits" lists the defaults): a connection over the
     server's connection limit, or a body that would take the server over its memory budget for
@@ -32,6 +33,12 @@ info:
     request's body was read carries `Connection: close`; the server then reads and discards the rest of
     the body for a short while before closing, so the client can read it. Patch endpoints read each
     image's size from its header and decode nothing but 150×150 images.
+
+    Scan jobs (`/v1/scans`) scan whole slides from a folder the operator configured (`--slide-root`):
+    `POST` queues one (202 + `Location`), `GET /v1/scans/{id}` follows it, its four results are
+    sub-resources once it has succeeded, `DELETE` cancels it. Scans run in the background: their tiles
+    yield to patch requests in the inference queue. A server started without a slide root answers 404
+    on every scan route.
   license:
     name: Apache-2.0
 servers:
@@ -125,6 +132,169 @@ paths:
               schema:
                 $ref: '#/components/schemas/ModelCard'
         '401': {$ref: '#/components/responses/Unauthorized'}
+  /v1/scans:
+    post:
+      operationId: createScan
+      summary: Queue a scan of a whole slide under the server's slide root
+      description: |
+        The slide is a path relative to the server's `--slide-root`; an absolute path, a `..`
+        component or a symbolic link leading out of the root is refused (400), a path naming no file
+        under it is 404. The parameters take the ranges of `histoae scan`. The job is queued (202) and
+        scanned in the background, at most `--scan-workers` at once; a slide that cannot be read (corrupt,
+        unsupported, no resolution and no `slide_mpp`) makes a `failed` job whose `error` says why in
+        one line. As many jobs queued and running as `--max-scan-jobs`: 429 with `Retry-After`.
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema: {$ref: '#/components/schemas/ScanRequest'}
+      responses:
+        '202':
+          description: 'Queued: the job, and its address in `Location`.'
+          headers:
+            Location:
+              description: The job's address, `/v1/scans/{id}`.
+              schema: {type: string}
+          content:
+            application/json:
+              schema: {$ref: '#/components/schemas/ScanJob'}
+          links:
+            GetScan:
+              operationId: getScan
+              parameters: {id: '$response.body#/id'}
+            DeleteScan:
+              operationId: deleteScan
+              parameters: {id: '$response.body#/id'}
+            ScanTilesCSV:
+              operationId: scanTilesCSV
+              parameters: {id: '$response.body#/id'}
+            ScanTilesGeoJSON:
+              operationId: scanTilesGeoJSON
+              parameters: {id: '$response.body#/id'}
+            ScanHeatmap:
+              operationId: scanHeatmap
+              parameters: {id: '$response.body#/id'}
+            ScanSummary:
+              operationId: scanSummary
+              parameters: {id: '$response.body#/id'}
+        '400': {$ref: '#/components/responses/BadRequest'}
+        '401': {$ref: '#/components/responses/Unauthorized'}
+        '404': {$ref: '#/components/responses/NotFound'}
+        '408': {$ref: '#/components/responses/RequestTimeout'}
+        '413': {$ref: '#/components/responses/TooLarge'}
+        '415': {$ref: '#/components/responses/UnsupportedMediaType'}
+        '429': {$ref: '#/components/responses/TooManyScanJobs'}
+        '431': {$ref: '#/components/responses/HeadersTooLarge'}
+        '503': {$ref: '#/components/responses/Overloaded'}
+    get:
+      operationId: listScans
+      summary: Scan jobs, newest first, one page at a time
+      parameters:
+        - $ref: '#/components/parameters/ScanPageLimit'
+        - $ref: '#/components/parameters/ScanPageBefore'
+      responses:
+        '200':
+          description: A page of jobs; `next` is the address of the next page, null on the last.
+          content:
+            application/json:
+              schema: {$ref: '#/components/schemas/ScanJobList'}
+        '400': {$ref: '#/components/responses/BadRequest'}
+        '401': {$ref: '#/components/responses/Unauthorized'}
+        '404': {$ref: '#/components/responses/NotFound'}
+  /v1/scans/{id}:
+    get:
+      operationId: getScan
+      summary: A scan job's state, progress, timings and error
+      parameters:
+        - $ref: '#/components/parameters/ScanId'
+      responses:
+        '200':
+          description: The job.
+          content:
+            application/json:
+              schema: {$ref: '#/components/schemas/ScanJob'}
+        '401': {$ref: '#/components/responses/Unauthorized'}
+        '404': {$ref: '#/components/responses/NotFound'}
+    delete:
+      operationId: deleteScan
+      summary: Cancel a queued or running job; delete a finished one
+      description: |
+        A queued or running job is cancelled (its partial results removed) and returned, now
+        `cancelled` (200). A finished job — succeeded, failed, cancelled or interrupted — is deleted
+        with its results (204). So the first DELETE of a running job stops it and the second removes it.
+      parameters:
+        - $ref: '#/components/parameters/ScanId'
+      responses:
+        '200':
+          description: The job, cancelled.
+          content:
+            application/json:
+              schema: {$ref: '#/components/schemas/ScanJob'}
+        '204':
+          description: The finished job and its results are deleted.
+        '401': {$ref: '#/components/responses/Unauthorized'}
+        '404': {$ref: '#/components/responses/NotFound'}
+        '409': {$ref: '#/components/responses/Conflict'}
+  /v1/scans/{id}/tiles.csv:
+    get:
+      operationId: scanTilesCSV
+      summary: A succeeded scan's tiles.csv, streamed from disk
+      parameters:
+        - $ref: '#/components/parameters/ScanId'
+      responses:
+        '200':
+          description: 'The per-tile table: one row per tile with its level-0 `x`, `y`, `width`, `height`, then the columns of `histoae score --format csv`.'
+          content:
+            text/csv:
+              schema: {type: string}
+        '401': {$ref: '#/components/responses/Unauthorized'}
+        '404': {$ref: '#/components/responses/NotFound'}
+        '409': {$ref: '#/components/responses/Conflict'}
+  /v1/scans/{id}/tiles.geojson:
+    get:
+      operationId: scanTilesGeoJSON
+      summary: A succeeded scan's tiles.geojson, streamed from disk
+      parameters:
+        - $ref: '#/components/parameters/ScanId'
+      responses:
+        '200':
+          description: 'QuPath detections: a FeatureCollection with one Polygon per tile in level-0 pixels, `classification` = verdict, `measurements` = score and statistics.'
+          content:
+            application/geo+json:
+              schema: {type: object}
+        '401': {$ref: '#/components/responses/Unauthorized'}
+        '404': {$ref: '#/components/responses/NotFound'}
+        '409': {$ref: '#/components/responses/Conflict'}
+  /v1/scans/{id}/heatmap.png:
+    get:
+      operationId: scanHeatmap
+      summary: A succeeded scan's heatmap.png, streamed from disk
+      parameters:
+        - $ref: '#/components/parameters/ScanId'
+      responses:
+        '200':
+          description: 'The score over the slide thumbnail, tissue outline, anomalous tiles outlined, colour bar.'
+          content:
+            image/png:
+              schema: {type: string, format: binary}
+        '401': {$ref: '#/components/responses/Unauthorized'}
+        '404': {$ref: '#/components/responses/NotFound'}
+        '409': {$ref: '#/components/responses/Conflict'}
+  /v1/scans/{id}/summary.json:
+    get:
+      operationId: scanSummary
+      summary: A succeeded scan's summary.json, streamed from disk
+      parameters:
+        - $ref: '#/components/parameters/ScanId'
+      responses:
+        '200':
+          description: 'Slide metadata, counts per verdict and flag, the most anomalous tiles, timings, model and calibration.'
+          content:
+            application/json:
+              schema: {type: object}
+        '401': {$ref: '#/components/responses/Unauthorized'}
+        '404': {$ref: '#/components/responses/NotFound'}
+        '409': {$ref: '#/components/responses/Conflict'}
   /openapi.yaml:
     get:
       operationId: openapi
@@ -137,6 +307,64 @@ paths:
             application/yaml:
               schema:
                 type: object
+  /:
+    get:
+      operationId: viewer
+      summary: The browser viewer's page
+      description: |
+        The viewer (README "Viewer"): pick or drop patches, read their verdicts, panels and statistics.
+        The page and its files (`/viewer/{asset}`) are embedded in the binary and need no API key; the
+        calls the page makes to this API send the key the user enters. Every viewer answer carries a
+        `Content-Security-Policy` that allows scripts, styles and connections from this server only (no
+        inline script, no eval, no framing), `X-Content-Type-Options: nosniff`, `Referrer-Policy:
+        no-referrer` and `X-Frame-Options: DENY`; files carry an `ETag` and `Cache-Control: no-cache`, and
+        `If-None-Match` with the current tag answers 304.
+      security: [{}]
+      parameters:
+        - $ref: '#/components/parameters/IfNoneMatch'
+      responses:
+        '200':
+          description: The page.
+          headers:
+            ETag: {$ref: '#/components/headers/ETag'}
+            Cache-Control: {$ref: '#/components/headers/CacheControl'}
+            Content-Security-Policy: {$ref: '#/components/headers/ContentSecurityPolicy'}
+            X-Content-Type-Options: {$ref: '#/components/headers/ContentTypeOptions'}
+          content:
+            text/html:
+              schema: {type: string}
+        '304': {$ref: '#/components/responses/NotModified'}
+  /viewer/{asset}:
+    get:
+      operationId: viewerAsset
+      summary: A file of the browser viewer (script, style sheet, icon)
+      security: [{}]
+      parameters:
+        - name: asset
+          in: path
+          required: true
+          description: 'The file name: `app.js` and the modules it imports, `style.css`, `icon.svg`.'
+          schema: {type: string}
+        - $ref: '#/components/parameters/IfNoneMatch'
+      responses:
+        '200':
+          description: The file, as `text/javascript`, `text/css`, `image/svg+xml` or `text/html`.
+          headers:
+            ETag: {$ref: '#/components/headers/ETag'}
+            Cache-Control: {$ref: '#/components/headers/CacheControl'}
+            Content-Security-Policy: {$ref: '#/components/headers/ContentSecurityPolicy'}
+            X-Content-Type-Options: {$ref: '#/components/headers/ContentTypeOptions'}
+          content:
+            text/javascript:
+              schema: {type: string}
+            text/css:
+              schema: {type: string}
+            image/svg+xml:
+              schema: {type: string}
+            text/html:
+              schema: {type: string}
+        '304': {$ref: '#/components/responses/NotModified'}
+        '404': {$ref: '#/components/responses/NotFound'}
   /healthz:
     get:
       operationId: healthz
@@ -179,7 +407,8 @@ paths:
         `histoae_patches_total{outcome}`, `histoae_queue_depth`, `histoae_queue_capacity`,
         `histoae_queue_wait_seconds`, `histoae_inference_seconds`, `histoae_open_connections`,
         `histoae_connections_closed_total{reason}`,
-        `histoae_anomaly_score`, `histoae_model_info`.
+        `histoae_anomaly_score`, `histoae_model_info`, `histoae_scan_jobs{state}` (jobs in each state),
+        `histoae_scan_jobs_finished_total{state}`, `histoae_scan_tiles_total` (tiles scored by scan jobs).
       responses:
         '200':
           description: Prometheus text exposition format 0.0.4.
@@ -223,6 +452,27 @@ components:
         The fraction of normal patches to flag, in [0, 1]: the same as `threshold=1−fpr`. Not together
         with `threshold` (400).
       schema: {type: number, minimum: 0, maximum: 1}
+    ScanId:
+      name: id
+      in: path
+      required: true
+      description: The job's id (a UUID, as `POST /v1/scans` returned it).
+      schema: {type: string, format: uuid}
+    ScanPageLimit:
+      name: limit
+      in: query
+      description: Jobs per page.
+      schema: {type: integer, minimum: 1, maximum: 200, default: 50}
+    ScanPageBefore:
+      name: before
+      in: query
+      description: 'The last job of the previous page: list the jobs created before it (400 if it names none).'
+      schema: {type: string, format: uuid}
+    IfNoneMatch:
+      name: If-None-Match
+      in: header
+      description: Entity tags the client holds (`ETag` of an earlier answer); the current one answers 304.
+      schema: {type: string}
     TimeoutMs:
       name: timeout_ms
       in: query
@@ -256,16 +506,68 @@ components:
     RetryAfter:
       description: Seconds to wait before retrying.
       schema: {type: integer, minimum: 1}
+    ETag:
+      description: The file's entity tag (a hash of its bytes), for `If-None-Match`.
+      required: true
+      schema: {type: string}
+    CacheControl:
+      description: '`no-cache`: revalidate with `If-None-Match` before reusing a cached copy.'
+      required: true
+      schema: {type: string}
+    ContentSecurityPolicy:
+      description: Scripts, styles, images and connections from this server only; no inline script, no eval, no framing.
+      required: true
+      schema: {type: string}
+    ContentTypeOptions:
+      description: '`nosniff`: the browser uses the declared type only.'
+      required: true
+      schema: {type: string, enum: [nosniff]}
   responses:
     BadRequest:
       description: |
         Malformed request: a bad or unknown query parameter (`threshold` or `fpr` not a number in
-        [0, 1], or both given), malformed multipart, an empty body.
+        [0, 1], or both given), malformed multipart, an empty body; for `POST /v1/scans`, a body that is
+        not a JSON object of the documented fields, a value out of range, or a slide path that is
+        absolute, has a `..` component or leads out of the slide root through a symbolic link.
+      content:
+        application/problem+json:
+          schema: {$ref: '#/components/schemas/Problem'}
+    NotFound:
+      description: |
+        No such scan job, no slide by that path under the slide root, or scan jobs are not enabled on
+        this server (started without `--slide-root`; the `detail` says so).
+      content:
+        application/problem+json:
+          schema: {$ref: '#/components/schemas/Problem'}
+    TooManyScanJobs:
+      description: |
+        As many scan jobs are queued and running as the server takes (`--max-scan-jobs`, `limit`); retry
+        after `Retry-After` seconds, or once a job has finished.
+      headers:
+        Retry-After:
+          $ref: '#/components/headers/RetryAfter'
+      content:
+        application/problem+json:
+          schema: {$ref: '#/components/schemas/Problem'}
+    Conflict:
+      description: |
+        The scan job has not succeeded (`state` says where it is): its results do not exist, or it
+        changed while it was being deleted.
       content:
         application/problem+json:
           schema: {$ref: '#/components/schemas/Problem'}
     Unauthorized:
       description: Missing or invalid API key.
+      content:
+        application/problem+json:
+          schema: {$ref: '#/components/schemas/Problem'}
+    NotModified:
+      description: The `If-None-Match` tag is the current one; no body.
+      headers:
+        ETag: {$ref: '#/components/headers/ETag'}
+        Cache-Control: {$ref: '#/components/headers/CacheControl'}
+    NotFound:
+      description: No such file; `detail` lists the files there are.
       content:
         application/problem+json:
           schema: {$ref: '#/components/schemas/Problem'}
@@ -337,11 +639,12 @@ components:
         patch: {type: integer, description: Index of the offending patch.}
         width: {type: integer}
         height: {type: integer}
-        limit: {type: integer, description: The limit that was reached (connections).}
+        limit: {type: integer, description: 'The limit that was reached (connections, scan jobs).'}
         limit_bytes: {type: integer}
         limit_lines: {type: integer}
         max_patches: {type: integer}
         retry_after_seconds: {type: integer}
+        state: {type: string, description: A scan job's state (409).}
     Statistics:
       type: object
       description: |
@@ -460,6 +763,95 @@ components:
         patches:
           type: array
           items: {$ref: '#/components/schemas/PatchScore'}
+    ScanRequest:
+      type: object
+      additionalProperties: false
+      required: [slide]
+      not:
+        required: [threshold, fpr]
+      description: |
+        A slide to scan and, optionally, how (the defaults and ranges of `histoae scan`). `threshold` and
+        `fpr` say the same thing (threshold = 1 − fpr): give at most one.
+      properties:
+        slide:
+          type: string
+          minLength: 1
+          maxLength: 4096
+          description: The slide file, relative to the server's slide root (no leading `/`, no `..`).
+          example: cmu-1-small-region.svs
+        stride: {type: integer, minimum: 1, maximum: 65536, default: 150, description: Step between tiles in model pixels (150 = non-overlapping).}
+        min_tissue: {type: number, minimum: 0, maximum: 1, default: 0.5, description: Least fraction of a tile the tissue mask must cover.}
+        slide_mpp:
+          type: number
+          nullable: true
+          minimum: 0
+          exclusiveMinimum: true
+          maximum: 1000
+          description: The slide's level-0 µm per pixel, overriding the file's (needed when it has none).
+        method: {type: string, enum: [signals, combined, one_sided_dssim, two_sided_log_ssim, two_sided_log_dssim], default: signals}
+        threshold: {type: number, minimum: 0, maximum: 1, description: Anomalous when score ≥ this (default 0.99).}
+        fpr: {type: number, minimum: 0, maximum: 1, description: The fraction of normal tiles to flag.}
+    ScanJob:
+      type: object
+      description: |
+        A scan job. `state`: `queued`, `running`, then `succeeded`, `failed` (`error` says why in one line),
+        `cancelled` (DELETE) or `interrupted` (the server stopped first). `progress.tiles_total` is known
+        once the slide has been opened and its tissue found. `links` name the job and its four results
+        (409 until it has succeeded).
+      required: [id, slide, state, parameters, progress, created_at, started_at, finished_at, tiles_per_second,
+                 verdicts, error, links]
+      properties:
+        id: {type: string, format: uuid}
+        slide: {type: string}
+        state: {type: string, enum: [queued, running, succeeded, failed, cancelled, interrupted]}
+        parameters:
+          type: object
+          required: [stride, min_tissue, slide_mpp, method, threshold, fpr, threshold_source]
+          properties:
+            stride: {type: integer}
+            min_tissue: {type: number}
+            slide_mpp: {type: number, nullable: true}
+            method: {type: string, enum: [signals, combined, one_sided_dssim, two_sided_log_ssim, two_sided_log_dssim]}
+            threshold: {type: number, minimum: 0, maximum: 1}
+            fpr: {type: number, minimum: 0, maximum: 1}
+            threshold_source: {type: string, enum: ['default (fpr 0.01)', user threshold, user fpr]}
+        progress:
+          type: object
+          required: [tiles_done, tiles_total]
+          properties:
+            tiles_done: {type: integer, minimum: 0}
+            tiles_total: {type: integer, minimum: 0, nullable: true}
+        created_at: {type: string, format: date-time}
+        started_at: {type: string, format: date-time, nullable: true}
+        finished_at: {type: string, format: date-time, nullable: true}
+        tiles_per_second: {type: number, nullable: true, description: A succeeded scan's rate.}
+        verdicts:
+          type: object
+          nullable: true
+          description: A succeeded scan's tiles per verdict.
+          required: [normal, anomalous, not_tissue]
+          properties:
+            normal: {type: integer, minimum: 0}
+            anomalous: {type: integer, minimum: 0}
+            not_tissue: {type: integer, minimum: 0}
+        error: {type: string, nullable: true}
+        links:
+          type: object
+          required: [self, tiles_csv, tiles_geojson, heatmap_png, summary_json]
+          properties:
+            self: {type: string}
+            tiles_csv: {type: string}
+            tiles_geojson: {type: string}
+            heatmap_png: {type: string}
+            summary_json: {type: string}
+    ScanJobList:
+      type: object
+      required: [scans, next]
+      properties:
+        scans:
+          type: array
+          items: {$ref: '#/components/schemas/ScanJob'}
+        next: {type: string, nullable: true, description: The next page's address; null on the last page.}
     ModelCard:
       type: object
       required: [name, version, weights, calibration]

@@ -49,8 +49,8 @@ struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
                         routes: [String: [HTTPRequest.Method]]) -> Response {
         let problem: Problem
         switch error {
-        case let error as HTTPError where error.status == .notFound && routes[request.uri.path] != nil:
-            let allowed = routes[request.uri.path]!.map(\.rawValue).joined(separator: ", ")
+        case let error as HTTPError where error.status == .notFound && methods(of: request.uri.path, in: routes) != nil:
+            let allowed = methods(of: request.uri.path, in: routes)!.map(\.rawValue).joined(separator: ", ")
             problem = Problem(.methodNotAllowed, "\(request.method) is not allowed on \(request.uri.path); use \(allowed)",
                               headers: [.allow: allowed])
         case let error as Problem:
@@ -68,6 +68,19 @@ struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
             problem = Problem(.internalServerError, "an internal error occurred; it has been logged")
         }
         return problem.response
+    }
+
+    /// The methods of the route `path` matches: literally, or a template's `{name}` matching one non-empty
+    /// path segment (`/v1/scans/{id}`).
+    static func methods(of path: String, in routes: [String: [HTTPRequest.Method]]) -> [HTTPRequest.Method]? {
+        if let methods = routes[path] { return methods }
+        let segments = path.split(separator: "/", omittingEmptySubsequences: false)
+        return routes.first { template, _ in
+            let parts = template.split(separator: "/", omittingEmptySubsequences: false)
+            return parts.count == segments.count && zip(parts, segments).allSatisfy { part, segment in
+                part == segment || (part.hasPrefix("{") && part.hasSuffix("}") && !segment.isEmpty)
+            }
+        }?.value
     }
 }
 

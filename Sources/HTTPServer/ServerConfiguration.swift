@@ -1,5 +1,6 @@
 import Foundation
 import InferenceService
+import ScanJobs
 
 /// Everything `histoae serve` can be told, with the defaults documented in README.md and `--help`.
 public struct ServerConfiguration: Sendable {
@@ -26,6 +27,8 @@ public struct ServerConfiguration: Sendable {
     /// Threads for decoding uploads and encoding responses (PNG, JSON): never the event loops.
     public var codecThreads = max(1, ProcessInfo.processInfo.activeProcessorCount)
     public var engine = EngineConfiguration()
+    /// Scan jobs (`/v1/scans`): off unless a slide root is set.
+    public var scans = ScanJobsConfiguration()
 
     public init() {}
 
@@ -54,6 +57,10 @@ public struct ServerConfiguration: Sendable {
             throw ConfigurationError("drain timeout must be in 0...3600 s, got \(drainTimeout)")
         }
         guard (1...256).contains(codecThreads) else { throw ConfigurationError("codec threads must be in 1...256, got \(codecThreads)") }
+        try scans.validate()
+        if scans.enabled && engine.queueCapacity < ScanJobsConfiguration.leastQueueCapacity {
+            throw ConfigurationError("scan jobs need a queue capacity of at least \(ScanJobsConfiguration.leastQueueCapacity) patches (one scan request), got \(engine.queueCapacity)")
+        }
         if apiKeys.contains(where: { $0.isEmpty || $0.contains(where: \.isWhitespace) }) {
             throw ConfigurationError("API keys must be non-empty and contain no whitespace")
         }

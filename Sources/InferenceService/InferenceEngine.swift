@@ -5,15 +5,21 @@ import Logging
 import Scoring
 import TensorKernels
 
-/// The one engine every caller runs patches through — `histoae serve`, `score`, `reconstruct` and `bench`:
-/// one bounded FIFO queue in front of ``EngineConfiguration/workers`` dedicated inference threads. Each worker
-/// takes the oldest patch, normalizes it (docs/model.md §3), runs one forward pass and scores it; a lone patch
-/// on an idle engine runs its pass split across every worker's core. A patch's result is bit-identical
-/// whatever else is queued (every pass holds one image, and a split pass sums in the same order).
+/// The one engine every caller runs patches through — `histoae serve`, `score`, `reconstruct`, `bench` and
+/// `scan`, and the service's scan jobs: bounded FIFO queues in front of ``EngineConfiguration/workers``
+/// dedicated inference threads. Each worker takes the oldest patch — the oldest ``SubmissionPriority/interactive``
+/// one while any waits, else the oldest ``SubmissionPriority/background`` one (``SubmissionOptions``: a scan
+/// job's tiles never hold up a patch request) — normalizes it (docs/model.md §3), runs one forward pass and
+/// scores it; a lone patch on an idle engine runs its pass split across every worker's core. A patch's result
+/// is bit-identical whatever else is queued (every pass holds one image, and a split pass sums in the same order).
 ///
 /// Heavy compute never runs on the caller's threads (NIO event loops, Swift's cooperative pool): callers only
 /// enqueue and suspend. A full queue refuses at once (``ServiceError/overloaded(queued:capacity:retryAfterSeconds:)``);
-/// a request past its deadline or cancelled has its queued patches dropped before compute.
+/// a request past its deadline or cancelled has its queued patches dropped before compute. Background patches
+/// never take an interactive request's room: an interactive request is refused only when the interactive
+/// patches waiting fill ``EngineConfiguration/queueCapacity``, a background one when all waiting patches do
+/// (so at most twice the capacity waits, and background work is bounded by its callers: a scan keeps
+/// ``SlideScanning``'s few requests in flight).
 ///
 /// ```swift
 /// let engine = InferenceEngine(model: bundle.model, scorer: scorer, configuration: EngineConfiguration())
@@ -32,11 +38,8 @@ public final class InferenceEngine: @unchecked Sendable {
 
     /// Guards everything below.
     let condition = NSCondition()
-    /// FIFO of waiting patches; `head` is the first live index (compacted as it grows). A taken slot is set to
-    /// nil at once, so the up to 1024 taken slots before a compaction hold no decoded image or ticket (under
-    /// steady load they held ~70 MB that way).
-    private var queue: [QueuedPatch?] = []
-    private var head = 0
+    /// The waiting patches, one FIFO per priority.
+    private var queue = PatchQueues()
     private var accepting = false
     private var stopping = false
     /// Patches taken by workers and not yet finished.
@@ -83,16 +86,23 @@ public final class InferenceEngine: @unchecked Sendable {
         }
     }
 
-    /// Patches waiting now.
+    /// Patches waiting now, both priorities.
     public var queueDepth: Int {
         condition.lock(); defer { condition.unlock() }
-        return queue.count - head
+        return queue.count
     }
 
-    /// Ready to take work: started, not draining, queue not full.
+    /// Patches waiting now at `priority`.
+    public func queueDepth(of priority: SubmissionPriority) -> Int {
+        condition.lock(); defer { condition.unlock() }
+        return queue.count(of: priority)
+    }
+
+    /// Ready to take interactive work: started, not draining, the interactive queue not full (background
+    /// patches never make the engine unready).
     public var isReady: Bool {
         condition.lock(); defer { condition.unlock() }
-        return accepting && queue.count - head < configuration.queueCapacity
+        return accepting && queue.count(of: .interactive) < configuration.queueCapacity
     }
 
     /// Queues decoded 150 × 150 images and suspends until all are done, or the request fails.
@@ -102,47 +112,53 @@ public final class InferenceEngine: @unchecked Sendable {
     }
 
     /// Queues `inputs` and suspends until all are done, or the request fails. Cancelling the calling task drops
-    /// its queued patches.
+    /// its queued patches. The task's ``SubmissionOptions/current`` give the queue and the scorer.
     ///
     /// - Parameter deadlineMilliseconds: from now; nil for none (the command line).
     public func submit(inputs: [PatchInput], detail: OutputDetail,
                        deadlineMilliseconds: Int? = nil) async -> Result<BatchOutcome, ServiceError> {
+        let options = SubmissionOptions.current
         let ticket: Ticket
-        switch admit(inputs, detail: detail, deadlineMilliseconds: deadlineMilliseconds) {
+        switch admit(inputs, detail: detail, deadlineMilliseconds: deadlineMilliseconds, options: options) {
         case .failure(let error): return .failure(error)
         case .success(nil): return .success(BatchOutcome(patches: [], queueSeconds: 0, inferenceSeconds: 0))
         case .success(let admitted?): ticket = admitted
         }
-        return await withTaskCancellationHandler {
+        let result = await withTaskCancellationHandler {
             await ticket.wait()
         } onCancel: {
             ticket.fail(.cancelled)
         }
+        return rescoring(result, with: options)
     }
 
     /// ``submit(inputs:detail:deadlineMilliseconds:)`` for a command-line thread: blocks it until the request
     /// is done. Never call it from Swift's cooperative pool or an event loop.
     public func run(inputs: [PatchInput], detail: OutputDetail) -> Result<BatchOutcome, ServiceError> {
-        switch admit(inputs, detail: detail, deadlineMilliseconds: nil) {
+        let options = SubmissionOptions.current
+        switch admit(inputs, detail: detail, deadlineMilliseconds: nil, options: options) {
         case .failure(let error): return .failure(error)
         case .success(nil): return .success(BatchOutcome(patches: [], queueSeconds: 0, inferenceSeconds: 0))
-        case .success(let ticket?): return ticket.waitBlocking()
+        case .success(let ticket?): return rescoring(ticket.waitBlocking(), with: options)
         }
     }
 
     /// Checks and queues a request; its ticket, nil for an empty request, or the refusal.
-    private func admit(_ inputs: [PatchInput], detail: OutputDetail,
-                       deadlineMilliseconds: Int?) -> Result<Ticket?, ServiceError> {
+    private func admit(_ inputs: [PatchInput], detail: OutputDetail, deadlineMilliseconds: Int?,
+                       options: SubmissionOptions) -> Result<Ticket?, ServiceError> {
         guard !inputs.isEmpty else { return .success(nil) }
         if detail.scores {
-            guard scorer != nil else { return .failure(.scoring("the model has no calibrated card (model.json)")) }
+            guard let scorer else { return .failure(.scoring("the model has no calibrated card (model.json)")) }
             guard !inputs.contains(where: { if case .normalized = $0 { true } else { false } }) else {
                 return .failure(.scoring("normalized arrays can be reconstructed, not scored (scoring reads the RGB pixels)"))
+            }
+            if let own = options.scorer, own.model != scorer.model || own.calibration != scorer.calibration {
+                return .failure(.scoring("a submission's scorer must use the engine's model and calibration"))
             }
         }
         let ticket = Ticket(count: inputs.count, detail: detail, deadlineMilliseconds: deadlineMilliseconds,
                             now: DispatchTime.now().uptimeNanoseconds)
-        if let refusal = enqueue(inputs, ticket: ticket) {
+        if let refusal = enqueue(inputs, ticket: ticket, priority: options.priority) {
             if case .overloaded = refusal { metrics.patchesRejected.increment(by: inputs.count) }
             return .failure(refusal)
         }
@@ -155,20 +171,37 @@ public final class InferenceEngine: @unchecked Sendable {
         return .success(ticket)
     }
 
-    /// Why a request of `patches` patches would be refused now, or nil if it would be queued. The server
-    /// asks this before it reads a request's body, so a full queue costs the client no upload.
-    public func admissionRefusal(patches: Int = 1) -> ServiceError? {
-        condition.lock()
-        defer { condition.unlock() }
-        return refusal(adding: patches)
+    /// The result with every score re-derived by the submission's own scorer, when it has one that differs
+    /// from the engine's (``SubmissionOptions/scorer``).
+    private func rescoring(_ result: Result<BatchOutcome, ServiceError>,
+                           with options: SubmissionOptions) -> Result<BatchOutcome, ServiceError> {
+        guard let own = options.scorer, let scorer, own.method != scorer.method || own.limit != scorer.limit,
+              case .success(var outcome) = result else { return result }
+        for index in outcome.patches.indices {
+            guard let score = outcome.patches[index].score else { continue }
+            do { outcome.patches[index].score = try own.score(score.statistics) } catch {
+                return .failure(.scoring(error.description))
+            }
+        }
+        return .success(outcome)
     }
 
-    /// Call with the lock held.
-    private func refusal(adding count: Int) -> ServiceError? {
+    /// Why a request of `patches` patches would be refused now, or nil if it would be queued. The server
+    /// asks this before it reads a request's body, so a full queue costs the client no upload.
+    public func admissionRefusal(patches: Int = 1,
+                                 priority: SubmissionPriority = SubmissionOptions.current.priority) -> ServiceError? {
+        condition.lock()
+        defer { condition.unlock() }
+        return refusal(adding: patches, priority: priority)
+    }
+
+    /// Call with the lock held. Interactive requests are measured against the interactive patches waiting,
+    /// background ones against all.
+    private func refusal(adding count: Int, priority: SubmissionPriority) -> ServiceError? {
         guard accepting else { return .shuttingDown }
         let capacity = configuration.queueCapacity
         guard count <= capacity else { return .tooManyPatches(count: count, capacity: capacity) }
-        let depth = queue.count - head
+        let depth = priority == .interactive ? queue.count(of: .interactive) : queue.count
         guard depth + count <= capacity else {
             // Until a pass has finished, assume 10 patches/s per worker (a 2-core machine does ~20).
             let rate = throughput > 0 ? throughput : 10 * Double(configuration.workers)
@@ -178,14 +211,12 @@ public final class InferenceEngine: @unchecked Sendable {
         return nil
     }
 
-    private func enqueue(_ inputs: [PatchInput], ticket: Ticket) -> ServiceError? {
+    private func enqueue(_ inputs: [PatchInput], ticket: Ticket, priority: SubmissionPriority) -> ServiceError? {
         condition.lock()
         defer { condition.unlock() }
-        if let refusal = refusal(adding: inputs.count) { return refusal }
-        for (index, input) in inputs.enumerated() {
-            queue.append(QueuedPatch(ticket: ticket, index: index, input: input))
-        }
-        metrics.queueDepth.record(queue.count - head)
+        if let refusal = refusal(adding: inputs.count, priority: priority) { return refusal }
+        queue.append(inputs.enumerated().map { QueuedPatch(ticket: ticket, index: $0, input: $1) }, priority: priority)
+        metrics.queueDepth.record(queue.count)
         condition.broadcast()
         return nil
     }
@@ -194,7 +225,7 @@ public final class InferenceEngine: @unchecked Sendable {
     public func drainBlocking() {
         condition.lock()
         accepting = false
-        while queue.count - head > 0 || inFlight > 0 { condition.wait() }
+        while !queue.isEmpty || inFlight > 0 { condition.wait() }
         stopping = true
         condition.broadcast()
         while exited < threads.count { condition.wait() }
@@ -223,8 +254,8 @@ public final class InferenceEngine: @unchecked Sendable {
 
     // MARK: Worker side
 
-    /// Blocks until a live patch is queued and takes it; patches of resolved requests are dropped, expired ones
-    /// fail their request. nil: stop.
+    /// Blocks until a live patch is queued and takes it — the oldest interactive one, else the oldest background
+    /// one; patches of resolved requests are dropped, expired ones fail their request. nil: stop.
     ///
     /// - Parameter threads: set to the cores the pass may use — every worker's for a lone patch while no other
     ///   worker is busy and nothing else waits (its latency then drops by the split's speedup), else 1.
@@ -232,23 +263,17 @@ public final class InferenceEngine: @unchecked Sendable {
         condition.lock()
         defer { condition.unlock() }
         while true {
-            while queue.count - head == 0 || (held && !stopping) {
+            while queue.isEmpty || (held && !stopping) {
                 if stopping { return nil }
                 condition.wait()
             }
             if configuration.passDelay > .zero && !stopping {
                 let until = Date(timeIntervalSinceNow: configuration.passDelay.seconds)
                 while Date() < until && !stopping { _ = condition.wait(until: until) }
-                if queue.count - head == 0 { continue }
+                if queue.isEmpty { continue }
             }
-            guard let patch = queue[head] else { preconditionFailure("InferenceEngine: a live queue slot is empty") }
-            queue[head] = nil
-            head += 1
-            if head > 1024 || head == queue.count {
-                queue.removeFirst(head)
-                head = 0
-            }
-            metrics.queueDepth.record(queue.count - head)
+            guard let patch = queue.takeFirst() else { continue }
+            metrics.queueDepth.record(queue.count)
             if patch.ticket.isExpired(at: DispatchTime.now().uptimeNanoseconds) {
                 patch.ticket.fail(.deadlineExceeded(milliseconds: patch.ticket.deadlineMilliseconds ?? 0))
             }
@@ -257,7 +282,7 @@ public final class InferenceEngine: @unchecked Sendable {
                 condition.broadcast()    // the queue may have emptied: wake a draining caller
                 continue
             }
-            let alone = inFlight == 0 && queue.count - head == 0
+            let alone = inFlight == 0 && queue.isEmpty
             threads = alone && configuration.blasThreads == 1 ? configuration.workers : 1
             inFlight += 1
             return patch

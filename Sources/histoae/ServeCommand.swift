@@ -11,12 +11,16 @@ import Logging
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "serve",
-        abstract: "Serve the HTTP API (openapi.yaml): /v1/reconstruct, /v1/score, /v1/model, health, metrics.",
+        abstract: "Serve the HTTP API (openapi.yaml): /v1/reconstruct, /v1/score, /v1/model, /v1/scans, health, metrics.",
         discussion: """
             Every option can also be set by the environment variable shown in its help; a flag wins over the \
             environment. API keys come from HISTOAE_API_KEYS (comma-separated) or --api-keys-file (one per line, \
             '#' comments); with none, the API is open. /healthz, /readyz and /openapi.yaml never need a key; \
             /metrics does only with --metrics-require-key.
+
+            Scan jobs (POST /v1/scans: whole slides under --slide-root, scanned in the background while patch \
+            requests keep priority in the engine) need --slide-root and --state-dir; their records survive a \
+            restart, and jobs a stop interrupted are marked so.
 
             SIGTERM or SIGINT: stop accepting connections, answer every accepted request (at most \
             --drain-timeout-s), exit 0.
@@ -80,6 +84,7 @@ struct ServeCommand: AsyncParsableCommand {
     var logLevel: String?
     @Option(name: .customLong("log-format"), help: "text or json (one object per line, for log shippers) (env HISTOAE_LOG_FORMAT, default text).")
     var logFormat: String?
+    @OptionGroup(title: "Scan jobs") var scanOptions: ScanJobOptions
 
     /// The defaults every help text above quotes: the configuration types hold them.
     static let defaults = ServerConfiguration()
@@ -166,6 +171,7 @@ struct ServeCommand: AsyncParsableCommand {
         c.codecThreads = try env.resolve(codecThreads, "HISTOAE_CODEC_THREADS", default: c.codecThreads, Int.init)
         c.metricsRequireKey = metricsRequireKey || env.flag("HISTOAE_METRICS_REQUIRE_KEY")
         c.apiKeys = try loadAPIKeys(env)
+        c.scans = try scanOptions.configuration(env)
         do { try c.validate() } catch { throw CLIError(error.description) }
         return c
     }
