@@ -32,6 +32,7 @@ import urllib.parse
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 from attacks import RATES, AttackMix  # noqa: E402
+import load_test  # noqa: E402  (machine_summary: the machine as `histoae machine` names it)
 from load_test import PATCHES, ROOT, run_clients, start_server, stop_server  # noqa: E402
 
 
@@ -142,13 +143,6 @@ def run_phase(name: str, pid: int, url: str, bodies: list, rate: float, args, mi
     return phase
 
 
-def cpu_model() -> str:
-    for line in pathlib.Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return "unknown"
-
-
 def commit() -> str:
     head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
     dirty = subprocess.run(["git", "status", "--porcelain", "--", "Sources", "Package.swift"], cwd=ROOT,
@@ -232,7 +226,7 @@ def write_report(args, capacity, rate, phases, ratios, ratio, peak, capacity_pea
         "measured capacity, alternating phases without and with a hostile mix, against `histoae serve` with its",
         "default limits (README.md 'Limits').", "",
         f"- date: {datetime.datetime.now().isoformat(timespec='seconds')}",
-        f"- CPU: {cpu_model()}, {os.cpu_count()} logical CPUs (clients, attackers and server share them); "
+        f"- machine: {load_test.machine_summary(args.binary)} (clients, attackers and server share the cores); "
         f"1-minute load average {load[0]:.2f} before the run, {load[1]:.2f} after (above the CPU count, another "
         "process competed for the cores and the capacity is underestimated)",
         f"- commit: {revision}",

@@ -161,14 +161,12 @@ def run_swift(bin_path: Path, model_path: Path, batch: int, threads: int, second
 
 # ------------------------------------------------------------------------------------------- report
 
-def cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
+def cpu_name(binary: Path) -> str:
+    """The CPU, its cores and the GEMM kernel as `histoae machine` names them (bench/load_test.py), so every
+    page of record names the machine the same way."""
+    sys.path.insert(0, str(REPO_ROOT / "bench"))
+    import load_test  # noqa: E402  (light: no torch)
+    return load_test.machine_summary(binary)
 
 
 def render(results: dict[str, dict[int, list[float]]], skipped: dict[str, str], args, check: dict,
@@ -180,7 +178,7 @@ def render(results: dict[str, dict[int, list[float]]], skipped: dict[str, str], 
     lines.append(f"# CNNAutoencoder3 CPU inference benchmark")
     lines.append("")
     lines.append(f"- date: {_dt.datetime.now().isoformat(timespec='seconds')}")
-    lines.append(f"- machine: {cpu_name()}, {os.cpu_count()} logical CPUs, {platform.system()} {platform.release()}")
+    lines.append(f"- machine: {cpu_name(args.bin)}, {platform.system()} {platform.release()}")
     import onnxruntime as ort
     lines.append(f"- python {platform.python_version()}, torch {torch.__version__}, onnxruntime {ort.__version__}")
     lines.append(f"- model: `{args.model_display}` (widened to F32), {args.nparams:,} parameters, "
@@ -417,7 +415,7 @@ def main(argv=None) -> int:
     if args.json is not None:
         import json
         args.json.write_text(json.dumps({
-            "threads": args.threads, "seconds": args.seconds, "rounds": args.rounds, "machine": cpu_name(),
+            "threads": args.threads, "seconds": args.seconds, "rounds": args.rounds, "machine": cpu_name(args.bin),
             "check": check, "skipped": skipped, "onnx": onnx_ops, "load": args.load,
             "results": {e: {str(b): v for b, v in per.items()} for e, per in results.items()},
             "utilisation": utils}, indent=1))
