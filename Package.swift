@@ -83,7 +83,8 @@ let package = Package(
         ]),
         /// Hummingbird routes for openapi.yaml; knows nothing of kernels.
         .target(name: "HTTPServer", dependencies: [
-            "InferenceService", "ImageCodecs", "Scoring", "AutoencoderModel", "RequestParsing", "ScanJobs",
+            "InferenceService", "ImageCodecs", "Scoring", "AutoencoderModel", "RequestParsing", "ScanJobs", "SlideReading",
+            "SlideScanning",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdCore", package: "hummingbird"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -119,7 +120,8 @@ let package = Package(
             "InferenceService", "AutoencoderModel", "ImageCodecs", "Scoring", "TensorKernels",
         ]),
         .testTarget(name: "HTTPServerTests", dependencies: [
-            "HTTPServer", "AutoencoderModel", "Scoring", "ScanJobs", .product(name: "Hummingbird", package: "hummingbird"),
+            "HTTPServer", "AutoencoderModel", "Scoring", "ScanJobs", "SlideReading",
+            .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "NIOCore", package: "swift-nio"),
         ]),
         .testTarget(name: "SlideReadingTests", dependencies: ["SlideReading", "ImageCodecs"]),

@@ -5,6 +5,8 @@
  * calibration the server scores with are shown in the header (`GET /v1/model`). Every API call goes through
  * api.js, which sends the tab's API key and turns refusals into readable messages.
  *
+ * The Slides view (scan jobs and a slide with its scan's tiles) is slides.js's, shown under #slides.
+ *
  * Uploads are scored one after another, never concurrently: the server's limits (patches per request, body
  * bytes, queue) are then met by one stream of requests, and the table fills in upload order.
  */
@@ -13,6 +15,7 @@ import { askForKey } from "./key.js";
 import { scorePatches } from "./batches.js";
 import { ResultsTable } from "./table.js";
 import { PatchPanel } from "./panel.js";
+import { initSlides } from "./slides.js";
 
 const acceptedTypes = { png: "image/png", jpg: "image/jpeg", jpeg: "image/jpeg" };
 
@@ -135,6 +138,7 @@ document.getElementById("key-button").addEventListener("click", async () => {
   if (await askForKey("Enter the API key the server was started with (HISTOAE_API_KEYS).")) showModel();
 });
 
+
 // A file dropped anywhere but the drop zone must not replace the page with the image.
 for (const type of ["dragover", "drop"]) document.addEventListener(type, (event) => event.preventDefault());
 dropZone.addEventListener("dragover", (event) => {
@@ -148,4 +152,5 @@ dropZone.addEventListener("drop", (event) => {
   addFiles([...(event.dataTransfer?.files ?? [])]);
 });
 
-showModel();
+// One after the other: on a keyed server the first call asks for the key, the second then has it.
+showModel().then(initSlides);

@@ -124,6 +124,7 @@ public struct HistoAEServer: Sendable {
         router.post("/v1/reconstruct") { request, context in try await patches.reconstruct(request, context: context) }
         router.post("/v1/score") { request, context in try await patches.score(request, context: context) }
         ScanEndpoints(runner: scans, codecPool: codecPool, bufferBudget: bufferBudget).register(on: router)
+        SlideEndpoints(runner: scans, engine: engine, scorer: scorer, cardJSON: cardJSON, codecPool: codecPool).register(on: router)
         router.get("/v1/model") { [cardJSON] _, _ in
             Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: cardJSON)))
         }
@@ -152,6 +153,7 @@ public struct HistoAEServer: Sendable {
         "/v1/reconstruct": [.post], "/v1/score": [.post], "/v1/model": [.get], "/openapi.yaml": [.get],
         "/healthz": [.get], "/readyz": [.get], "/metrics": [.get],
     ].merging(ScanEndpoints.routes) { first, _ in first }
+        .merging(SlideEndpoints.routes) { first, _ in first }
         .merging(ViewerRoutes.routes) { first, _ in first }
 
     static func json(_ text: String) -> Response {

@@ -295,6 +295,82 @@ paths:
         '401': {$ref: '#/components/responses/Unauthorized'}
         '404': {$ref: '#/components/responses/NotFound'}
         '409': {$ref: '#/components/responses/Conflict'}
+  /v1/scans/{id}/slide.dzi:
+    get:
+      operationId: scanSlideDescriptor
+      summary: The Deep Zoom descriptor of a scan job's slide
+      description: |
+        The slide the job names, opened again under the slide root (never a path from the request):
+        its level-0 width and height, tiles of 254 pixels with a 1-pixel overlap, PNG. Any job state.
+      parameters:
+        - $ref: '#/components/parameters/ScanId'
+      responses:
+        '200':
+          description: 'Deep Zoom XML (`Image` with `Format`, `Overlap`, `TileSize`, `Size` `Width` and `Height`).'
+          content:
+            application/xml:
+              schema: {type: string}
+        '401': {$ref: '#/components/responses/Unauthorized'}
+        '404': {$ref: '#/components/responses/NotFound'}
+  /v1/scans/{id}/slide_files/{level}/{tile}:
+    get:
+      operationId: scanSlideTile
+      summary: One Deep Zoom tile of a scan job's slide
+      description: |
+        Deep Zoom level `level` (0 is 1×1 pixel, the highest the full slide; each level half the one
+        above, rounded up) cut into 254-pixel tiles with a 1-pixel overlap; `tile` is
+        `{column}_{row}.png`. Read from the coarsest OpenSlide level at least as fine and resampled.
+      parameters:
+        - $ref: '#/components/parameters/ScanId'
+        - name: level
+          in: path
+          required: true
+          description: The Deep Zoom level.
+          schema: {type: integer, minimum: 0}
+        - name: tile
+          in: path
+          required: true
+          description: '`{column}_{row}.png`, counted from the top-left tile, 0-based.'
+          schema: {type: string, pattern: '^[0-9]+_[0-9]+\.png$'}
+      responses:
+        '200':
+          description: The tile, at most 256×256 pixels (254 plus the overlap on each side with a neighbour).
+          content:
+            image/png:
+              schema: {type: string, format: binary}
+        '401': {$ref: '#/components/responses/Unauthorized'}
+        '404': {$ref: '#/components/responses/NotFound'}
+        '422':
+          description: The level is too coarse to reduce this slide to (it has no pyramid level near it).
+          content:
+            application/problem+json:
+              schema: {$ref: '#/components/schemas/Problem'}
+  /v1/scans/{id}/tiles/{index}/panel.png:
+    get:
+      operationId: scanTilePanel
+      summary: The panel of one tile of a succeeded scan
+      description: |
+        Tile `index` (the `tile` column of tiles.csv) read again from the slide exactly as the scan read
+        it, reconstructed by the model and drawn as `POST /v1/reconstruct?image=panel` draws a patch,
+        judged with the job's method and threshold.
+      parameters:
+        - $ref: '#/components/parameters/ScanId'
+        - name: index
+          in: path
+          required: true
+          description: The tile's index in the scan.
+          schema: {type: integer, minimum: 0}
+      responses:
+        '200':
+          description: 'The panel: input, reconstruction, MSE, SSIM and stain maps with their colour bars, the verdict.'
+          content:
+            image/png:
+              schema: {type: string, format: binary}
+        '401': {$ref: '#/components/responses/Unauthorized'}
+        '404': {$ref: '#/components/responses/NotFound'}
+        '409': {$ref: '#/components/responses/Conflict'}
+        '503': {$ref: '#/components/responses/Overloaded'}
+        '504': {$ref: '#/components/responses/DeadlineExceeded'}
   /openapi.yaml:
     get:
       operationId: openapi

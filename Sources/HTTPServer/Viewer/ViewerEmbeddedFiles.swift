@@ -100,6 +100,8 @@ function retryAfterSeconds(response) {
  * calibration the server scores with are shown in the header (`GET /v1/model`). Every API call goes through
  * api.js, which sends the tab's API key and turns refusals into readable messages.
  *
+ * The Slides view (scan jobs and a slide with its scan's tiles) is slides.js's, shown under #slides.
+ *
  * Uploads are scored one after another, never concurrently: the server's limits (patches per request, body
  * bytes, queue) are then met by one stream of requests, and the table fills in upload order.
  */
@@ -108,6 +110,7 @@ import { askForKey } from "./key.js";
 import { scorePatches } from "./batches.js";
 import { ResultsTable } from "./table.js";
 import { PatchPanel } from "./panel.js";
+import { initSlides } from "./slides.js";
 
 const acceptedTypes = { png: "image/png", jpg: "image/jpeg", jpeg: "image/jpeg" };
 
@@ -230,6 +233,7 @@ document.getElementById("key-button").addEventListener("click", async () => {
   if (await askForKey("Enter the API key the server was started with (HISTOAE_API_KEYS).")) showModel();
 });
 
+
 // A file dropped anywhere but the drop zone must not replace the page with the image.
 for (const type of ["dragover", "drop"]) document.addEventListener(type, (event) => event.preventDefault());
 dropZone.addEventListener("dragover", (event) => {
@@ -243,7 +247,8 @@ dropZone.addEventListener("drop", (event) => {
   addFiles([...(event.dataTransfer?.files ?? [])]);
 });
 
-showModel();
+// One after the other: on a keyed server the first call asks for the key, the second then has it.
+showModel().then(initSlides);
 
 """##),
         ("batches.js", ##"""
@@ -393,10 +398,10 @@ async function recover(error, batch, failed, busyRetries, progress) {
   </header>
 
   <nav class="views" aria-label="Views">
-    <a href="/" aria-current="page">Patches</a>
-    <!-- Part 2 of issue 17: the Slides view (scan jobs, Deep Zoom slide with the score heatmap) takes this place
-         once the service has its scan routes (/v1/scans…). Until then the tab says so and no code is behind it. -->
-    <span id="slides-tab" class="view-unavailable">Slides — scans are not configured on this server</span>
+    <a href="#patches" id="patches-tab" aria-current="page">Patches</a>
+    <!-- slides.js shows the Slides tab once GET /v1/scans answers; otherwise the note says why not. -->
+    <a href="#slides" id="slides-tab" hidden>Slides</a>
+    <span id="slides-unavailable" class="view-unavailable">Slides — checking whether this server scans slides…</span>
   </nav>
 
   <main>
@@ -457,6 +462,55 @@ async function recover(error, batch, failed, busyRetries, progress) {
             </thead>
             <tbody></tbody>
           </table>
+        </div>
+      </section>
+    </section>
+
+    <section id="slides" aria-labelledby="slides-title" hidden>
+      <h2 id="slides-title">Slides</h2>
+      <form id="scan-form" class="scan-form">
+        <label for="scan-slide">Slide path under the server's slide root</label>
+        <input id="scan-slide" name="slide" type="text" required spellcheck="false" autocomplete="off"
+          placeholder="cases/slide.svs">
+        <button type="submit" id="scan-submit">Start scan</button>
+        <p class="hint">A relative path such as <code>cases/cmu-1.svs</code>; the server refuses paths that leave
+          its slide root.</p>
+      </form>
+      <p id="scan-status" class="status" role="status"></p>
+      <div id="scan-alert" class="alert" role="alert" hidden><p id="scan-alert-text"></p></div>
+
+      <table id="scan-jobs" class="results">
+        <caption>Scan jobs, newest first (the list refreshes while any job is queued or running).</caption>
+        <thead>
+          <tr><th scope="col">Slide</th><th scope="col">State</th><th scope="col">Progress</th>
+            <th scope="col">Verdicts</th><th scope="col">Created</th><th scope="col">Actions</th></tr>
+        </thead>
+        <tbody id="scan-rows"></tbody>
+      </table>
+
+      <section id="slide-view" class="slide-view" aria-labelledby="slide-view-title" hidden>
+        <h2 id="slide-view-title">Slide</h2>
+        <div class="slide-controls">
+          <button type="button" id="zoom-in" aria-label="Zoom in">+</button>
+          <button type="button" id="zoom-out" aria-label="Zoom out">−</button>
+          <button type="button" id="zoom-fit">Fit</button>
+          <label for="heatmap-opacity">Score heatmap opacity</label>
+          <input id="heatmap-opacity" type="range" min="0" max="100" value="50" step="5">
+          <output id="heatmap-opacity-value" for="heatmap-opacity">50 %</output>
+          <label><input id="show-verdicts" type="checkbox" checked> Outline tiles by verdict</label>
+          <a id="geojson-link" download>Download tiles.geojson (QuPath)</a>
+          <a id="heatmap-link" download>heatmap.png</a>
+        </div>
+        <p class="hint">Wheel, + and − zoom; drag or the arrow keys pan (with the slide focused); click a tile for
+          its panel. Tiles are outlined green (normal), red (anomalous) or grey (not tissue).</p>
+        <canvas id="slide-canvas" class="slide-canvas" tabindex="0" width="900" height="600"
+          aria-label="Zoomable slide with the scan's tiles; arrow keys pan, + and − zoom"></canvas>
+        <p id="slide-status" class="status" role="status"></p>
+        <div id="tile-panel" class="panel" hidden>
+          <h3 id="tile-title">Tile</h3>
+          <dl id="tile-summary" class="summary"></dl>
+          <p id="tile-status" class="status" role="status"></p>
+          <img id="tile-image" class="panel-image" alt="" hidden>
         </div>
       </section>
     </section>
@@ -725,6 +779,518 @@ function percent(value) {
 }
 
 """##),
+        ("slides.js", ##"""
+/**
+ * HistoAE viewer, Slides view: the server's scan jobs (`GET /v1/scans`, refreshed while any is queued or
+ * running), a form that starts one (`POST /v1/scans` with a slide path under the server's slide root), cancel
+ * and delete (`DELETE /v1/scans/{id}`), and a finished scan opened over its slide (slideview.js, with the tiles
+ * of tiles-overlay.js); clicking a tile shows its panel (`GET /v1/scans/{id}/tiles/{index}/panel.png`) and
+ * its verdict, score and flags. Refusals read as the server's own problem+json words (api.js).
+ *
+ *   import { initSlides } from "./slides.js";
+ *   await initSlides();   // shows the Slides tab if this server scans slides, else says why not
+ */
+import { apiFetch } from "./api.js";
+import { SlideView } from "./slideview.js";
+import { TilesOverlay } from "./tiles-overlay.js";
+import { verdictBadge } from "./table.js";
+
+const pollMilliseconds = 1000;
+const byId = (id) => document.getElementById(id);
+
+let pollTimer = null;
+let openScan = null;
+const view = new SlideView(byId("slide-canvas"), { onTileClick: showTile, onStatus: (text) => { byId("slide-status").textContent = text; } });
+
+/** Probes `GET /v1/scans`: 200 shows the tab; anything else leaves the note with the server's reason. */
+export async function initSlides() {
+  const note = byId("slides-unavailable");
+  try {
+    const page = await (await apiFetch("/v1/scans", { headers: { Accept: "application/json" } })).json();
+    note.hidden = true;
+    byId("slides-tab").hidden = false;
+    renderJobs(page.scans ?? []);
+    wire();
+    showView();
+  } catch (error) {
+    note.textContent = `Slides — ${error.problem?.detail ?? error.message}`;
+  }
+}
+
+/** The view the address names: #slides, else Patches. */
+export function showView() {
+  const slides = location.hash === "#slides" && !byId("slides-tab").hidden;
+  byId("patches").hidden = slides;
+  byId("slides").hidden = !slides;
+  for (const [tab, current] of [["patches-tab", !slides], ["slides-tab", slides]]) {
+    if (current) byId(tab).setAttribute("aria-current", "page"); else byId(tab).removeAttribute("aria-current");
+  }
+  if (slides) refresh();
+}
+
+function wire() {
+  window.addEventListener("hashchange", showView);
+  byId("scan-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    startScan(byId("scan-slide").value.trim());
+  });
+  byId("zoom-in").addEventListener("click", () => view.zoomBy(1.5));
+  byId("zoom-out").addEventListener("click", () => view.zoomBy(1 / 1.5));
+  byId("zoom-fit").addEventListener("click", () => view.fit());
+  const opacity = byId("heatmap-opacity");
+  opacity.addEventListener("input", () => {
+    byId("heatmap-opacity-value").textContent = `${opacity.value} %`;
+    if (view.overlay) view.overlay.opacity = Number(opacity.value) / 100;
+    view.draw();
+  });
+  for (const id of ["geojson-link", "heatmap-link"]) byId(id).addEventListener("click", download);
+  byId("show-verdicts").addEventListener("change", (event) => {
+    if (view.overlay) view.overlay.outlines = event.target.checked;
+    view.draw();
+  });
+}
+
+/** Saves a result with the tab's API key (a plain link would be sent without it): fetched, then saved from a blob. */
+async function download(event) {
+  event.preventDefault();
+  const link = event.currentTarget;
+  try {
+    const blob = await (await apiFetch(link.getAttribute("href"))).blob();
+    const save = document.createElement("a");
+    save.href = URL.createObjectURL(blob);
+    save.download = link.getAttribute("download");
+    save.click();
+    setTimeout(() => URL.revokeObjectURL(save.href), 60000);
+    link.dataset.bytes = String(blob.size);
+  } catch (error) {
+    byId("slide-status").textContent = `The download failed. ${error.message}`;
+  }
+}
+
+function showAlert(text) {
+  byId("scan-alert-text").textContent = text;
+  byId("scan-alert").hidden = !text;
+}
+
+async function startScan(slide) {
+  showAlert("");
+  if (!slide) return;
+  byId("scan-submit").disabled = true;
+  try {
+    const job = await (await apiFetch("/v1/scans", {
+      method: "POST", headers: { "Content-Type": "application/json", Accept: "application/json" },
+      body: JSON.stringify({ slide }),
+    })).json();
+    byId("scan-status").textContent = `Scan of ${job.slide} queued.`;
+    await refresh();
+  } catch (error) {
+    showAlert(`The scan was not started. ${error.message}`);
+  } finally {
+    byId("scan-submit").disabled = false;
+  }
+}
+
+/** Reloads the list; polls again while any job is queued or running. */
+async function refresh() {
+  clearTimeout(pollTimer);
+  pollTimer = null;
+  try {
+    const page = await (await apiFetch("/v1/scans", { headers: { Accept: "application/json" } })).json();
+    renderJobs(page.scans ?? []);
+  } catch (error) {
+    showAlert(`The scan list could not be loaded. ${error.message}`);
+  }
+}
+
+function renderJobs(jobs) {
+  const rows = jobs.map(jobRow);
+  byId("scan-rows").replaceChildren(...rows);
+  if (!rows.length) {
+    const cell = document.createElement("td");
+    cell.colSpan = 6;
+    cell.textContent = "No scans yet: start one above.";
+    const row = document.createElement("tr");
+    row.append(cell);
+    byId("scan-rows").append(row);
+  }
+  const active = jobs.some((job) => job.state === "queued" || job.state === "running");
+  if (active && !pollTimer && !byId("slides").hidden) pollTimer = setTimeout(refresh, pollMilliseconds);
+}
+
+function cell(text, className = "") {
+  const element = document.createElement("td");
+  element.textContent = text;
+  if (className) element.className = className;
+  return element;
+}
+
+function button(text, label, action) {
+  const element = document.createElement("button");
+  element.type = "button";
+  element.textContent = text;
+  element.setAttribute("aria-label", label);
+  element.addEventListener("click", action);
+  return element;
+}
+
+function jobRow(job) {
+  const row = document.createElement("tr");
+  row.dataset.id = job.id;
+  row.dataset.state = job.state;
+  const done = job.progress?.tiles_done ?? 0;
+  const total = job.progress?.tiles_total;
+  const progress = total ? `${done} / ${total} tiles (${Math.floor((100 * done) / total)} %)` : `${done} tiles`;
+  const verdicts = job.verdicts
+    ? `${job.verdicts.normal} normal, ${job.verdicts.anomalous} anomalous, ${job.verdicts.not_tissue} not tissue` : "";
+  const state = cell(job.state, `state state-${job.state}`);
+  if (job.error) state.title = job.error;
+  row.append(cell(job.slide), state, cell(progress, "number"), cell(verdicts),
+             cell(new Date(job.created_at).toLocaleString()));
+  const actions = document.createElement("td");
+  actions.className = "actions";
+  if (job.state === "succeeded") actions.append(button("Open", `Open the scan of ${job.slide}`, () => openJob(job)));
+  const active = job.state === "queued" || job.state === "running";
+  actions.append(button(active ? "Cancel" : "Delete", `${active ? "Cancel" : "Delete"} the scan of ${job.slide}`,
+                        () => removeJob(job, active)));
+  row.append(actions);
+  if (job.error) {
+    const line = document.createElement("span");
+    line.className = "row-error";
+    line.textContent = job.error;
+    state.append(line);
+  }
+  return row;
+}
+
+async function removeJob(job, active) {
+  showAlert("");
+  try {
+    await apiFetch(`/v1/scans/${job.id}`, { method: "DELETE", headers: { Accept: "application/json" } });
+    byId("scan-status").textContent = active ? `Scan of ${job.slide} cancelled.` : `Scan of ${job.slide} deleted.`;
+    if (openScan?.id === job.id && !active) byId("slide-view").hidden = true;
+  } catch (error) {
+    showAlert(`The scan was not ${active ? "cancelled" : "deleted"}. ${error.message}`);
+  }
+  await refresh();
+}
+
+async function openJob(job) {
+  showAlert("");
+  openScan = job;
+  const section = byId("slide-view");
+  section.hidden = false;
+  byId("slide-view-title").textContent = `Slide ${job.slide}`;
+  byId("tile-panel").hidden = true;
+  byId("slide-status").textContent = "Loading the slide and its tiles…";
+  byId("geojson-link").href = job.links.tiles_geojson;
+  byId("geojson-link").setAttribute("download", `${job.slide.split("/").pop()}.tiles.geojson`);
+  byId("heatmap-link").href = job.links.heatmap_png;
+  byId("heatmap-link").setAttribute("download", `${job.slide.split("/").pop()}.heatmap.png`);
+  try {
+    const collection = await (await apiFetch(job.links.tiles_geojson, { headers: { Accept: "application/geo+json" } })).json();
+    const overlay = TilesOverlay.from(collection);
+    overlay.opacity = Number(byId("heatmap-opacity").value) / 100;
+    overlay.outlines = byId("show-verdicts").checked;
+    await view.open(job.links.self, overlay);
+    byId("slide-status").textContent = `${overlay.tiles.length} tiles scanned; click one for its panel.`;
+    section.scrollIntoView({ block: "start" });
+    byId("slide-canvas").focus({ preventScroll: true });
+  } catch (error) {
+    byId("slide-status").textContent = `The slide could not be opened. ${error.message}`;
+  }
+}
+
+/** The clicked tile's verdict, score and flags (from tiles.geojson) and its panel, rendered by the server. */
+async function showTile(tile) {
+  if (!openScan) return;
+  view.overlay.selected = tile;
+  view.draw();
+  const job = openScan;
+  byId("tile-panel").hidden = false;
+  byId("tile-title").textContent = `Tile ${tile.index} at (${tile.x}, ${tile.y})`;
+  const summary = byId("tile-summary");
+  const flags = /\((.*)\)$/.exec(tile.name)?.[1] ?? "none";
+  const facts = [["Verdict", verdictBadge({ state: "scored", patch: { verdict: tile.verdict } })], ["Score", tile.score.toFixed(4)], ["Flags", flags]];
+  summary.replaceChildren(...facts.flatMap(([term, value]) => {
+    const dt = document.createElement("dt");
+    dt.textContent = term;
+    const dd = document.createElement("dd");
+    dd.append(value);
+    return [dt, dd];
+  }));
+  const image = byId("tile-image");
+  const status = byId("tile-status");
+  image.hidden = true;
+  status.textContent = "Rendering the tile's panel…";
+  try {
+    const blob = await (await apiFetch(`${job.links.self}/tiles/${tile.index}/panel.png`, { headers: { Accept: "image/png" } })).blob();
+    if (view.overlay?.selected !== tile) return;   // another tile was clicked meanwhile
+    if (image.dataset.url) URL.revokeObjectURL(image.dataset.url);
+    image.dataset.url = URL.createObjectURL(blob);
+    image.src = image.dataset.url;
+    image.alt = `Panel of tile ${tile.index}: input, reconstruction, and the squared-error, 1 − SSIM and stain `
+      + `residual maps; ${tile.verdict.replace("_", " ")}, score ${tile.score.toFixed(3)}`;
+    image.dataset.tile = String(tile.index);
+    image.hidden = false;
+    status.textContent = "";
+  } catch (error) {
+    status.textContent = `The panel could not be rendered. ${error.message}`;
+  }
+}
+
+"""##),
+        ("slideview.js", ##"""
+/**
+ * A zoomable, pannable view of one slide on a <canvas>, drawn from the Deep Zoom tiles HistoAE serves
+ * (`GET /v1/scans/{id}/slide.dzi`, `…/slide_files/{level}/{column}_{row}.png`), with the scan's tiles on top
+ * (tiles-overlay.js: the score heatmap at an adjustable opacity, outlines by verdict). Tiles are fetched with
+ * the tab's API key (api.js) and drawn from ImageBitmaps, so the page needs no <img> per tile and nothing
+ * the Content-Security-Policy or Trusted Types would refuse.
+ *
+ *   const view = new SlideView(canvas, { onTileClick: (feature) => …, onStatus: (text) => … });
+ *   await view.open("/v1/scans/<id>", overlay);    // overlay: a TilesOverlay, or null
+ *   view.zoomBy(2);  view.panBy(100, 0);  view.fit();
+ *
+ * Controls on the focused canvas: wheel, + and − zoom about the pointer (or the centre); drag or the arrow
+ * keys pan; 0 fits the slide; a click that did not drag picks the scan tile under the pointer.
+ */
+import { apiFetch } from "./api.js";
+
+const maxCachedTiles = 400;
+const maxConcurrentFetches = 4;
+
+/** The Deep Zoom descriptor's numbers, read without an XML parser (DOMParser is a Trusted Types sink). */
+export function parseDescriptor(xml) {
+  const number = (name) => {
+    const match = new RegExp(`\\b${name}="(\\d+)"`).exec(xml);
+    if (!match) throw new Error(`the slide's Deep Zoom descriptor has no ${name}`);
+    return Number(match[1]);
+  };
+  const format = /\bFormat="([a-z]+)"/.exec(xml)?.[1] ?? "png";
+  return { width: number("Width"), height: number("Height"), tileSize: number("TileSize"), overlap: number("Overlap"), format };
+}
+
+export class SlideView {
+  constructor(canvas, { onTileClick = () => {}, onStatus = () => {} } = {}) {
+    this.canvas = canvas;
+    this.context = canvas.getContext("2d");
+    this.onTileClick = onTileClick;
+    this.onStatus = onStatus;
+    this.cache = new Map();        // "level/column_row" → ImageBitmap (insertion order: oldest first)
+    this.wanted = new Set();       // keys fetching or queued
+    this.failed = 0;
+    this.queue = [];
+    this.active = 0;
+    this.overlay = null;
+    this.generation = 0;
+    this.listen();
+  }
+
+  /** Loads the scan's slide descriptor and shows the whole slide. */
+  async open(scanPath, overlay) {
+    this.generation += 1;
+    for (const bitmap of this.cache.values()) bitmap.close?.();
+    this.cache.clear();
+    this.wanted.clear();
+    this.queue = [];
+    this.failed = 0;
+    this.base = scanPath;
+    this.overlay = overlay;
+    const xml = await (await apiFetch(`${scanPath}/slide.dzi`, { headers: { Accept: "application/xml" } })).text();
+    this.pyramid = parseDescriptor(xml);
+    const { width, height, tileSize } = this.pyramid;
+    this.maxLevel = Math.ceil(Math.log2(Math.max(width, height)));
+    // The coarsest level drawn: the whole slide in one tile.
+    this.minLevel = Math.max(0, this.maxLevel - Math.ceil(Math.log2(Math.max(width, height) / tileSize)));
+    this.fit();
+  }
+
+  /** Shows the whole slide, centred. */
+  fit() {
+    if (!this.pyramid) return;
+    const { width, height } = this.pyramid;
+    this.scale = Math.min(this.canvas.width / width, this.canvas.height / height) * 0.95;
+    this.left = (width - this.canvas.width / this.scale) / 2;
+    this.top = (height - this.canvas.height / this.scale) / 2;
+    this.draw();
+  }
+
+  /** Zooms by `factor` about the canvas point (x, y) (default: its centre), between the fit and 4× the slide. */
+  zoomBy(factor, x = this.canvas.width / 2, y = this.canvas.height / 2) {
+    if (!this.pyramid) return;
+    const { width, height } = this.pyramid;
+    const least = Math.min(this.canvas.width / width, this.canvas.height / height) * 0.5;
+    const scale = Math.min(4, Math.max(least, this.scale * factor));
+    const slideX = this.left + x / this.scale;
+    const slideY = this.top + y / this.scale;
+    this.scale = scale;
+    this.left = slideX - x / scale;
+    this.top = slideY - y / scale;
+    this.draw();
+  }
+
+  /** Moves the view by (dx, dy) canvas pixels. */
+  panBy(dx, dy) {
+    if (!this.pyramid) return;
+    this.left += dx / this.scale;
+    this.top += dy / this.scale;
+    this.draw();
+  }
+
+  /** The Deep Zoom level whose pixels are closest to (not coarser than) the canvas's at this scale. */
+  level() {
+    const reduction = Math.max(0, Math.floor(Math.log2(1 / this.scale)));
+    return Math.max(this.minLevel, Math.min(this.maxLevel, this.maxLevel - reduction));
+  }
+
+  /** Level-0 point under the canvas point (x, y). */
+  slidePoint(x, y) {
+    return { x: this.left + x / this.scale, y: this.top + y / this.scale };
+  }
+
+  /** Canvas point of the level-0 point (x, y) (tests use it to click a tile). */
+  canvasPoint(x, y) {
+    return { x: (x - this.left) * this.scale, y: (y - this.top) * this.scale };
+  }
+
+  draw() {
+    if (!this.pyramid) return;
+    const { context, canvas } = this;
+    context.fillStyle = "#ffffff";
+    context.fillRect(0, 0, canvas.width, canvas.height);
+    const target = this.level();
+    // Coarser cached levels first, so the view is never blank while the sharper tiles arrive.
+    for (let level = Math.max(this.minLevel, target - 4); level <= target; level += 1) {
+      this.drawLevel(level, level === target);
+    }
+    this.overlay?.draw(context, this);
+    canvas.dataset.level = String(target);
+    canvas.dataset.scale = String(this.scale);   // the view, for tests: canvas x = (level-0 x − left) × scale
+    canvas.dataset.left = String(this.left);
+    canvas.dataset.top = String(this.top);
+    canvas.dataset.tilesPending = String(this.wanted.size);
+  }
+
+  drawLevel(level, fetchMissing) {
+    const { width, height, tileSize, overlap } = this.pyramid;
+    const factor = 2 ** (this.maxLevel - level);          // level-0 pixels per pixel of this level
+    const levelWidth = Math.ceil(width / factor);
+    const levelHeight = Math.ceil(height / factor);
+    const view = this.slidePoint(0, 0);
+    const end = this.slidePoint(this.canvas.width, this.canvas.height);
+    const first = (value, limit) => Math.max(0, Math.min(limit - 1, Math.floor(value / factor / tileSize)));
+    const columns = Math.ceil(levelWidth / tileSize);
+    const rows = Math.ceil(levelHeight / tileSize);
+    for (let row = first(view.y, rows); row <= first(end.y, rows); row += 1) {
+      for (let column = first(view.x, columns); column <= first(end.x, columns); column += 1) {
+        const key = `${level}/${column}_${row}`;
+        const bitmap = this.cache.get(key);
+        if (bitmap) {
+          const x = (column * tileSize - (column ? overlap : 0)) * factor;
+          const y = (row * tileSize - (row ? overlap : 0)) * factor;
+          const at = this.canvasPoint(x, y);
+          this.context.drawImage(bitmap, at.x, at.y, bitmap.width * factor * this.scale, bitmap.height * factor * this.scale);
+        } else if (fetchMissing && !this.wanted.has(key)) {
+          this.wanted.add(key);
+          this.queue.push(key);
+        }
+      }
+    }
+    if (fetchMissing) this.pump();
+  }
+
+  /** Starts queued tile fetches, at most a few at once; newest wishes first (the view moved to them). */
+  pump() {
+    const generation = this.generation;
+    while (this.active < maxConcurrentFetches && this.queue.length) {
+      const key = this.queue.pop();
+      this.active += 1;
+      this.fetchTile(key).then((bitmap) => {
+        if (generation !== this.generation) { bitmap.close?.(); return; }
+        this.cache.set(key, bitmap);
+        if (this.cache.size > maxCachedTiles) {
+          const oldest = this.cache.keys().next().value;
+          this.cache.get(oldest).close?.();
+          this.cache.delete(oldest);
+        }
+      }).catch((error) => {
+        if (generation !== this.generation) return;
+        this.failed += 1;
+        this.onStatus(`A slide tile could not be loaded (${key}): ${error.message}`);
+      }).finally(() => {
+        this.active -= 1;   // in flight whatever slide it was for
+        if (generation !== this.generation) { this.pump(); return; }
+        this.wanted.delete(key);
+        this.scheduleDraw();
+      });
+    }
+  }
+
+  async fetchTile(key) {
+    const response = await apiFetch(`${this.base}/slide_files/${key}.${this.pyramid.format}`, { headers: { Accept: "image/png" } });
+    return createImageBitmap(await response.blob());
+  }
+
+  scheduleDraw() {
+    if (this.drawScheduled) return;
+    this.drawScheduled = true;
+    requestAnimationFrame(() => {
+      this.drawScheduled = false;
+      this.draw();
+    });
+  }
+
+  /** Canvas pixels of a mouse event (the canvas may be shown smaller than its pixel size). */
+  eventPoint(event) {
+    const box = this.canvas.getBoundingClientRect();
+    return { x: (event.clientX - box.left) * (this.canvas.width / box.width), y: (event.clientY - box.top) * (this.canvas.height / box.height) };
+  }
+
+  listen() {
+    const canvas = this.canvas;
+    canvas.addEventListener("wheel", (event) => {
+      event.preventDefault();
+      const point = this.eventPoint(event);
+      this.zoomBy(event.deltaY < 0 ? 1.25 : 0.8, point.x, point.y);
+    }, { passive: false });
+    let drag = null;
+    canvas.addEventListener("pointerdown", (event) => {
+      drag = { start: this.eventPoint(event), last: this.eventPoint(event), moved: false };
+      canvas.setPointerCapture(event.pointerId);
+    });
+    canvas.addEventListener("pointermove", (event) => {
+      if (!drag) return;
+      const point = this.eventPoint(event);
+      if (Math.hypot(point.x - drag.start.x, point.y - drag.start.y) > 4) drag.moved = true;
+      if (drag.moved) this.panBy(drag.last.x - point.x, drag.last.y - point.y);
+      drag.last = point;
+    });
+    canvas.addEventListener("pointerup", (event) => {
+      if (drag && !drag.moved && this.overlay && this.pyramid) {
+        const point = this.eventPoint(event);
+        const at = this.slidePoint(point.x, point.y);
+        const feature = this.overlay.tileAt(at.x, at.y);
+        if (feature) this.onTileClick(feature);
+      }
+      drag = null;
+    });
+    canvas.addEventListener("keydown", (event) => {
+      const step = 100;
+      const actions = {
+        ArrowLeft: () => this.panBy(-step, 0), ArrowRight: () => this.panBy(step, 0),
+        ArrowUp: () => this.panBy(0, -step), ArrowDown: () => this.panBy(0, step),
+        "+": () => this.zoomBy(1.5), "=": () => this.zoomBy(1.5), "-": () => this.zoomBy(1 / 1.5), 0: () => this.fit(),
+      };
+      const action = actions[event.key];
+      if (action) {
+        event.preventDefault();
+        action();
+      }
+    });
+  }
+}
+
+"""##),
         ("style.css", ##"""
 /* HistoAE viewer: the look of index.html. Plain CSS, no framework; readable at a glance: verdicts carry a word
    and a colour, focus is always visible, nothing depends on colour alone. */
@@ -886,6 +1452,33 @@ dialog label { display: block; font-weight: 600; margin-bottom: 0.2rem; }
 dialog input { width: 100%; box-sizing: border-box; font: inherit; padding: 0.3rem; }
 dialog .hint { margin: 0.5rem 0 1rem; }
 .actions { display: flex; gap: 0.6rem; }
+
+/* MARK: slides: scan jobs and the slide view */
+
+.views a:not([aria-current]) { border-bottom-color: transparent; font-weight: normal; color: var(--focus); }
+.scan-form { display: flex; flex-wrap: wrap; align-items: center; gap: 0.5rem 1rem; }
+.scan-form label { font-weight: 600; }
+.scan-form input[type="text"] { font: inherit; padding: 0.3rem; min-width: 20rem; }
+.state { font-weight: 600; }
+.state-succeeded { color: var(--normal); }
+.state-failed, .state-interrupted { color: var(--anomalous); }
+.state-cancelled { color: var(--muted); }
+.results td.actions { display: flex; gap: 0.4rem; border-bottom: none; }
+.slide-view { margin-top: 1.2rem; padding-top: 0.4rem; border-top: 2px solid var(--line); }
+.slide-controls { display: flex; flex-wrap: wrap; align-items: center; gap: 0.4rem 0.8rem; }
+.slide-controls label { font-weight: 600; }
+.slide-controls a { color: var(--focus); }
+.slide-canvas {
+  display: block;
+  max-width: 100%;
+  height: auto;
+  margin: 0.6rem 0;
+  border: 1px solid var(--line);
+  cursor: grab;
+  touch-action: none;
+}
+.slide-canvas:active { cursor: grabbing; }
+.panel h3 { font-size: 1.05rem; margin: 0.4rem 0; }
 
 """##),
         ("table.js", ##"""
@@ -1059,6 +1652,117 @@ export function verdictBadge(entry) {
   badge.className = `verdict verdict-${kind}`;
   badge.textContent = label;
   return badge;
+}
+
+"""##),
+        ("tiles-overlay.js", ##"""
+/**
+ * The scan's tiles over the slide (slideview.js draws it after the slide): the score heatmap — each tissue tile
+ * filled with its score's colour at an adjustable opacity — and each tile outlined in its verdict's colour.
+ * The tiles come from the scan's `tiles.geojson` (level-0 pixel squares; QuPath reads the same file).
+ *
+ * The colour scale is the one of the scan's heatmap.png: viridis over −log10(1 − score) / 4, so 0.9 sits at a
+ * quarter, 0.99 (the default threshold) at the middle and 0.9999 at the top; not_tissue tiles are not filled.
+ *
+ *   const overlay = TilesOverlay.from(await (await apiFetch(`/v1/scans/${id}/tiles.geojson`)).json());
+ *   overlay.opacity = 0.5;  overlay.outlines = true;
+ *   overlay.tileAt(1200, 800);    // the GeoJSON feature under that level-0 point, or null
+ */
+
+/** Viridis at eleven stops (matplotlib's), linearly interpolated. */
+const viridis = [
+  [68, 1, 84], [72, 36, 117], [65, 68, 135], [53, 95, 141], [42, 120, 142], [33, 145, 140],
+  [34, 168, 132], [68, 191, 112], [122, 209, 81], [189, 223, 38], [253, 231, 37],
+];
+
+/** The heatmap's position of a score in [0, 1]: −log10(1 − score) / 4, clamped. */
+export function scorePosition(score) {
+  if (!(score >= 0)) return 0;
+  if (score >= 0.9999) return 1;
+  return Math.min(1, Math.max(0, -Math.log10(1 - score) / 4));
+}
+
+export function scoreColour(score) {
+  const position = scorePosition(score) * (viridis.length - 1);
+  const low = Math.floor(position);
+  const high = Math.min(viridis.length - 1, low + 1);
+  const fraction = position - low;
+  const channel = (index) => Math.round(viridis[low][index] * (1 - fraction) + viridis[high][index] * fraction);
+  return `rgb(${channel(0)}, ${channel(1)}, ${channel(2)})`;
+}
+
+export const verdictColours = { normal: "#17a34a", anomalous: "#e00000", not_tissue: "#8a8a96" };
+
+export class TilesOverlay {
+  /** @param tiles [{ index, x, y, side, verdict, score, name, feature }] in level-0 pixels. */
+  constructor(tiles) {
+    this.tiles = tiles;
+    this.opacity = 0.5;
+    this.outlines = true;
+  }
+
+  /** The tiles of a tiles.geojson FeatureCollection (its Polygon rings are axis-aligned squares). */
+  static from(collection) {
+    const tiles = [];
+    for (const feature of collection?.features ?? []) {
+      const ring = feature?.geometry?.coordinates?.[0];
+      if (!Array.isArray(ring) || ring.length < 4) continue;
+      const xs = ring.map((point) => point[0]);
+      const ys = ring.map((point) => point[1]);
+      const x = Math.min(...xs);
+      const y = Math.min(...ys);
+      const properties = feature.properties ?? {};
+      const measurements = properties.measurements ?? {};
+      tiles.push({
+        index: Number(measurements.tile), x, y, width: Math.max(...xs) - x, height: Math.max(...ys) - y,
+        verdict: properties.classification?.name ?? "unknown", score: Number(measurements.score),
+        name: String(properties.name ?? ""), feature,
+      });
+    }
+    return new TilesOverlay(tiles);
+  }
+
+  /** The tile under a level-0 point; where tiles overlap (a stride below the patch size), the last drawn. */
+  tileAt(x, y) {
+    for (let index = this.tiles.length - 1; index >= 0; index -= 1) {
+      const tile = this.tiles[index];
+      if (x >= tile.x && x < tile.x + tile.width && y >= tile.y && y < tile.y + tile.height) return tile;
+    }
+    return null;
+  }
+
+  draw(context, view) {
+    const topLeft = view.slidePoint(0, 0);
+    const bottomRight = view.slidePoint(view.canvas.width, view.canvas.height);
+    const visible = this.tiles.filter((tile) => tile.x < bottomRight.x && tile.x + tile.width > topLeft.x
+      && tile.y < bottomRight.y && tile.y + tile.height > topLeft.y);
+    context.save();
+    if (this.opacity > 0) {
+      context.globalAlpha = this.opacity;
+      for (const tile of visible) {
+        if (tile.verdict === "not_tissue") continue;
+        const at = view.canvasPoint(tile.x, tile.y);
+        context.fillStyle = scoreColour(tile.score);
+        context.fillRect(at.x, at.y, tile.width * view.scale, tile.height * view.scale);
+      }
+    }
+    if (this.outlines) {
+      context.globalAlpha = 1;
+      context.lineWidth = 2;
+      for (const tile of visible) {
+        const at = view.canvasPoint(tile.x, tile.y);
+        context.strokeStyle = verdictColours[tile.verdict] ?? "#000000";
+        context.strokeRect(at.x + 1, at.y + 1, tile.width * view.scale - 2, tile.height * view.scale - 2);
+      }
+    }
+    if (this.selected) {
+      const at = view.canvasPoint(this.selected.x, this.selected.y);
+      context.lineWidth = 4;
+      context.strokeStyle = "#1a56c4";
+      context.strokeRect(at.x - 2, at.y - 2, this.selected.width * view.scale + 4, this.selected.height * view.scale + 4);
+    }
+    context.restore();
+  }
 }
 
 """##),
