@@ -50,14 +50,7 @@ struct ScanCommand: AsyncParsableCommand {
     @Option(help: "Per-tile table: csv (tiles.csv) or tsv (tiles.tsv).")
     var format: Format = .csv
 
-    @Option(help: "Score method: \(ScoreMethod.allCases.map(\.rawValue).joined(separator: ", ")).")
-    var method: String = ScoreMethod.default.rawValue
-
-    @Option(help: "Anomalous when score ≥ this, in [0, 1] (default \(ScoreMethod.defaultThreshold), i.e. a false-positive rate of \(String(format: "%g", 1 - ScoreMethod.defaultThreshold))).")
-    var threshold: Double?
-
-    @Option(help: "The false-positive rate to accept, in [0, 1]: the same as --threshold 1−F (not with --threshold).")
-    var fpr: Double?
+    @OptionGroup var scoringOptions: ScoringOptions
 
     @Option(help: "Step between tiles in model pixels (\(ScanSettings.strideRange.lowerBound)…\(ScanSettings.strideRange.upperBound); the patch size \(ScanSettings.defaultStride) gives non-overlapping tiles).")
     var stride: Int = ScanSettings.defaultStride
@@ -77,19 +70,8 @@ struct ScanCommand: AsyncParsableCommand {
     var slides: [String]
 
     func validate() throws {
-        guard ScoreMethod(rawValue: method) != nil else {
-            throw ValidationError("--method must be one of \(ScoreMethod.allCases.map(\.rawValue).joined(separator: ", ")), got \(method)")
-        }
-        if threshold != nil && fpr != nil { throw ValidationError("--threshold and --fpr say the same thing; give one of them") }
-        do { _ = try Threshold(thresholdChoice) } catch { throw ValidationError("--\(fpr != nil ? "fpr" : "threshold"): \(error.description)") }
         do { try settings.validate() } catch { throw ValidationError(error.description) }
         guard !slides.isEmpty else { throw ValidationError("give at least one slide") }
-    }
-
-    var thresholdChoice: ThresholdChoice {
-        if let fpr { return .fpr(fpr) }
-        if let threshold { return .threshold(threshold) }
-        return .default
     }
 
     var settings: ScanSettings {
@@ -105,10 +87,7 @@ struct ScanCommand: AsyncParsableCommand {
     func run() async throws {
         let bundle = try modelOptions.load()
         guard let card = bundle.card else { throw CLIError(ScoringError.missingCard(weights: bundle.weightsURL.path).description) }
-        let scorer: PatchScorer
-        do { scorer = try PatchScorer(card: card, method: ScoreMethod(rawValue: method)!, threshold: thresholdChoice) } catch {
-            throw CLIError(error.description)
-        }
+        let scorer = try scoringOptions.scorer(card: card)
         let engine = InferenceEngine(model: bundle.model, scorer: scorer, configuration: engineOptions.configuration())
         let scanner: SlideScanner
         do { scanner = try SlideScanner(engine: engine, scorer: scorer, card: card, settings: settings) } catch {

@@ -41,14 +41,7 @@ struct ScoreCommand: ParsableCommand {
     @Option(help: "Write <name>_mse.png, <name>_ssim.png, <name>_stain.png and <name>_panel.png for every scored patch into this folder.")
     var maps: String?
 
-    @Option(help: "Score method: \(ScoreMethod.allCases.map(\.rawValue).joined(separator: ", ")).")
-    var method: String = ScoreMethod.default.rawValue
-
-    @Option(help: "Anomalous when score ≥ this, in [0, 1] (default \(ScoreMethod.defaultThreshold), i.e. a false-positive rate of \(String(format: "%g", 1 - ScoreMethod.defaultThreshold))).")
-    var threshold: Double?
-
-    @Option(help: "The false-positive rate to accept, in [0, 1]: the same as --threshold 1−F (not with --threshold).")
-    var fpr: Double?
+    @OptionGroup var scoringOptions: ScoringOptions
 
     @OptionGroup var patchOptions: PatchOptions
 
@@ -57,28 +50,10 @@ struct ScoreCommand: ParsableCommand {
     @Argument(help: "Patch files or folders (a folder contributes its .png/.jpg/.jpeg files, sorted by name).")
     var inputs: [String]
 
-    func validate() throws {
-        guard ScoreMethod(rawValue: method) != nil else {
-            throw ValidationError("--method must be one of \(ScoreMethod.allCases.map(\.rawValue).joined(separator: ", ")), got \(method)")
-        }
-        if threshold != nil && fpr != nil { throw ValidationError("--threshold and --fpr say the same thing; give one of them") }
-        do { _ = try Threshold(thresholdChoice) } catch { throw ValidationError("--\(fpr != nil ? "fpr" : "threshold"): \(error.description)") }
-    }
-
-    /// The threshold the flags ask for (validated by ``Threshold``).
-    var thresholdChoice: ThresholdChoice {
-        if let fpr { return .fpr(fpr) }
-        if let threshold { return .threshold(threshold) }
-        return .default
-    }
-
     func run() throws {
         let bundle = try modelOptions.load()
         guard let card = bundle.card else { throw CLIError(ScoringError.missingCard(weights: bundle.weightsURL.path).description) }
-        let scorer: PatchScorer
-        do { scorer = try PatchScorer(card: card, method: ScoreMethod(rawValue: method)!, threshold: thresholdChoice) } catch {
-            throw CLIError(error.description)
-        }
+        let scorer = try scoringOptions.scorer(card: card)
         var mapsFolder: URL?
         if let maps {
             let url = URL(fileURLWithPath: maps)
