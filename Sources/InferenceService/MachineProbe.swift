@@ -11,14 +11,10 @@ public enum MachineProbe {
     /// The CPU's model name and the instruction sets among those the kernels can use (from /proc/cpuinfo;
     /// "unknown" and none where that file does not exist).
     public static var cpu: (model: String, instructionSets: [String]) {
-        let flags = BLAS.cpuFlags()
-        let info = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
-        let model = info.split(separator: "\n").first { $0.hasPrefix("model name") }
-            .flatMap { $0.split(separator: ":", maxSplits: 1).last }
-            .map { $0.trimmingCharacters(in: .whitespaces) } ?? "unknown"
+        let info = CPUInfo.current
         let known = ["avx2", "fma", "avx512f", "avx512bw", "avx512vl", "avx512_vnni", "avx512_bf16", "amx_tile",
                      "amx_bf16", "amx_int8"]
-        return (model, known.filter(flags.contains))
+        return (info.model, known.filter(info.flags.contains))
     }
 
     /// OpenBLAS's build configuration (kernel target, threading).

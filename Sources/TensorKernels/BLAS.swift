@@ -47,11 +47,6 @@ extension BLAS {
         return nil
     }
 
-    /// The CPU feature flags from /proc/cpuinfo (empty where that file does not exist).
-    public static func cpuFlags() -> Set<String> {
-        guard let info = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
-              let line = info.split(separator: "\n").first(where: { $0.hasPrefix("flags") }),
-              let colon = line.firstIndex(of: ":") else { return [] }
-        return Set(line[line.index(after: colon)...].split(separator: " ").map(String.init))
-    }
+    /// The CPU feature flags from /proc/cpuinfo (``CPUInfo``; empty where that file does not exist).
+    public static func cpuFlags() -> Set<String> { CPUInfo.current.flags }
 }
