@@ -18,7 +18,6 @@ docs/attack-under-load.md, prints a one-line verdict, exits 1 if a target is mis
 """
 import argparse
 import datetime
-import http.client
 import multiprocessing
 import os
 import pathlib
@@ -26,8 +25,6 @@ import shlex
 import statistics
 import subprocess
 import sys
-import threading
-import time
 import urllib.parse
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
@@ -63,59 +60,8 @@ def reset_peak_rss(pid: int) -> None:
         pass
 
 
-def run_paced(url: str, bodies: list, rate: float, clients: int, seconds: float) -> dict:
-    """Request j is due at start + j / rate and sent by client j mod `clients` on its keep-alive connection
-    (immediately if that client is still busy). Latency: from sending to the whole answer."""
-    target = urllib.parse.urlsplit(url)
-    start = time.monotonic()
-    stop_at = start + seconds
-    lock = threading.Lock()
-    results = {"ok": 0, "latencies": [], "other": {}, "errors": 0}
-
-    def client(k: int) -> None:
-        connection = http.client.HTTPConnection(target.hostname, target.port, timeout=60)
-        j = k
-        while True:
-            due = start + j / rate
-            if due >= stop_at:
-                break
-            time.sleep(max(0.0, due - time.monotonic()))
-            body, kind, _ = bodies[j % len(bodies)]
-            j += clients
-            sent = time.monotonic()
-            try:
-                connection.request("POST", target.path, body=body, headers={"Content-Type": kind})
-                response = connection.getresponse()
-                response.read()
-            except (OSError, http.client.HTTPException):
-                connection.close()
-                with lock:
-                    results["errors"] += 1
-                continue
-            with lock:
-                if response.status == 200:
-                    results["ok"] += 1
-                    results["latencies"].append(time.monotonic() - sent)
-                else:
-                    results["other"][response.status] = results["other"].get(response.status, 0) + 1
-        connection.close()
-
-    threads = [threading.Thread(target=client, args=(k,)) for k in range(clients)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    results["wall"] = max(seconds, time.monotonic() - start)
-    return results
-
-
 def _attack_process(mix: AttackMix, seconds: float, queue) -> None:
     queue.put(mix.run(seconds))
-
-
-def percentile(values: list, q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000 if ordered else float("nan")
 
 
 def run_phase(name: str, pid: int, url: str, bodies: list, rate: float, args, mix: AttackMix | None) -> dict:
@@ -127,12 +73,12 @@ def run_phase(name: str, pid: int, url: str, bodies: list, rate: float, args, mi
         queue = context.Queue()
         attacker = context.Process(target=_attack_process, args=(mix, args.seconds, queue))
         attacker.start()
-    legit = run_paced(url + "/v1/score", bodies, rate, args.clients, args.seconds)
+    legit = load_test.run_paced(url + "/v1/score", bodies, rate, args.clients, args.seconds)
     tallies = queue.get(timeout=args.seconds + 120) if attacker else {}
     if attacker:
         attacker.join(timeout=30)
-    phase = {"name": name, "rate": legit["ok"] / legit["wall"], "p50": percentile(legit["latencies"], 0.5),
-             "p99": percentile(legit["latencies"], 0.99), "other": legit["other"], "errors": legit["errors"],
+    phase = {"name": name, "rate": legit["ok"] / legit["wall"], "p50": load_test.percentile(legit["latencies"], 0.5),
+             "p99": load_test.percentile(legit["latencies"], 0.99), "other": legit["other"], "errors": legit["errors"],
              "ok": legit["ok"], "cpu": server_cpu_seconds(pid) - cpu, "peak_rss": peak_rss_mib(pid), "attacks": tallies}
     print(f"{name}: {phase['rate']:.1f} patches/s, p50 {phase['p50']:.0f} ms, p99 {phase['p99']:.0f} ms, "
           f"legit errors {phase['errors']} other {phase['other']}, server CPU {phase['cpu']:.1f} s, "

@@ -21,6 +21,7 @@ Writes a Markdown report (default bench/load_results.md) and exits 1 if a check 
 """
 import argparse
 import datetime
+import http.client
 import os
 import pathlib
 import platform
@@ -30,6 +31,7 @@ import signal
 import socket
 import statistics
 import subprocess
+import threading
 import time
 import urllib.parse
 
@@ -178,6 +180,57 @@ def run_clients(url, bodies, clients, seconds, headers=None, timeout=120):
         client.sock.close()
     results["wall"] = time.monotonic() - started
     return results
+
+
+def run_paced(url: str, bodies: list, rate: float, clients: int, seconds: float) -> dict:
+    """Request j is due at start + j / rate and sent by client j mod `clients` on its keep-alive connection
+    (immediately if that client is still busy). Latency: from sending to the whole answer."""
+    target = urllib.parse.urlsplit(url)
+    start = time.monotonic()
+    stop_at = start + seconds
+    lock = threading.Lock()
+    results = {"ok": 0, "latencies": [], "other": {}, "errors": 0}
+
+    def client(k: int) -> None:
+        connection = http.client.HTTPConnection(target.hostname, target.port, timeout=60)
+        j = k
+        while True:
+            due = start + j / rate
+            if due >= stop_at:
+                break
+            time.sleep(max(0.0, due - time.monotonic()))
+            body, kind, _ = bodies[j % len(bodies)]
+            j += clients
+            sent = time.monotonic()
+            try:
+                connection.request("POST", target.path, body=body, headers={"Content-Type": kind})
+                response = connection.getresponse()
+                response.read()
+            except (OSError, http.client.HTTPException):
+                connection.close()
+                with lock:
+                    results["errors"] += 1
+                continue
+            with lock:
+                if response.status == 200:
+                    results["ok"] += 1
+                    results["latencies"].append(time.monotonic() - sent)
+                else:
+                    results["other"][response.status] = results["other"].get(response.status, 0) + 1
+        connection.close()
+
+    threads = [threading.Thread(target=client, args=(k,)) for k in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    results["wall"] = max(seconds, time.monotonic() - start)
+    return results
+
+
+def percentile(values: list, q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000 if ordered else float("nan")
 
 
 def machine_summary(binary) -> str:

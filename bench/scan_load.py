@@ -19,7 +19,6 @@ figure comes from this run, and exits 1 if a check fails.
 """
 import argparse
 import datetime
-import http.client
 import json
 import pathlib
 import platform
@@ -27,7 +26,6 @@ import shutil
 import statistics
 import sys
 import tempfile
-import threading
 import time
 import urllib.parse
 import urllib.request
@@ -41,52 +39,9 @@ CMU = ROOT.parent / "shared" / "data" / "slides" / "cmu-1-small-region.svs"
 SCAN_QUEUED_TILES = 3 * 16
 
 
-def paced_clients(url: str, bodies: list, clients: int, rate: float, seconds: float) -> dict:
-    """`clients` threads, each on one keep-alive connection, sending single-patch requests on a fixed schedule
-    (`rate` requests/s in all, clients offset evenly); a late answer delays only its own client's next send."""
-    target = urllib.parse.urlsplit(url)
-    results = {"latencies": [], "other": [], "late_sends": 0}
-    lock = threading.Lock()
-    interval = clients / rate
-    start = time.monotonic() + 0.2
-
-    def client(index: int):
-        connection = http.client.HTTPConnection(target.hostname, target.port, timeout=60)
-        next_send = start + index * interval / clients
-        sent = 0
-        while next_send < start + seconds:
-            pause = next_send - time.monotonic()
-            if pause > 0:
-                time.sleep(pause)
-            body = bodies[(index + sent) % len(bodies)]
-            began = time.monotonic()
-            try:
-                connection.request("POST", target.path, body=body, headers={"Content-Type": "image/png"})
-                answer = connection.getresponse()
-                answer.read()
-                status = answer.status
-            except OSError as error:
-                status = f"{type(error).__name__}"
-                connection.close()
-                connection = http.client.HTTPConnection(target.hostname, target.port, timeout=60)
-            elapsed = time.monotonic() - began
-            with lock:
-                if status == 200:
-                    results["latencies"].append(elapsed)
-                else:
-                    results["other"].append(status)
-                if began - next_send > interval:
-                    results["late_sends"] += 1
-            sent += 1
-            next_send += interval
-        connection.close()
-
-    threads = [threading.Thread(target=client, args=(k,)) for k in range(clients)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return results
+def paced_failures(paced: dict) -> list:
+    """Every answer of load_test.run_paced that was not 200: its status per request, "error" per failed one."""
+    return [status for status, n in paced["other"].items() for _ in range(n)] + ["error"] * paced["errors"]
 
 
 def api(url: str, method: str = "GET", body: dict | None = None) -> dict | None:
@@ -101,11 +56,6 @@ def api(url: str, method: str = "GET", body: dict | None = None) -> dict | None:
 def tiles_done(base: str, job_id: str) -> tuple:
     job = api(f"{base}/v1/scans/{job_id}")
     return job["progress"]["tiles_done"], time.monotonic(), job["state"]
-
-
-def percentile(values: list, q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000 if ordered else float("nan")
 
 
 def main():
@@ -129,16 +79,17 @@ def main():
     shutil.copy(CMU, work / "slides" / "cmu.svs")
     process, base = load_test.start_server(binary, "--slide-root", str(work / "slides"), "--state-dir", str(work / "state"))
     score = base + "/v1/score"
-    load_test.run_clients(score, [(png, "image/png", 1) for png in pngs], args.clients, 2)   # warm-up
+    bodies = [(png, "image/png", 1) for png in pngs]
+    load_test.run_clients(score, bodies, args.clients, 2)   # warm-up
 
     lat = {key: [] for key in ("paced_idle", "paced_scan", "saturated_idle", "saturated_scan")}
     rates = {key: [] for key in ("alone", "paced", "saturated")}
     saturated_throughput = {"idle": [], "scan": []}
     errors, tiles_total = [], None
     for round_index in range(args.rounds):
-        paced = paced_clients(score, pngs, args.clients, args.rate, args.seconds)
+        paced = load_test.run_paced(score, bodies, args.rate, args.clients, args.seconds)
         lat["paced_idle"] += paced["latencies"]
-        errors += paced["other"]
+        errors += paced_failures(paced)
         saturated = load_test.run_clients(score, [(png, "image/png", 1) for png in pngs], args.clients, args.seconds)
         lat["saturated_idle"] += saturated["latencies"]
         saturated_throughput["idle"].append(saturated["patches"] / saturated["wall"])
@@ -158,9 +109,9 @@ def main():
             if name == "alone":
                 time.sleep(args.seconds)
             elif name == "paced":
-                paced = paced_clients(score, pngs, args.clients, args.rate, args.seconds)
+                paced = load_test.run_paced(score, bodies, args.rate, args.clients, args.seconds)
                 lat["paced_scan"] += paced["latencies"]
-                errors += paced["other"]
+                errors += paced_failures(paced)
             else:
                 saturated = load_test.run_clients(score, [(png, "image/png", 1) for png in pngs], args.clients,
                                                   args.seconds)
@@ -181,7 +132,7 @@ def main():
     status = load_test.stop_server(process)
     shutil.rmtree(work, ignore_errors=True)
 
-    p = {key: (percentile(values, 0.5), percentile(values, 0.99), len(values)) for key, values in lat.items()}
+    p = {key: (load_test.percentile(values, 0.5), load_test.percentile(values, 0.99), len(values)) for key, values in lat.items()}
     rate = {key: statistics.median(values) for key, values in rates.items()}
     fifo_ms = SCAN_QUEUED_TILES / rate["alone"] * 1000
     checks = {
