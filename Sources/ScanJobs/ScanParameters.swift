@@ -24,21 +24,11 @@ public struct ScanParameters: Sendable, Equatable {
 
     /// Every field in range, or one sentence naming the field that is not.
     public func validate() throws(ScanJobError) {
-        guard ScanSettings.strideRange.contains(stride) else {
-            throw .invalidParameters("stride must be a whole number of model pixels between \(ScanSettings.strideRange.lowerBound) and \(ScanSettings.strideRange.upperBound), got \(stride)")
-        }
-        guard minTissue.isFinite, ScanSettings.minTissueRange.contains(minTissue) else {
-            throw .invalidParameters("min_tissue must be a fraction in [0, 1], got \(minTissue)")
-        }
-        if let slideMPP, !(slideMPP.isFinite && ScanSettings.slideMPPRange.contains(slideMPP)) {
-            throw .invalidParameters("slide_mpp must be a positive number of µm per pixel up to \(Int(ScanSettings.slideMPPRange.upperBound)), got \(slideMPP)")
-        }
+        do { try settings.validate(naming: \.rawValue) } catch { throw .invalidParameters(error.description) }
         do { _ = try Threshold(threshold) } catch {
             let field = if case .fpr = threshold { "fpr" } else { "threshold" }
             throw .invalidParameters("\(field): \(error.description)")
         }
-        // The settings' own check, in case ScanSettings gains a rule the fields above do not mirror.
-        do { try settings.validate() } catch { throw .invalidParameters(error.description) }
     }
 
     /// The scan settings: these fields, everything else at ``ScanSettings``'s defaults (CSV table).

@@ -47,19 +47,28 @@ public struct ScanSettings: Sendable, Equatable {
 
     public init() {}
 
-    /// Every field in its range, or one sentence naming the flag that is not.
-    public func validate() throws(SlideScanError) {
+    /// A setting a user gives, by its JSON name (`POST /v1/scans`); ``flag`` is its `histoae scan` option.
+    public enum Field: String, Sendable {
+        case stride, minTissue = "min_tissue", slideMPP = "slide_mpp", batch
+
+        /// `--stride`, `--min-tissue`, `--slide-mpp`, `--batch`.
+        public var flag: String { "--" + rawValue.replacingOccurrences(of: "_", with: "-") }
+    }
+
+    /// Every field in its range, or one sentence naming the field that is not, as `name` calls it (the command
+    /// line's flags by default; the HTTP API passes the JSON names).
+    public func validate(naming name: (Field) -> String = \.flag) throws(SlideScanError) {
         guard Self.strideRange.contains(stride) else {
-            throw .invalidSettings("--stride must be between \(Self.strideRange.lowerBound) and \(Self.strideRange.upperBound) model pixels, got \(stride)")
+            throw .invalidSettings("\(name(.stride)) must be between \(Self.strideRange.lowerBound) and \(Self.strideRange.upperBound) model pixels, got \(stride)")
         }
         guard minTissue.isFinite, Self.minTissueRange.contains(minTissue) else {
-            throw .invalidSettings("--min-tissue must be a fraction in [0, 1], got \(minTissue)")
+            throw .invalidSettings("\(name(.minTissue)) must be a fraction in [0, 1], got \(minTissue)")
         }
         if let slideMPP, !(slideMPP.isFinite && Self.slideMPPRange.contains(slideMPP)) {
-            throw .invalidSettings("--slide-mpp must be a positive number of µm per pixel up to \(Int(Slide.maxMicronsPerPixel)), got \(slideMPP)")
+            throw .invalidSettings("\(name(.slideMPP)) must be a positive number of µm per pixel up to \(Int(Slide.maxMicronsPerPixel)), got \(slideMPP)")
         }
         guard Self.batchRange.contains(batch) else {
-            throw .invalidSettings("--batch must be between \(Self.batchRange.lowerBound) and \(Self.batchRange.upperBound), got \(batch)")
+            throw .invalidSettings("\(name(.batch)) must be between \(Self.batchRange.lowerBound) and \(Self.batchRange.upperBound), got \(batch)")
         }
         guard (1...64).contains(requestsInFlight), (1...64).contains(readerThreads), (1...4096).contains(readerCapacity),
               (64...8192).contains(heatmapMaxSide) else {
