@@ -31,6 +31,12 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-extras", from: "1.35.2"),
         /// SQLite (Debian libsqlite3-dev) for the scan job records.
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        /// gRPC (the Open Inference Protocol's GRPCInferenceService); the Swift code of Protos/ is generated once
+        /// by scripts/generate-grpc.sh and committed, so no protoc build plugin runs in a build.
+        .package(url: "https://github.com/grpc/grpc-swift-2", from: "2.4.3"),
+        .package(url: "https://github.com/grpc/grpc-swift-nio-transport", from: "2.9.2"),
+        .package(url: "https://github.com/grpc/grpc-swift-protobuf", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
     ],
     targets: [
         // MARK: C shims (Debian -dev packages, found by pkg-config)
@@ -70,6 +76,22 @@ let package = Package(
         ]),
         /// Whole-slide scans through the engine: level, tissue, tiles in batches, and the four outputs (table,
         /// QuPath GeoJSON, heatmap, summary); shared by `histoae scan` and the service's scan jobs.
+        .target(name: "InferenceProtocol", dependencies: [
+            "InferenceService", "Scoring", "AutoencoderModel", "ImageCodecs",
+        ]),
+        /// The Open Inference Protocol over gRPC (`inference.GRPCInferenceService`, Protos/): converts the protobuf
+        /// messages to InferenceProtocol's types and back; the protocol itself is InferenceProtocol's.
+        .target(name: "InferenceGRPC", dependencies: [
+            "InferenceProtocol", "InferenceService",
+            .product(name: "GRPCCore", package: "grpc-swift-2"),
+            .product(name: "GRPCNIOTransportHTTP2Posix", package: "grpc-swift-nio-transport"),
+            .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
+            .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            .product(name: "Metrics", package: "swift-metrics"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ]),
         .target(name: "SlideScanning", dependencies: [
             "SlideReading", "InferenceService", "Scoring", "AutoencoderModel", "ImageCodecs",
         ]),
@@ -84,7 +106,7 @@ let package = Package(
         /// Hummingbird routes for openapi.yaml; knows nothing of kernels.
         .target(name: "HTTPServer", dependencies: [
             "InferenceService", "ImageCodecs", "Scoring", "AutoencoderModel", "RequestParsing", "ScanJobs", "SlideReading",
-            "SlideScanning",
+            "SlideScanning", "InferenceProtocol", "InferenceGRPC",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HummingbirdCore", package: "hummingbird"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -123,6 +145,18 @@ let package = Package(
             "HTTPServer", "AutoencoderModel", "Scoring", "ScanJobs", "SlideReading",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "NIOCore", package: "swift-nio"),
+        ]),
+        .testTarget(name: "InferenceProtocolTests", dependencies: [
+            "InferenceProtocol", "InferenceService", "AutoencoderModel", "ImageCodecs", "Scoring",
+        ]),
+        /// The gRPC endpoint on a loopback port through grpc-swift's real client, with the default model (models/default).
+        .testTarget(name: "InferenceGRPCTests", dependencies: [
+            "InferenceGRPC", "InferenceProtocol", "InferenceService", "AutoencoderModel", "ImageCodecs", "Scoring",
+            .product(name: "GRPCCore", package: "grpc-swift-2"),
+            .product(name: "GRPCNIOTransportHTTP2Posix", package: "grpc-swift-nio-transport"),
+            .product(name: "MetricsTestKit", package: "swift-metrics"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
         .testTarget(name: "SlideReadingTests", dependencies: ["SlideReading", "ImageCodecs"]),
         /// Scans synthetic and shared slides with the default model (models/default).

@@ -203,6 +203,29 @@ def header_seeds() -> None:
         (out / f"accept{i}.txt").write_bytes(value.encode())
 
 
+def infer_request_seeds() -> None:
+    """`POST /v2/models/{name}/infer` bodies as tritonclient sends them, behind the target's 2-byte selector of
+    Inference-Header-Content-Length (0xFFFF: JSON only). Small shapes keep the seeds small; the parser does not
+    know the model's shape (the plan checks it), so they reach every branch."""
+    folder = reset("infer-request")
+    pixels = bytes((i * 37) % 256 for i in range(2 * 2 * 3))
+    floats = struct.pack("<4f", -1.0, 0.5, 0.0, 1.0)
+    json_only = {"id": "seed", "inputs": [{"name": "image", "datatype": "UINT8", "shape": [1, 2, 2, 3],
+                                           "data": [[[list(pixels[0:3]), list(pixels[3:6])], [list(pixels[6:9]), list(pixels[9:12])]]]}],
+                 "outputs": [{"name": "score"}, {"name": "verdict", "parameters": {"binary_data": False}}],
+                 "parameters": {"timeout": 5000000, "fpr": 0.01}}
+    text = json.dumps(json_only).encode()
+    (folder / "json-uint8").write_bytes(b"\xff\xff" + text)
+    for name, datatype, raw in [("image", "UINT8", pixels), ("input", "FP32", floats)]:
+        shape = [1, 2, 2, 3] if datatype == "UINT8" else [1, 1, 2, 2]
+        header = json.dumps({"inputs": [{"name": name, "datatype": datatype, "shape": shape,
+                                         "parameters": {"binary_data_size": len(raw)}}],
+                             "parameters": {"binary_data_output": True}}).encode()
+        (folder / f"binary-{datatype.lower()}").write_bytes(struct.pack(">H", len(header)) + header + raw)
+    strings = json.dumps({"inputs": [{"name": "x", "datatype": "BYTES", "shape": [2], "data": ["normal", "anomalous"]}]}).encode()
+    (folder / "json-bytes").write_bytes(b"\xff\xff" + strings)
+
+
 if __name__ == "__main__":
     png_seeds()
     jpeg_seeds()
@@ -213,3 +236,4 @@ if __name__ == "__main__":
     for target in sorted(CORPUS.iterdir()):
         files = list(target.iterdir())
         print(f"{target.name}: {len(files)} files, {sum(f.stat().st_size for f in files)} bytes")
+    infer_request_seeds()

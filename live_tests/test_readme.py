@@ -44,3 +44,18 @@ def test_readme_curl_example(open_server, tmp_path, index):
     assert codes and all(code == "200" for code in codes), (command, result.stdout[-500:])
     if "-o panel.png" in command:
         assert (tmp_path / "panel.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_readme_tritonclient_example(open_server, tmp_path):
+    """The README's tritonclient example runs as printed (only the address changed) and prints two scores,
+    two verdicts and the maps' shape."""
+    text = (ROOT / "README.md").read_text()
+    block = text.split("<!-- tritonclient-example")[1].split("```python\n", 1)[1].split("```", 1)[0]
+    host = open_server.url.removeprefix("http://")
+    script = tmp_path / "example.py"
+    script.write_text(block.replace("127.0.0.1:8080", host))
+    os.symlink(ROOT / "examples", tmp_path / "examples")
+    done = subprocess.run(["python3", str(script)], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "(2, 150, 150)" in done.stdout and re.search(r"b'(normal|anomalous|not_tissue)'", done.stdout), done.stdout
+

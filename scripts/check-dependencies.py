@@ -4,6 +4,7 @@ dependency is imported, and that dependencies point one way (README "Architectur
 
     C shims → ImageCodecs / TensorKernels / RequestParsing → AutoencoderModel → Scoring → SlideReading
             → InferenceService → SlideScanning → ScanJobs → HTTPServer → histoae
+    InferenceService → InferenceProtocol → InferenceGRPC → HTTPServer
 
 A module may import modules of lower layers only, and the command line (`histoae`) never reaches the kernels
 or the C shims: it goes through the engine (InferenceService). Run by scripts/test.sh; exits 1 with one line
@@ -28,7 +29,9 @@ LAYERS = {
     "SlideReading": 4,   # slides → tiles; uses Scoring's optical density for its tissue notion
     "InferenceService": 5,
     "SlideScanning": 6,  # whole-slide scans through the engine; `histoae scan` and the scan jobs use it
+    "InferenceProtocol": 6,  # the Open Inference Protocol (KServe v2) over the engine, independent of transport
     "ScanJobs": 7,       # the service's scan jobs: SQLite records, slide-root confinement, the job runner
+    "InferenceGRPC": 7,  # the Open Inference Protocol over gRPC: protobuf ↔ InferenceProtocol, the endpoint
     "HTTPServer": 8,
     "histoae": 9,
 }

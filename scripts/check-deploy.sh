@@ -5,12 +5,14 @@
 #   2. `kubectl kustomize` of every overlay in deploy/overlays/ and example in deploy/examples/ (kubectl:
 #      Debian's kubernetes-client if absent)
 #   3. every rendered object validated against the Kubernetes schemas (kubernetes-validate --strict), for the
-#      oldest and the newest Kubernetes version we support; the ServiceMonitor (a CRD) by the checks of step 4
+#      oldest and the newest Kubernetes version we support; the CRDs (ServiceMonitor, KServe's InferenceService)
+#      by the checks of step 4, and the InferenceService's predictor also as the Pod it describes
 #   4. consistency: probes, grace period vs drain timeout, CPU vs workers × threads, memory vs the measured
-#      footprint, security context, selectors, compose file and its Prometheus target
+#      footprint, security context, selectors, compose file and its Prometheus target; the KServe example's
+#      structure (deploy/tools/kserve_checks.py)
 #   5. checkov (frameworks kubernetes and dockerfile): no failed check; every skipped one printed with its reason
 #   6. the runtime-libraries check (scripts/check-runtime-libs.sh) and its tests (pytest deploy/tests); the real
-#      server started with each overlay's settings (deploy/tools/settings_smoke.py)
+#      server started with each overlay's and the KServe predictor's settings (deploy/tools/settings_smoke.py)
 # Usage: scripts/check-deploy.sh [--release]
 #   --release: build the release binary as the Dockerfile does (--static-swift-stdlib, into .build-static/)
 #              and check that one; by default the release binary is used if already built, else the debug
@@ -72,16 +74,37 @@ for dir in deploy/overlays/*/ deploy/examples/*/; do
 done
 
 echo "-- 3. kubernetes-validate --strict"
+# KServe's InferenceService has no schema here: its predictor (a PodSpec) is validated as the Pod it describes
+# (deploy/tools/kserve_checks.py predictor_pod), in $work/pods/<name>.yaml; checkov (step 5) scans it too.
+mkdir -p "$work/pods"
+python3 - "$work/rendered" "$work/pods" <<'PY'
+import glob, os, sys
+sys.path.insert(0, "deploy/tools")
+import yaml
+from kserve_checks import predictor_pod
+for path in sorted(glob.glob(os.path.join(sys.argv[1], "*.yaml"))):
+    pods = [predictor_pod(o) for o in yaml.safe_load_all(open(path)) if o and o["kind"] == "InferenceService"]
+    if pods:
+        with open(os.path.join(sys.argv[2], os.path.basename(path)), "w") as out:
+            yaml.safe_dump_all(pods, out)
+PY
 for version in 1.27.0 1.37.0; do
   for name in "${overlays[@]}"; do
     out=$(kubernetes-validate --strict -k "$version" "$work/rendered/$name.yaml" 2>&1) && rc=0 || rc=$?
-    # Only CRD kinds (ServiceMonitor) may lack a schema; step 4 checks them.
-    unexpected=$(echo "$out" | grep -v -E "^INFO .* passed |Couldn't find schema for kind ServiceMonitor with api version monitoring.coreos.com/v1" || true)
+    # Only CRD kinds (ServiceMonitor, InferenceService) may lack a schema; step 4 checks them.
+    unexpected=$(echo "$out" | grep -v -E "^INFO .* passed |Couldn't find schema for kind (ServiceMonitor with api version monitoring.coreos.com/v1|InferenceService with api version serving.kserve.io/v1beta1)" || true)
     objects=$(echo "$out" | grep -c ' passed ' || true)
     if [ "$rc" -eq 0 ] && [ -z "$unexpected" ] && [ "$objects" -gt 0 ]; then
       ok "$name against Kubernetes $version: $objects objects"
     else
       echo "$out"; bad "$name against Kubernetes $version"
+    fi
+    [ -f "$work/pods/$name.yaml" ] || continue
+    out=$(kubernetes-validate --strict -k "$version" "$work/pods/$name.yaml" 2>&1) && rc=0 || rc=$?
+    if [ "$rc" -eq 0 ] && ! echo "$out" | grep -v -q -E "^INFO .* passed "; then
+      ok "$name InferenceService predictor as a Pod against Kubernetes $version"
+    else
+      echo "$out"; bad "$name InferenceService predictor as a Pod against Kubernetes $version"
     fi
   done
 done
@@ -112,14 +135,19 @@ then ok "consistency"; else bad "consistency"; fi
 echo "-- 5. checkov $(checkov --version 2>/dev/null)"
 checkov_report() { python3 deploy/tools/checkov_report.py "$1"; }  # counts, skips with reasons, failures
 # --skip-download: no network; the checks themselves ship with checkov.
-if checkov -d "$work/rendered" --framework kubernetes -o json --compact --skip-download 2>/dev/null \
-     | checkov_report "kubernetes (${overlays[*]})"; then ok "checkov kubernetes"; else bad "checkov kubernetes"; fi
+# With the KServe predictor as a Pod (step 3), so checkov's container checks reach the CRD's containers; one
+# folder, as checkov writes one JSON report per -d.
+mkdir -p "$work/checkov"
+cp "$work"/rendered/*.yaml "$work/checkov/"
+for pod in "$work"/pods/*.yaml; do [ -f "$pod" ] && cp "$pod" "$work/checkov/$(basename "$pod" .yaml)-predictor-pod.yaml"; done
+if checkov -d "$work/checkov" --framework kubernetes -o json --compact --skip-download 2>/dev/null \
+     | checkov_report "kubernetes (${overlays[*]}; the KServe predictor as a Pod)"; then ok "checkov kubernetes"; else bad "checkov kubernetes"; fi
 for f in "${dockerfiles[@]}"; do
   if checkov -f "$f" --framework dockerfile -o json --compact --skip-download 2>/dev/null \
        | checkov_report "dockerfile $f"; then ok "checkov $f"; else bad "checkov $f"; fi
 done
 
-echo "-- 6. the binary: runtime libraries (scripts/check-runtime-libs.sh), each overlay's settings on the real server"
+echo "-- 6. the binary: runtime libraries (scripts/check-runtime-libs.sh), each overlay's and example's settings on the real server"
 # The binary: the release build made as the Dockerfile makes it (--static-swift-stdlib, in .build-static/ so
 # .build/ stays untouched) when it exists or --release asks for it (a full release build: 10+ minutes on 2
 # cores); else the debug build scripts/test.sh made. Both link the same C libraries (the same pkg-config
@@ -138,7 +166,7 @@ fi
 echo "  binary: $bin"
 if bash scripts/check-runtime-libs.sh --binary "$bin"; then ok "runtime libraries"; else bad "runtime libraries"; fi
 if python3 deploy/tools/settings_smoke.py "$bin" "$work"/rendered/*.yaml; then
-  ok "overlay settings on the real server"; else bad "overlay settings on the real server"; fi
+  ok "overlay and example settings on the real server"; else bad "overlay and example settings on the real server"; fi
 if HISTOAE_CHECKED_BIN=$bin python3 -m pytest -q -p no:cacheprovider deploy/tests; then
   ok "pytest deploy/tests"; else bad "pytest deploy/tests"; fi
 

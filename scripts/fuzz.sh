@@ -20,7 +20,7 @@ cc="$toolchain_bin/clang"
 export SWIFT_BACKTRACE=enable=no
 # ASan's default 256 MB quarantine alone would take half of -rss_limit_mb at these execution rates.
 export ASAN_OPTIONS=${ASAN_OPTIONS:-quarantine_size_mb=64}
-targets=(png jpeg safetensors npy multipart media-type accept)
+targets=(png jpeg safetensors npy multipart media-type accept infer-request)
 
 # Per-target flags: every input is one request body / file / patch; libFuzzer's -max_len caps its size.
 common_flags=(-rss_limit_mb=512 -timeout=10 -max_len=65536 -print_final_stats=1)
@@ -31,6 +31,8 @@ swift_sources() {
     safetensors) echo Sources/TensorKernels/Safetensors.swift Sources/TensorKernels/Tensor.swift Sources/TensorKernels/DecodingFailure.swift ;;
     npy) echo Sources/TensorKernels/NPY.swift Sources/TensorKernels/Tensor.swift ;;
     multipart | media-type | accept) ls Sources/RequestParsing/*.swift ;;
+    infer-request) echo Sources/InferenceProtocol/RESTRequestDecoding.swift Sources/InferenceProtocol/InferenceRequest.swift \
+                        Sources/InferenceProtocol/InferenceError.swift ;;
   esac
 }
 is_c_target() { [ "$1" = png ] || [ "$1" = jpeg ]; }

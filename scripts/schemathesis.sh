@@ -3,6 +3,9 @@
 #   scripts/schemathesis.sh [BINARY]   (default .build/debug/histoae)
 # The check positive_data_acceptance is left out: openapi.yaml cannot express "a decodable 150×150 PNG",
 # so a schema-valid body (any bytes) is rightly refused with 422; live_tests/ covers the accepted cases.
+# The check use_after_free is left out too: DELETE of a queued or running scan job cancels it and keeps its
+# record (200 with the cancelled job, as openapi.yaml says); only DELETE of a finished job removes it (204).
+# The job and its slide (slide.dzi) are rightly still there after the first kind.
 # Scan jobs are on, with a temporary slide root holding the shared CMU slide (openapi.yaml's example) when
 # ../shared/data is there, and at most 2 jobs at once (the rest are 429).
 set -euo pipefail
@@ -26,6 +29,6 @@ for _ in $(seq 1 600); do
 done
 [ -n "$url" ] || { echo "schemathesis.sh: histoae serve did not start" >&2; exit 1; }
 schemathesis run openapi.yaml --url "$url" --max-examples "${SCHEMATHESIS_EXAMPLES:-50}" --workers 2 \
-  --exclude-checks positive_data_acceptance --seed 1
+  --exclude-checks positive_data_acceptance,use_after_free --seed 1
 kill -TERM $pid
 wait $pid

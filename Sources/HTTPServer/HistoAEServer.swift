@@ -1,6 +1,8 @@
 import AutoencoderModel
 import Foundation
 import Hummingbird
+import InferenceGRPC
+import InferenceProtocol
 import InferenceService
 import Logging
 import Metrics
@@ -40,6 +42,8 @@ public struct HistoAEServer: Sendable {
     public let ledger = RequestLedger()
     /// The scan jobs (`/v1/scans`); nil without a slide root.
     let scans: ScanJobRunner?
+    /// The Open Inference Protocol over the same engine (`/v2` routes; the gRPC endpoint with `grpcPort`).
+    let inference: OpenInferenceService
 
     /// - Throws: ``ConfigurationError`` for a bad setting, or when the model has no calibrated card.
     public init(bundle: ModelBundle, configuration: ServerConfiguration,
@@ -68,6 +72,10 @@ public struct HistoAEServer: Sendable {
         self.factory = factory
         engine = InferenceEngine(model: bundle.model, scorer: scorer, configuration: configuration.engine,
                                  metrics: EngineMetrics(factory: factory), logger: logger)
+        inference = OpenInferenceService(engine: engine, scorer: scorer,
+                                         limits: .init(maxPatches: configuration.maxPatchesPerRequest,
+                                                       defaultDeadlineMilliseconds: configuration.defaultDeadlineMilliseconds,
+                                                       maxResponseBytes: configuration.maxResponseBytes))
         scans = try configuration.scans.enabled
             ? ScanJobRunner(configuration: configuration.scans, engine: engine, scorer: scorer, card: card,
                             metrics: ScanJobMetrics(factory: factory), logger: logger)
@@ -83,13 +91,24 @@ public struct HistoAEServer: Sendable {
         codecPool.start()
         let router = makeRouter(codecPool: codecPool)
         let logger = self.logger
+        // The Open Inference Protocol over gRPC (with a gRPC port): the same engine, codec threads, keys and
+        // Prometheus registry as HTTP; requests up to the HTTP body limit.
+        let grpc = configuration.grpcPort.map { port in
+            GRPCEndpoint(service: inference, codecPool: codecPool, keys: APIKeys(configuration.apiKeys),
+                         configuration: .init(host: configuration.host, port: port, maxRequestBytes: configuration.maxBodyBytes),
+                         metrics: factory) { address in
+                logger.info("grpc listening", metadata: ["address": "\(address)"])
+            }
+        }
         let app = Application(
             router: router,
             server: GuardedHTTP1Channel.builder(limits: configuration.connectionLimits,
                                                 metrics: ConnectionMetrics(factory: factory)),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "histoae"),
-            // Shut down in reverse order: the scans stop before the engine drains.
-            services: [EngineService(engine: engine)] + (scans.map { [ScanJobService(runner: $0)] } ?? []),
+            // Shut down in reverse order: the gRPC endpoint answers its accepted RPCs and the scans stop before
+            // the engine drains.
+            services: [EngineService(engine: engine)] + (scans.map { [ScanJobService(runner: $0)] } ?? [])
+                + (grpc.map { [$0] } ?? []),
             onServerRunning: { channel in
                 let address = channel.localAddress.map { "http://\($0.ipAddress ?? "?"):\($0.port ?? 0)" } ?? "?"
                 logger.info("listening", metadata: ["address": "\(address)"])
@@ -114,7 +133,7 @@ public struct HistoAEServer: Sendable {
         let router = Router(context: ServiceRequestContext.self)
         router.add(middleware: ProblemMiddleware(factory: factory, routes: Self.routes, ledger: ledger))
         ViewerRoutes.register(on: router)  // here, before the key check: the page and its files need no key (ViewerRoutes)
-        var open: Set<String> = ["/healthz", "/readyz", "/openapi.yaml"]
+        var open = Set(["/healthz", "/readyz", "/openapi.yaml"]).union(OpenInferenceEndpoints.openPaths)
         if !configuration.metricsRequireKey { open.insert("/metrics") }
         router.add(middleware: APIKeyMiddleware(keys: configuration.apiKeys, openPaths: open))
 
@@ -123,6 +142,8 @@ public struct HistoAEServer: Sendable {
                                      bufferBudget: bufferBudget)
         router.post("/v1/reconstruct") { request, context in try await patches.reconstruct(request, context: context) }
         router.post("/v1/score") { request, context in try await patches.score(request, context: context) }
+        OpenInferenceEndpoints(service: inference, codecPool: codecPool, configuration: configuration, bufferBudget: bufferBudget)
+            .register(on: router)
         ScanEndpoints(runner: scans, codecPool: codecPool, bufferBudget: bufferBudget).register(on: router)
         SlideEndpoints(runner: scans, engine: engine, scorer: scorer, cardJSON: cardJSON, codecPool: codecPool).register(on: router)
         router.get("/v1/model") { [cardJSON] _, _ in
@@ -155,6 +176,7 @@ public struct HistoAEServer: Sendable {
     ].merging(ScanEndpoints.routes) { first, _ in first }
         .merging(SlideEndpoints.routes) { first, _ in first }
         .merging(ViewerRoutes.routes) { first, _ in first }
+        .merging(OpenInferenceEndpoints.routes) { first, _ in first }
 
     static func json(_ text: String) -> Response {
         Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: text)))

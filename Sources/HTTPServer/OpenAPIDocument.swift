@@ -34,6 +34,10 @@ info:
     the body for a short while before closing, so the client can read it. Patch endpoints read each
     image's size from its header and decode nothing but 150×150 images.
 
+    The Open Inference Protocol (KServe v2, `/v2/...`; also gRPC with `--grpc-port`) runs the same
+    engine for Triton and KServe clients (docs/open-inference.md); its errors carry the protocol's
+    `error` member beside RFC 9457's.
+
     Scan jobs (`/v1/scans`) scan whole slides from a folder the operator configured (`--slide-root`):
     `POST` queues one (202 + `Location`), `GET /v1/scans/{id}` follows it, its four results are
     sub-resources once it has succeeded, `DELETE` cancels it. Scans run in the background: their tiles
@@ -371,6 +375,205 @@ paths:
         '409': {$ref: '#/components/responses/Conflict'}
         '503': {$ref: '#/components/responses/Overloaded'}
         '504': {$ref: '#/components/responses/DeadlineExceeded'}
+  /v2:
+    get:
+      operationId: oipServerMetadata
+      tags: [Open Inference Protocol]
+      summary: Server metadata (Open Inference Protocol, KServe v2)
+      description: docs/open-inference.md describes the protocol binding; tritonclient's `get_server_metadata`.
+      responses:
+        '200':
+          description: The server's name, version and protocol extensions.
+          content:
+            application/json:
+              schema:
+                type: object
+                required: [name, version, extensions]
+                properties:
+                  name: {type: string, example: histoae}
+                  version: {type: string}
+                  extensions: {type: array, items: {type: string}, example: [binary_tensor_data]}
+        '401': {$ref: '#/components/responses/ProtocolUnauthorized'}
+  /v2/health/live:
+    get:
+      operationId: oipLive
+      tags: [Open Inference Protocol]
+      summary: Liveness (Open Inference Protocol); needs no key
+      security: [{}]
+      responses:
+        '200':
+          description: Alive.
+          content:
+            application/json:
+              schema: {type: object, required: [live], properties: {live: {type: boolean, enum: [true]}}}
+  /v2/health/ready:
+    get:
+      operationId: oipReady
+      tags: [Open Inference Protocol]
+      summary: Readiness (Open Inference Protocol) — the engine takes work; needs no key
+      security: [{}]
+      responses:
+        '200':
+          description: Ready.
+          content:
+            application/json:
+              schema: {type: object, required: [ready], properties: {ready: {type: boolean, enum: [true]}}}
+        '503': {$ref: '#/components/responses/ProtocolUnavailable'}
+  /v2/models/{name}:
+    get:
+      operationId: oipModelMetadata
+      tags: [Open Inference Protocol]
+      summary: Model metadata — inputs, outputs, datatypes, shapes
+      parameters: [{$ref: '#/components/parameters/ModelName'}]
+      responses:
+        '200':
+          description: The model's tensors (docs/open-inference.md); `-1` is the batch dimension.
+          content:
+            application/json:
+              schema: {$ref: '#/components/schemas/ModelMetadata'}
+        '401': {$ref: '#/components/responses/ProtocolUnauthorized'}
+        '404': {$ref: '#/components/responses/ProtocolNotFound'}
+  /v2/models/{name}/versions/{version}:
+    get:
+      operationId: oipModelVersionMetadata
+      tags: [Open Inference Protocol]
+      summary: Model metadata — inputs, outputs, datatypes, shapes
+      parameters: [{$ref: '#/components/parameters/ModelName'}, {$ref: '#/components/parameters/ModelVersion'}]
+      responses:
+        '200':
+          description: The model's tensors (docs/open-inference.md); `-1` is the batch dimension.
+          content:
+            application/json:
+              schema: {$ref: '#/components/schemas/ModelMetadata'}
+        '401': {$ref: '#/components/responses/ProtocolUnauthorized'}
+        '404': {$ref: '#/components/responses/ProtocolNotFound'}
+  /v2/models/{name}/ready:
+    get:
+      operationId: oipModelReady
+      tags: [Open Inference Protocol]
+      summary: Model readiness
+      parameters: [{$ref: '#/components/parameters/ModelName'}]
+      responses:
+        '200':
+          description: The model is loaded and the engine takes work.
+          content:
+            application/json:
+              schema:
+                type: object
+                required: [name, ready]
+                properties: {name: {type: string}, ready: {type: boolean, enum: [true]}}
+        '401': {$ref: '#/components/responses/ProtocolUnauthorized'}
+        '404': {$ref: '#/components/responses/ProtocolNotFound'}
+        '503': {$ref: '#/components/responses/ProtocolUnavailable'}
+  /v2/models/{name}/versions/{version}/ready:
+    get:
+      operationId: oipModelVersionReady
+      tags: [Open Inference Protocol]
+      summary: Model readiness
+      parameters: [{$ref: '#/components/parameters/ModelName'}, {$ref: '#/components/parameters/ModelVersion'}]
+      responses:
+        '200':
+          description: The model is loaded and the engine takes work.
+          content:
+            application/json:
+              schema:
+                type: object
+                required: [name, ready]
+                properties: {name: {type: string}, ready: {type: boolean, enum: [true]}}
+        '401': {$ref: '#/components/responses/ProtocolUnauthorized'}
+        '404': {$ref: '#/components/responses/ProtocolNotFound'}
+        '503': {$ref: '#/components/responses/ProtocolUnavailable'}
+  /v2/models/{name}/infer:
+    post:
+      operationId: oipModelInfer
+      tags: [Open Inference Protocol]
+      summary: Inference (Open Inference Protocol) — JSON tensors or binary tensor data
+      description: |
+        One input, `image` (UINT8 `[N, 150, 150, 3]`, RGB pixels) or `input` (FP32 `[N, 3, 150, 150]`,
+        normalized), 1 ≤ N ≤ the server's patch limit; outputs by name (default: every output the input
+        gives). The same engine, queue, limits and keys as `/v1`, and the same bits as `/v1/reconstruct`
+        for the same patches. Binary tensor data (Triton's extension): the body is the JSON request
+        (`Inference-Header-Content-Length` bytes) followed by each input with a `binary_data_size`
+        parameter; outputs asked for with `binary_data: true` (or all, with the request parameter
+        `binary_data_output`) follow the response JSON the same way. docs/open-inference.md has the details.
+      parameters:
+        - {$ref: '#/components/parameters/ModelName'}
+        - {$ref: '#/components/parameters/InferenceHeaderContentLength'}
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema: {$ref: '#/components/schemas/InferenceRequest'}
+          application/octet-stream:
+            schema: {type: string, format: binary, description: 'The JSON request, then the binary tensor data.'}
+      responses:
+        '200':
+          description: |
+            The outputs. `application/json` when every output is JSON; `application/octet-stream` when
+            some are binary: the response JSON (`Inference-Header-Content-Length` bytes), then each binary
+            output's raw little-endian elements (BYTES: a 4-byte length, then the bytes, per element).
+          headers:
+            Inference-Header-Content-Length:
+              description: The length of the response JSON when binary tensor data follows it.
+              schema: {type: integer, minimum: 0}
+          content:
+            application/json:
+              schema: {$ref: '#/components/schemas/InferenceResponse'}
+            application/octet-stream:
+              schema: {type: string, format: binary}
+        '400': {$ref: '#/components/responses/ProtocolBadRequest'}
+        '401': {$ref: '#/components/responses/ProtocolUnauthorized'}
+        '404': {$ref: '#/components/responses/ProtocolNotFound'}
+        '408': {$ref: '#/components/responses/RequestTimeout'}
+        '413': {$ref: '#/components/responses/ProtocolTooLarge'}
+        '503': {$ref: '#/components/responses/ProtocolUnavailable'}
+        '504': {$ref: '#/components/responses/ProtocolDeadlineExceeded'}
+  /v2/models/{name}/versions/{version}/infer:
+    post:
+      operationId: oipModelVersionInfer
+      tags: [Open Inference Protocol]
+      summary: Inference (Open Inference Protocol) — JSON tensors or binary tensor data
+      description: |
+        One input, `image` (UINT8 `[N, 150, 150, 3]`, RGB pixels) or `input` (FP32 `[N, 3, 150, 150]`,
+        normalized), 1 ≤ N ≤ the server's patch limit; outputs by name (default: every output the input
+        gives). The same engine, queue, limits and keys as `/v1`, and the same bits as `/v1/reconstruct`
+        for the same patches. Binary tensor data (Triton's extension): the body is the JSON request
+        (`Inference-Header-Content-Length` bytes) followed by each input with a `binary_data_size`
+        parameter; outputs asked for with `binary_data: true` (or all, with the request parameter
+        `binary_data_output`) follow the response JSON the same way. docs/open-inference.md has the details.
+      parameters:
+        - {$ref: '#/components/parameters/ModelName'}
+        - {$ref: '#/components/parameters/ModelVersion'}
+        - {$ref: '#/components/parameters/InferenceHeaderContentLength'}
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema: {$ref: '#/components/schemas/InferenceRequest'}
+          application/octet-stream:
+            schema: {type: string, format: binary, description: 'The JSON request, then the binary tensor data.'}
+      responses:
+        '200':
+          description: |
+            The outputs. `application/json` when every output is JSON; `application/octet-stream` when
+            some are binary: the response JSON (`Inference-Header-Content-Length` bytes), then each binary
+            output's raw little-endian elements (BYTES: a 4-byte length, then the bytes, per element).
+          headers:
+            Inference-Header-Content-Length:
+              description: The length of the response JSON when binary tensor data follows it.
+              schema: {type: integer, minimum: 0}
+          content:
+            application/json:
+              schema: {$ref: '#/components/schemas/InferenceResponse'}
+            application/octet-stream:
+              schema: {type: string, format: binary}
+        '400': {$ref: '#/components/responses/ProtocolBadRequest'}
+        '401': {$ref: '#/components/responses/ProtocolUnauthorized'}
+        '404': {$ref: '#/components/responses/ProtocolNotFound'}
+        '408': {$ref: '#/components/responses/RequestTimeout'}
+        '413': {$ref: '#/components/responses/ProtocolTooLarge'}
+        '503': {$ref: '#/components/responses/ProtocolUnavailable'}
+        '504': {$ref: '#/components/responses/ProtocolDeadlineExceeded'}
   /openapi.yaml:
     get:
       operationId: openapi
@@ -484,7 +687,8 @@ paths:
         `histoae_queue_wait_seconds`, `histoae_inference_seconds`, `histoae_open_connections`,
         `histoae_connections_closed_total{reason}`,
         `histoae_anomaly_score`, `histoae_model_info`, `histoae_scan_jobs{state}` (jobs in each state),
-        `histoae_scan_jobs_finished_total{state}`, `histoae_scan_tiles_total` (tiles scored by scan jobs).
+        `histoae_scan_jobs_finished_total{state}`, `histoae_scan_tiles_total` (tiles scored by scan jobs);
+        with `--grpc-port`, `histoae_grpc_requests_total{method,code}` and `histoae_grpc_request_duration_seconds{method}`.
       responses:
         '200':
           description: Prometheus text exposition format 0.0.4.
@@ -499,6 +703,24 @@ components:
       type: http
       scheme: bearer
   parameters:
+    ModelName:
+      name: name
+      in: path
+      required: true
+      description: The model card's name (`GET /v1/model` `name`; `histoae-default` for the shipped model).
+      schema: {type: string, example: histoae-default}
+    ModelVersion:
+      name: version
+      in: path
+      required: true
+      description: The model card's version.
+      schema: {type: string}
+    InferenceHeaderContentLength:
+      name: Inference-Header-Content-Length
+      in: header
+      required: false
+      description: With binary tensor data, the length of the JSON request at the start of the body.
+      schema: {type: integer, minimum: 0}
     Maps:
       name: maps
       in: query
@@ -599,6 +821,42 @@ components:
       required: true
       schema: {type: string, enum: [nosniff]}
   responses:
+    ProtocolBadRequest:
+      description: |
+        A malformed inference request (Open Inference Protocol): not JSON of the protocol's shape, binary
+        data that does not match the `binary_data_size` parameters, an unknown input, output or parameter,
+        a wrong datatype or shape, an output the input cannot give. `error` (the protocol's) = `detail`.
+      content:
+        application/problem+json:
+          schema: {$ref: '#/components/schemas/ProtocolProblem'}
+    ProtocolNotFound:
+      description: No model or version of that name; `error` names the one served.
+      content:
+        application/problem+json:
+          schema: {$ref: '#/components/schemas/ProtocolProblem'}
+    ProtocolUnauthorized:
+      description: 'Missing or invalid API key (`Authorization: Bearer <key>`).'
+      content:
+        application/problem+json:
+          schema: {$ref: '#/components/schemas/ProtocolProblem'}
+    ProtocolTooLarge:
+      description: More patches than the server takes in one request, or a body over its limit.
+      content:
+        application/problem+json:
+          schema: {$ref: '#/components/schemas/ProtocolProblem'}
+    ProtocolUnavailable:
+      description: The queue is full, the server is draining or holds as many bytes as it allows; retry after `Retry-After`.
+      headers:
+        Retry-After:
+          $ref: '#/components/headers/RetryAfter'
+      content:
+        application/problem+json:
+          schema: {$ref: '#/components/schemas/ProtocolProblem'}
+    ProtocolDeadlineExceeded:
+      description: The deadline (the server's, or the request's shorter `timeout` parameter) passed.
+      content:
+        application/problem+json:
+          schema: {$ref: '#/components/schemas/ProtocolProblem'}
     BadRequest:
       description: |
         Malformed request: a bad or unknown query parameter (`threshold` or `fpr` not a number in
@@ -703,6 +961,91 @@ components:
         application/problem+json:
           schema: {$ref: '#/components/schemas/Problem'}
   schemas:
+    ProtocolProblem:
+      description: "An Open Inference Protocol error (`{\"error\": …}`) that is also an RFC 9457 problem."
+      allOf:
+        - {$ref: '#/components/schemas/Problem'}
+        - type: object
+          required: [error]
+          properties:
+            error: {type: string, description: The protocol's error message (= `detail`).}
+    TensorMetadata:
+      type: object
+      required: [name, datatype, shape]
+      properties:
+        name: {type: string}
+        datatype: {type: string, enum: [UINT8, FP32, FP64, BYTES]}
+        shape: {type: array, items: {type: integer, minimum: -1}}
+        parameters:
+          type: object
+          description: The `statistics` output lists its columns' names.
+          properties:
+            names: {type: array, items: {type: string}}
+    ModelMetadata:
+      type: object
+      required: [name, versions, platform, inputs, outputs]
+      properties:
+        name: {type: string}
+        versions: {type: array, items: {type: string}}
+        platform: {type: string, example: histoae_cnn_autoencoder_3}
+        inputs: {type: array, items: {$ref: '#/components/schemas/TensorMetadata'}}
+        outputs: {type: array, items: {$ref: '#/components/schemas/TensorMetadata'}}
+    InferenceParameters:
+      type: object
+      description: |
+        Request: `timeout` (microseconds), `threshold` or `fpr` (in [0, 1]), `binary_data_output`.
+        Input: `binary_data_size`. Output: `binary_data`. Any other is refused (400).
+      additionalProperties:
+        oneOf: [{type: boolean}, {type: number}, {type: string}]
+    InferenceRequest:
+      type: object
+      required: [inputs]
+      additionalProperties: false
+      properties:
+        id: {type: string}
+        parameters: {$ref: '#/components/schemas/InferenceParameters'}
+        inputs:
+          type: array
+          items:
+            type: object
+            required: [name, datatype, shape]
+            additionalProperties: false
+            properties:
+              name: {type: string, enum: [image, input]}
+              datatype: {type: string, enum: [UINT8, FP32]}
+              shape: {type: array, items: {type: integer, minimum: 0}}
+              parameters: {$ref: '#/components/schemas/InferenceParameters'}
+              data:
+                type: array
+                description: The elements, row-major, flat or nested by the shape.
+                items: {}
+        outputs:
+          type: array
+          items:
+            type: object
+            required: [name]
+            additionalProperties: false
+            properties:
+              name: {type: string, enum: [reconstruction, score, verdict, statistics, mse_map, ssim_map]}
+              parameters: {$ref: '#/components/schemas/InferenceParameters'}
+    InferenceResponse:
+      type: object
+      required: [model_name, model_version, outputs]
+      properties:
+        model_name: {type: string}
+        model_version: {type: string}
+        id: {type: string}
+        outputs:
+          type: array
+          items:
+            type: object
+            required: [name, datatype, shape]
+            properties:
+              name: {type: string}
+              datatype: {type: string, enum: [FP32, FP64, BYTES]}
+              shape: {type: array, items: {type: integer, minimum: 0}}
+              parameters: {type: object}
+              data: {type: array, items: {}}
     Problem:
       type: object
       description: RFC 9457 problem details.

@@ -36,10 +36,12 @@ struct PatchUploadReader: Sendable {
     /// Checks the media type, then receives the whole body.
     ///
     /// - Parameter deadline: when the upload must be complete; `channel` carries the timeout into the body stream.
+    /// - Parameter anyMediaType: take any Content-Type (the Open Inference Protocol's routes, whose body is
+    ///   JSON optionally followed by binary tensor data, whatever the client labels it).
     func receive(contentType: String?, contentLength: String?, body: RequestBody,
                  deadline: (instant: ContinuousClock.Instant, milliseconds: Int)? = nil,
-                 channel: (any Channel)? = nil) async throws -> ReceivedBody {
-        let media = try Self.mediaType(contentType)
+                 channel: (any Channel)? = nil, anyMediaType: Bool = false) async throws -> ReceivedBody {
+        let media = anyMediaType ? RequestParsing.MediaType(parsing: contentType ?? "") : try Self.mediaType(contentType)
         var declared: Int?
         if let contentLength {
             guard let length = Int(contentLength), length >= 0 else {

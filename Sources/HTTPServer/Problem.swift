@@ -28,6 +28,11 @@ public struct Problem: HTTPResponseError, Sendable {
 
     public static let mediaType = "application/problem+json"
 
+    /// The problem with the Open Inference Protocol's error member, `{"error": detail}`, beside RFC 9457's.
+    var withProtocolError: Problem {
+        Problem(status, detail, extra: extra.merging(["error": .string(detail)]) { _, new in new }, headers: headers)
+    }
+
     /// The JSON body: `type`, `title`, `status`, `detail`, then the extra members.
     public var body: [UInt8] {
         var object: [String: Any] = ["type": "about:blank", "title": status.reasonPhrase, "status": status.code,

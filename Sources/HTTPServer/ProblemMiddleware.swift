@@ -67,7 +67,8 @@ struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
             context.logger.error("internal error", metadata: ["error": "\(String(reflecting: type(of: error)))"])
             problem = Problem(.internalServerError, "an internal error occurred; it has been logged")
         }
-        return problem.response
+        // The Open Inference Protocol's clients read the error from `error` (tritonclient fails on a body without it).
+        return (request.uri.path.hasPrefix("/v2") ? problem.withProtocolError : problem).response
     }
 
     /// The methods of the route `path` matches: literally, or a template's `{name}` matching one non-empty

@@ -7,6 +7,9 @@ public struct ServerConfiguration: Sendable {
     public var host = "127.0.0.1"
     /// 0 asks the kernel for a free port (the bound address is logged).
     public var port = 8080
+    /// The Open Inference Protocol's gRPC endpoint (`inference.GRPCInferenceService`) on this port of `host`;
+    /// nil: off. 0 asks the kernel for a free port (logged as `grpc listening`).
+    public var grpcPort: Int? = nil
     /// Largest request body, checked against `Content-Length` first, then while streaming.
     public var maxBodyBytes = 16 * 1024 * 1024
     /// Most patches in one multipart request.
@@ -36,6 +39,12 @@ public struct ServerConfiguration: Sendable {
     public func validate() throws(ConfigurationError) {
         try engine.validate()
         guard (0...65535).contains(port) else { throw ConfigurationError("port must be in 0...65535, got \(port)") }
+        if let grpcPort {
+            guard (0...65535).contains(grpcPort) else { throw ConfigurationError("gRPC port must be in 0...65535, got \(grpcPort)") }
+            guard grpcPort == 0 || grpcPort != port else {
+                throw ConfigurationError("the gRPC port must differ from the HTTP port (\(port))")
+            }
+        }
         guard maxBodyBytes >= 1024 else { throw ConfigurationError("body limit must be at least 1024 bytes, got \(maxBodyBytes)") }
         guard maxPatchesPerRequest >= 1 else {
             throw ConfigurationError("max patches per request must be at least 1, got \(maxPatchesPerRequest)")

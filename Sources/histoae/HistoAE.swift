@@ -9,6 +9,7 @@ struct HistoAE: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "histoae",
         abstract: "CNNAutoencoder_3 for 150×150 H&E patches: reconstruction and scoring, exact to PyTorch.",
+        version: ServiceVersion.current,
         subcommands: [ServeCommand.self, ReconstructCommand.self, ScoreCommand.self, ScanCommand.self, CalibrateCommand.self,
                       ModelCommand.self, BenchCommand.self, MachineCommand.self])
 

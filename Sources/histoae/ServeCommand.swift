@@ -18,6 +18,11 @@ struct ServeCommand: AsyncParsableCommand {
             '#' comments); with none, the API is open. /healthz, /readyz and /openapi.yaml never need a key; \
             /metrics does only with --metrics-require-key.
 
+            With --grpc-port, the Open Inference Protocol (KServe v2) is served over gRPC too \
+            (inference.GRPCInferenceService, as tritonclient[grpc] calls it; docs/open-inference.md): the same \
+            engine, limits and API keys (metadata 'authorization: Bearer <key>'); its bound address is logged as \
+            'grpc listening'.
+
             Scan jobs (POST /v1/scans: whole slides under --slide-root, scanned in the background while patch \
             requests keep priority in the engine) need --slide-root and --state-dir; their records survive a \
             restart, and jobs a stop interrupted are marked so.
@@ -32,6 +37,8 @@ struct ServeCommand: AsyncParsableCommand {
     var host: String?
     @Option(help: "Port; 0 picks a free one (env HISTOAE_PORT, default \(Self.defaults.port)).")
     var port: Int?
+    @Option(name: .customLong("grpc-port"), help: "Also serve the Open Inference Protocol over gRPC (inference.GRPCInferenceService, no TLS) on this port of --host; 0 picks a free one (env HISTOAE_GRPC_PORT, default: off).")
+    var grpcPort: Int?
     @Option(name: .customLong("queue-capacity"), help: "Most patches waiting; beyond it requests get 503 (env HISTOAE_QUEUE_CAPACITY, default \(Self.defaults.engine.queueCapacity)).")
     var queueCapacity: Int?
     @Option(help: "Inference workers, each running one forward pass at a time (env HISTOAE_WORKERS, default: the machine's cores, \(Self.defaults.engine.workers) here).")
@@ -132,6 +139,9 @@ struct ServeCommand: AsyncParsableCommand {
         var c = ServerConfiguration()
         c.host = try env.resolve(host, "HISTOAE_HOST", default: c.host) { $0.isEmpty ? nil : $0 }
         c.port = try env.resolve(port, "HISTOAE_PORT", default: c.port, Int.init)
+        if grpcPort != nil || env["HISTOAE_GRPC_PORT"] != nil {  // off unless one of them names a port
+            c.grpcPort = try env.resolve(grpcPort, "HISTOAE_GRPC_PORT", default: 0, Int.init)
+        }
         for (flag, name, value) in [("--max-batch", "HISTOAE_MAX_BATCH", maxBatch.map(String.init)),
                                     ("--max-delay-ms", "HISTOAE_MAX_DELAY_MS", maxDelayMilliseconds.map { String($0) })]
         where value != nil || env[name] != nil {

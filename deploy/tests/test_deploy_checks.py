@@ -13,6 +13,7 @@ import yaml
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "deploy" / "tools"))
 from deploy_checks import check_compose, check_overlay, check_rendered, check_scan_job, required_memory_mib  # noqa: E402
+from kserve_checks import check_kserve_example, predictor_pod  # noqa: E402
 
 OVERLAYS = sorted(p.name for p in (ROOT / "deploy" / "overlays").iterdir() if p.is_dir())
 
@@ -165,3 +166,96 @@ def test_scan_job_mistakes_are_caught(mistake, expected):
     mistake(objects)
     problems, _ = check_scan_job(objects)
     assert any(expected in p for p in problems), problems
+
+
+# ------------------------------------------------------------------------------------------ the KServe example
+
+def isvc(objects):
+    return next(o for o in objects if o["kind"] == "InferenceService")
+
+
+def _predictor_container(objects):
+    return isvc(objects)["spec"]["predictor"]["containers"][0]
+
+
+def _env(objects, name, value):
+    env = _predictor_container(objects)["env"]
+    next(e for e in env if e["name"] == name)["value"] = value
+
+
+def test_kserve_example_is_consistent():
+    objects = render("kserve", "examples")
+    problems, count = check_kserve_example(objects)
+    assert problems == [] and count > 40
+    assert check_rendered(objects) == (problems, count)  # check-deploy.sh's dispatch picks the KServe checks
+
+
+def test_kserve_settings_are_deploy_base_settings():
+    """The example repeats deploy/base's ConfigMap as env (kustomize cannot point a CRD at a generated ConfigMap):
+    a setting changed in one place only is caught here."""
+    base = settings(render("base", "."))
+    env = {e["name"]: e["value"] for e in _predictor_container(render("kserve", "examples"))["env"]}
+    assert {k: v for k, v in env.items() if k.startswith("HISTOAE_")} == base
+
+
+@pytest.mark.parametrize("mistake, expected", [
+    (lambda o: isvc(o).update(apiVersion="serving.kserve.io/v1alpha2"), "apiVersion serving.kserve.io/v1beta1"),
+    (lambda o: _env(o, "PROTOCOL", "v1"), "PROTOCOL=v2"),
+    (lambda o: _predictor_container(o)["ports"].append({"name": "h2c", "containerPort": 8081}),
+     "exactly one container port, found 2"),
+    (lambda o: _predictor_container(o)["ports"][0].update(name="http"), "must be http1 = HISTOAE_PORT (8080)"),
+    (lambda o: _predictor_container(o)["ports"][0].update(name="h2c"), "h2c = HISTOAE_GRPC_PORT"),
+    (lambda o: _predictor_container(o)["readinessProbe"]["httpGet"].update(path="/readyz"),
+     "readinessProbe must GET /v2/health/ready on port 8080"),
+    (lambda o: _predictor_container(o)["livenessProbe"]["httpGet"].update(port=9090),
+     "livenessProbe must GET /v2/health/live on port 8080"),
+    (lambda o: _env(o, "HISTOAE_PORT", "9000"), "must be http1 = HISTOAE_PORT (9000)"),
+    (lambda o: _env(o, "HISTOAE_WORKERS", "4"), "workers × threads"),
+    (lambda o: _predictor_container(o)["resources"]["limits"].update(memory="768Mi"), "memory request must equal limit"),
+    (lambda o: [_predictor_container(o)["resources"][k].update(memory="512Mi") for k in ("requests", "limits")],
+     "below the measured footprint"),
+    (lambda o: _env(o, "HISTOAE_QUEUE_CAPACITY", "4096"), "below the measured footprint"),
+    (lambda o: isvc(o)["spec"]["predictor"].update(securityContext={"runAsNonRoot": True}),
+     "Knative refuses predictor fields ['securityContext']"),
+    (lambda o: _predictor_container(o).update(lifecycle={"preStop": {"exec": {"command": ["sleep", "5"]}}}),
+     "Knative refuses container fields ['lifecycle']"),
+    (lambda o: _predictor_container(o)["securityContext"].update(readOnlyRootFilesystem=False), "readOnlyRootFilesystem"),
+    (lambda o: _predictor_container(o)["securityContext"].pop("seccompProfile"), "seccompProfile"),
+    (lambda o: _predictor_container(o).update(image="registry.example.com/other:1.0.0"), "is not HistoAE's"),
+    (lambda o: _predictor_container(o).update(image="registry.example.com/histoae:latest"), "version tag"),
+    (lambda o: isvc(o)["spec"]["predictor"]["containers"].append({"name": "sidecar", "image": "busybox:1"}),
+     "exactly one container"),
+    (lambda o: isvc(o)["spec"]["predictor"].update(sklearn={"storageUri": "gs://x"}), "a custom predictor only"),
+    (lambda o: isvc(o)["spec"]["predictor"].update(timeout=20), "timeout (20 s) must exceed"),
+    (lambda o: isvc(o)["spec"]["predictor"].update(minReplicas=12), "1 ≤ minReplicas ≤ maxReplicas"),
+    (lambda o: _predictor_container(o)["env"].append({"name": "HISTOAE_API_KEYS", "value": "k1"}), "plain env"),
+    (lambda o: next(x for x in o if x["kind"] == "NetworkPolicy")["spec"].update(egress=[{}]), "deny egress"),
+    (lambda o: next(x for x in o if x["kind"] == "NetworkPolicy")["spec"]["podSelector"].update(
+        matchLabels={"serving.kserve.io/inferenceservice": "other"}), "must select the predictor pods"),
+    (lambda o: isvc(o)["spec"]["predictor"].update(serviceAccountName="default"), "serviceAccountName"),
+])
+def test_kserve_mistakes_are_caught(mistake, expected):
+    objects = render("kserve", "examples")
+    mistake(objects)
+    problems, _ = check_kserve_example(objects)
+    assert any(expected in p for p in problems), problems
+
+
+def test_predictor_pod_is_the_predictors_podspec():
+    pod = predictor_pod(isvc(render("kserve", "examples")))
+    assert pod["kind"] == "Pod" and pod["metadata"]["labels"]["serving.kserve.io/inferenceservice"] == "histoae"
+    assert pod["spec"]["containers"][0]["name"] == "kserve-container"
+    assert not {"minReplicas", "maxReplicas", "scaleMetric", "scaleTarget", "timeout"} & set(pod["spec"])
+    assert set(pod["metadata"]["annotations"]) == {"checkov.io/skip1", "checkov.io/skip2"}
+
+
+def test_kserve_grpc_variant_is_accepted_and_its_liveness_checked():
+    """The one-port gRPC variant deploy/README.md section 8 describes: h2c on HISTOAE_GRPC_PORT, TCP liveness on it."""
+    objects = render("kserve", "examples")
+    c = _predictor_container(objects)
+    c["env"].append({"name": "HISTOAE_GRPC_PORT", "value": "8081"})
+    c["ports"] = [{"name": "h2c", "containerPort": 8081, "protocol": "TCP"}]
+    c["livenessProbe"] = {"tcpSocket": {"port": 8081}, "initialDelaySeconds": 10, "periodSeconds": 10}
+    assert check_kserve_example(objects)[0] == []
+    c["livenessProbe"] = {"httpGet": {"path": "/v2/health/live", "port": 8080}, "initialDelaySeconds": 10}
+    assert any("tcpSocket on the gRPC port" in p for p in check_kserve_example(objects)[0])

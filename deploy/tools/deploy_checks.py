@@ -3,7 +3,8 @@
 Schema validation says a manifest is well-formed; these say it does what the server needs: probes on the right
 endpoints, a grace period longer than the drain, CPU equal to workers × threads, memory above the measured
 footprint, the restricted security context, selectors that select, Prometheus pointed at /metrics.
-Each function returns (problems, number_of_checks).
+Each function returns (problems, number_of_checks). The KServe example's checks are in kserve_checks.py
+(check_kserve_example; check_rendered dispatches to it).
 """
 from __future__ import annotations
 
@@ -80,6 +81,35 @@ def check_pod_security(c: Checker, spec: dict, container: dict) -> None:
              f"image {image} must carry a version tag or digest")
 
 
+def check_sizing(c: Checker, settings: dict, container: dict) -> None:
+    """CPU = workers × OpenBLAS threads (request = limit), codec threads within the cores, HISTOAE_MAX_PATCHES within
+    the queue, memory request = limit above the measured footprint for these settings (serving pods)."""
+    resources = container.get("resources", {})
+    requests, limits = resources.get("requests", {}), resources.get("limits", {})
+    workers = int(settings.get("HISTOAE_WORKERS", "0"))
+    threads = int(settings.get("HISTOAE_BLAS_THREADS", settings.get("HISTOAE_THREADS", "1")))
+    c.expect(workers > 0, "HISTOAE_WORKERS must be set explicitly (the default, the host's cores, ignores the limit)")
+    if c.expect("cpu" in requests and "cpu" in limits, "cpu request and limit required"):
+        c.expect(cpu_cores(requests["cpu"]) == cpu_cores(limits["cpu"]) == workers * threads,
+                 f"cpu request/limit ({requests['cpu']}/{limits['cpu']}) must equal workers × threads "
+                 f"({workers} × {threads})")
+    c.expect(int(settings.get("HISTOAE_MAX_PATCHES", "256")) <= int(settings.get("HISTOAE_QUEUE_CAPACITY", "512")),
+             "HISTOAE_MAX_PATCHES must not exceed HISTOAE_QUEUE_CAPACITY (the server refuses to start)")
+    codec = int(settings.get("HISTOAE_CODEC_THREADS", "0"))
+    c.expect(0 < codec <= max(1, workers * threads),
+             "HISTOAE_CODEC_THREADS must be set and at most the pod's cores")
+    # Memory: request = limit (Guaranteed QoS), above the measured footprint.
+    if c.expect("memory" in requests and "memory" in limits, "memory request and limit required"):
+        c.expect(mebibytes(requests["memory"]) == mebibytes(limits["memory"]), "memory request must equal limit")
+        queue = int(settings.get("HISTOAE_QUEUE_CAPACITY", "512"))
+        buffered = int(settings.get("HISTOAE_MAX_BUFFERED_BYTES", str(DEFAULT_BUFFERED_BYTES)))
+        need = required_memory_mib(workers, queue, buffered, max(codec, 1))
+        c.expect(mebibytes(limits["memory"]) >= need,
+                 f"memory limit {limits['memory']} below the measured footprint for {workers} workers, a "
+                 f"queue of {queue} patches and {buffered / 2**20:.0f} MiB of buffered bodies and answers "
+                 f"({need:.0f} MiB incl. headroom)")
+
+
 def check_overlay(objects: list[dict]) -> tuple[list[str], int]:
     c = Checker()
     by_kind: dict[str, list[dict]] = {}
@@ -136,31 +166,7 @@ def check_overlay(objects: list[dict]) -> tuple[list[str], int]:
     c.expect(grace > drain + pre_stop,
              f"terminationGracePeriodSeconds ({grace}) must exceed preStop ({pre_stop:g}) + drain timeout ({drain:g})")
 
-    # CPU: requests = limits = workers × OpenBLAS threads per worker.
-    resources = container.get("resources", {})
-    requests, limits = resources.get("requests", {}), resources.get("limits", {})
-    workers = int(settings.get("HISTOAE_WORKERS", "0"))
-    threads = int(settings.get("HISTOAE_BLAS_THREADS", settings.get("HISTOAE_THREADS", "1")))
-    c.expect(workers > 0, "HISTOAE_WORKERS must be set explicitly (the default, the host's cores, ignores the limit)")
-    if c.expect("cpu" in requests and "cpu" in limits, "cpu request and limit required"):
-        c.expect(cpu_cores(requests["cpu"]) == cpu_cores(limits["cpu"]) == workers * threads,
-                 f"cpu request/limit ({requests['cpu']}/{limits['cpu']}) must equal workers × threads "
-                 f"({workers} × {threads})")
-    c.expect(int(settings.get("HISTOAE_MAX_PATCHES", "256")) <= int(settings.get("HISTOAE_QUEUE_CAPACITY", "512")),
-             "HISTOAE_MAX_PATCHES must not exceed HISTOAE_QUEUE_CAPACITY (the server refuses to start)")
-    codec = int(settings.get("HISTOAE_CODEC_THREADS", "0"))
-    c.expect(0 < codec <= max(1, workers * threads),
-             "HISTOAE_CODEC_THREADS must be set and at most the pod's cores")
-    # Memory: request = limit (Guaranteed QoS), above the measured footprint.
-    if c.expect("memory" in requests and "memory" in limits, "memory request and limit required"):
-        c.expect(mebibytes(requests["memory"]) == mebibytes(limits["memory"]), "memory request must equal limit")
-        queue = int(settings.get("HISTOAE_QUEUE_CAPACITY", "512"))
-        buffered = int(settings.get("HISTOAE_MAX_BUFFERED_BYTES", str(DEFAULT_BUFFERED_BYTES)))
-        need = required_memory_mib(workers, queue, buffered, max(codec, 1))
-        c.expect(mebibytes(limits["memory"]) >= need,
-                 f"memory limit {limits['memory']} below the measured footprint for {workers} workers, a "
-                 f"queue of {queue} patches and {buffered / 2**20:.0f} MiB of buffered bodies and answers "
-                 f"({need:.0f} MiB incl. headroom)")
+    check_sizing(c, settings, container)
 
     check_pod_security(c, spec, container)
 
@@ -294,9 +300,12 @@ def check_scan_job(objects: list[dict]) -> tuple[list[str], int]:
 
 
 def check_rendered(objects: list[dict]) -> tuple[list[str], int]:
-    """A rendered kustomization: the scan Job example, or a serving overlay."""
+    """A rendered kustomization: the scan Job example, the KServe example, or a serving overlay."""
     if any(o["kind"] == "Job" for o in objects):
         return check_scan_job(objects)
+    if any(o["kind"] == "InferenceService" for o in objects):
+        from kserve_checks import check_kserve_example  # here, not at the top: kserve_checks imports this module
+        return check_kserve_example(objects)
     return check_overlay(objects)
 
 

@@ -1,0 +1,75 @@
+import Foundation
+@testable import InferenceProtocol
+import Testing
+
+/// The REST body parser: JSON tensors (nested or flat), binary tensor data after the JSON, and one readable
+/// error for everything else.
+struct RESTRequestDecodingTests {
+    static func body(_ json: String, binary: [UInt8] = []) -> ([UInt8], Int?) {
+        let header = Array(json.utf8)
+        return (header + binary, binary.isEmpty ? nil : header.count)
+    }
+
+    static func refusal(_ json: String, binary: [UInt8] = [], headerLength: Int? = -2) -> String? {
+        let (bytes, length) = body(json, binary: binary)
+        do { _ = try RESTRequestDecoding.decode(bytes, headerLength: headerLength == -2 ? length : headerLength) } catch {
+            #expect(error.kind == .invalidArgument && !error.message.contains("\n"))
+            return error.message
+        }
+        return nil
+    }
+
+    @Test func nestedAndFlatJSONDataGiveTheSameElementsInRowMajorOrder() throws {
+        let nested = #"{"id":"r1","inputs":[{"name":"image","datatype":"UINT8","shape":[1,2,2,1],"data":[[[[1],[2]],[[3],[4]]]]}],"#
+            + #""outputs":[{"name":"score","parameters":{"binary_data":true}}],"parameters":{"timeout":1500,"fpr":0.01,"binary_data_output":false}}"#
+        let flat = #"{"inputs":[{"name":"image","datatype":"UINT8","shape":[1,2,2,1],"data":[1,2,3,4]}]}"#
+        let a = try RESTRequestDecoding.decode(Array(nested.utf8), headerLength: nil)
+        let b = try RESTRequestDecoding.decode(Array(flat.utf8), headerLength: nil)
+        guard case .numbers(let x) = a.inputs[0].contents, case .numbers(let y) = b.inputs[0].contents else {
+            Issue.record("expected numbers"); return
+        }
+        #expect(x == [1, 2, 3, 4] && x == y)
+        #expect(a.id == "r1" && b.id == nil && b.outputs == nil)
+        #expect(a.inputs[0].shape == [1, 2, 2, 1] && a.inputs[0].datatype == "UINT8")
+        #expect(a.outputs?.map(\.name) == ["score"] && a.outputs?[0].parameters["binary_data"] == .bool(true))
+        #expect(a.parameters["timeout"] == .int(1500) && a.parameters["fpr"] == .double(0.01))
+        #expect(a.parameters["binary_data_output"] == .bool(false))
+    }
+
+    @Test func binaryTensorDataFollowsTheJSONInInputOrder() throws {
+        let json = #"{"inputs":[{"name":"a","datatype":"UINT8","shape":[3],"parameters":{"binary_data_size":3}},"#
+            + #"{"name":"b","datatype":"UINT8","shape":[2],"parameters":{"binary_data_size":2}}]}"#
+        let (bytes, length) = Self.body(json, binary: [1, 2, 3, 9, 8])
+        let request = try RESTRequestDecoding.decode(bytes, headerLength: length)
+        guard case .raw(let a) = request.inputs[0].contents, case .raw(let b) = request.inputs[1].contents else {
+            Issue.record("expected raw"); return
+        }
+        #expect(a == [1, 2, 3] && b == [9, 8])
+    }
+
+    @Test func malformedBodiesAreRefusedWithOneLine() {
+        let input = #"{"name":"image","datatype":"UINT8","shape":[1],"parameters":{"binary_data_size":4}}"#
+        #expect(Self.refusal(#"{"inputs":[\#(input)]}"#, binary: [1, 2])?.contains("only 2 bytes") == true)
+        #expect(Self.refusal(#"{"inputs":[\#(input)]}"#, binary: [1, 2, 3, 4, 5])?.contains("1 bytes follow") == true)
+        #expect(Self.refusal(#"{"inputs":[]}"#, headerLength: 99)?.contains("Inference-Header-Content-Length is 99") == true)
+        #expect(Self.refusal(#"{"inputs":[}"#)?.contains("not valid JSON") == true)
+        #expect(Self.refusal(#"[1,2]"#)?.contains("JSON object") == true)
+        #expect(Self.refusal(#"{"inputs":[],"extra":1}"#)?.contains("unknown member 'extra'") == true)
+        #expect(Self.refusal(#"{"outputs":[]}"#)?.contains("'inputs'") == true)
+        #expect(Self.refusal(#"{"inputs":[{"name":"image","datatype":"UINT8","shape":[-1],"data":[1]}]}"#)?.contains("shape") == true)
+        #expect(Self.refusal(#"{"inputs":[{"name":"image","datatype":"UINT8","shape":[1.5],"data":[1]}]}"#)?.contains("shape") == true)
+        #expect(Self.refusal(#"{"inputs":[{"name":"image","datatype":"UINT8","shape":[true],"data":[1]}]}"#)?.contains("shape") == true)
+        #expect(Self.refusal(#"{"inputs":[{"name":"image","datatype":"UINT8","shape":[2],"data":[1,"a"]}]}"#)?.contains("mixes") == true)
+        #expect(Self.refusal(#"{"inputs":[{"name":"image","datatype":"UINT8","shape":[1],"data":[null]}]}"#)?.contains("neither") == true)
+        #expect(Self.refusal(#"{"inputs":[{"name":"image","datatype":"UINT8","shape":[1]}]}"#)?.contains("neither 'data'") == true)
+        #expect(Self.refusal(#"{"inputs":[],"parameters":{"x":[1]}}"#)?.contains("parameter 'x'") == true)
+        #expect(Self.refusal(#"{"inputs":[],"outputs":[{"nom":"score"}]}"#)?.contains("output 0") == true)
+    }
+
+    @Test func deepNestingIsRefusedNotACrash() {
+        let deep = String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000)
+        #expect(Self.refusal(#"{"inputs":[{"name":"image","datatype":"UINT8","shape":[1],"data":\#(deep)}]}"#) != nil)
+        let nested = String(repeating: "[", count: 20) + "1" + String(repeating: "]", count: 20)
+        #expect(Self.refusal(#"{"inputs":[{"name":"image","datatype":"UINT8","shape":[1],"data":\#(nested)}]}"#)?.contains("nested deeper") == true)
+    }
+}
