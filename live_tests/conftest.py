@@ -53,6 +53,19 @@ class Server:
         for line in self.process.stderr:
             self.stderr_lines.append(line)
 
+    def wait_for_log(self, text: str, timeout: float = 60) -> str:
+        """The first log line (stderr) containing `text`, waiting for it up to `timeout` seconds, e.g.
+        `server.wait_for_log("grpc listening")`; fails if the server exits or says nothing of the kind."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for line in list(self.stderr_lines):
+                if text in line:
+                    return line
+            if self.process.poll() is not None:
+                break
+            time.sleep(0.05)
+        raise RuntimeError(f"no log line containing {text!r}:\n" + "".join(self.stderr_lines[-20:]))
+
     def terminate(self, timeout: float = 60) -> int:
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
