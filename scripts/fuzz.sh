@@ -31,8 +31,8 @@ swift_sources() {
     safetensors) echo Sources/TensorKernels/Safetensors.swift Sources/TensorKernels/Tensor.swift Sources/TensorKernels/DecodingFailure.swift ;;
     npy) echo Sources/TensorKernels/NPY.swift Sources/TensorKernels/Tensor.swift ;;
     multipart | media-type | accept) ls Sources/RequestParsing/*.swift ;;
-    infer-request) echo Sources/InferenceProtocol/RESTRequestDecoding.swift Sources/InferenceProtocol/InferenceRequest.swift \
-                        Sources/InferenceProtocol/InferenceError.swift ;;
+    infer-request) echo Sources/InferenceProtocol/RESTRequestDecoding.swift Sources/InferenceProtocol/TensorJSON.swift \
+                        Sources/InferenceProtocol/InferenceRequest.swift Sources/InferenceProtocol/InferenceError.swift ;;
   esac
 }
 is_c_target() { [ "$1" = png ] || [ "$1" = jpeg ]; }

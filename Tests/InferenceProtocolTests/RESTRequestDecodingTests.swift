@@ -69,7 +69,37 @@ struct RESTRequestDecodingTests {
     @Test func deepNestingIsRefusedNotACrash() {
         let deep = String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000)
         #expect(Self.refusal(#"{"inputs":[{"name":"image","datatype":"UINT8","shape":[1],"data":\#(deep)}]}"#) != nil)
-        let nested = String(repeating: "[", count: 20) + "1" + String(repeating: "]", count: 20)
+        let nested = String(repeating: "[", count: 40) + "1" + String(repeating: "]", count: 40)
         #expect(Self.refusal(#"{"inputs":[{"name":"image","datatype":"UINT8","shape":[1],"data":\#(nested)}]}"#)?.contains("nested deeper") == true)
+    }
+}
+
+/// The JSON reader: strict grammar, tensor data flattened at its own size.
+struct TensorJSONTests {
+    static func parse(_ text: String) throws -> TensorJSON { try TensorJSON.parse(Array(text.utf8)[...]) }
+
+    @Test func numberArraysAtAnyDepthAreOneFlatBuffer() throws {
+        #expect(try Self.parse("[[1, 2], [3, -4.5e1]]") == .numbers([1, 2, 3, -45]))
+        #expect(try Self.parse("[]") == .numbers([]))
+        #expect(try Self.parse(#"[1, "a"]"#) == .array([.number(1, integral: true), .string("a")]))
+        #expect(try Self.parse(#"{"a": 12345678901234567, "b": 0.5, "c": -0}"#)
+                == .object(["a": .number(12345678901234567, integral: true), "b": .number(0.5, integral: false), "c": .number(0, integral: true)]))
+        #expect(try Self.parse(#""\u00e9\ud83d\ude00\n\"""#) == .string("é😀\n\""))
+    }
+
+    @Test func everythingJSONForbidsIsRefused() {
+        for text in ["01", "1.", ".5", "-", "1e", "+1", "NaN", "Infinity", "1e400", "[1,]", "[1 2]", "{\"a\" 1}", "{\"a\":1,}",
+                     "{\"a\":1,\"a\":2}", "\"\u{01}\"", "\"\\x\"", "\"\\ud800\"", "tru", "nul", "[1] 2", "", "[", "\"abc"] {
+            #expect(throws: TensorJSON.SyntaxError.self, "\(text.debugDescription)") { _ = try Self.parse(text) }
+        }
+        #expect(throws: TensorJSON.SyntaxError.self) { _ = try TensorJSON.parse([0x22, 0xFF, 0x22][...]) }   // not UTF-8
+    }
+
+    @Test func aSixteenMegabyteBodyOfPixelsCostsAboutItsOwnSize() throws {
+        // 4 M elements: 32 MB as Doubles (Foundation's reader took 420 MB). Checked by the count and the
+        // buffer's capacity, not by the process's memory, which other tests share.
+        let text = "[" + Array(repeating: "255", count: 4_000_000).joined(separator: ",") + "]"
+        guard case .numbers(let values) = try Self.parse(text) else { Issue.record("expected numbers"); return }
+        #expect(values.count == 4_000_000 && values.allSatisfy { $0 == 255 } && values.capacity < 8_000_000)
     }
 }
