@@ -32,30 +32,35 @@ public struct FuseBlock: Sendable {
 
 extension WeightSet {
     /// `<prefix>.conv` + `<prefix>.bn`, folded into one convolution with the given epilogue.
-    func convWithBatchNorm(_ prefix: String, inChannels: Int, outChannels: Int, stride: Int) -> Conv2d {
+    func convWithBatchNorm(_ prefix: String, inChannels: Int, outChannels: Int, stride: Int,
+                           precision: Precision) -> Conv2d {
         let batchNorm = BatchNormParameters(weight: self["\(prefix).bn.weight"], bias: self["\(prefix).bn.bias"],
                                             runningMean: self["\(prefix).bn.running_mean"],
                                             runningVar: self["\(prefix).bn.running_var"])
         let folded = batchNorm.fold(weight: self["\(prefix).conv.weight"], bias: self["\(prefix).conv.bias"])
         return Conv2d(weight: folded.weight, bias: folded.bias, inChannels: inChannels, outChannels: outChannels,
-                      kernel: 3, stride: stride, padding: 1, activation: .gelu)
+                      kernel: 3, stride: stride, padding: 1, activation: .gelu, precision: precision)
     }
 
-    func encoderBlock(_ name: String, inChannels: Int, outChannels: Int, attention: Bool) -> EncoderBlock {
-        EncoderBlock(conv: convWithBatchNorm(name, inChannels: inChannels, outChannels: outChannels, stride: 2),
+    func encoderBlock(_ name: String, inChannels: Int, outChannels: Int, attention: Bool,
+                      precision: Precision) -> EncoderBlock {
+        EncoderBlock(conv: convWithBatchNorm(name, inChannels: inChannels, outChannels: outChannels, stride: 2,
+                                             precision: precision),
                      attn: attention ? ChannelAttention(reduce: self["\(name).attn.mlp.0.weight"],
                                                         expand: self["\(name).attn.mlp.2.weight"],
                                                         channels: outChannels) : nil)
     }
 
-    func fuseBlock(_ name: String, inChannels: Int, outChannels: Int) -> FuseBlock {
-        FuseBlock(conv: convWithBatchNorm(name, inChannels: inChannels, outChannels: outChannels, stride: 1))
+    func fuseBlock(_ name: String, inChannels: Int, outChannels: Int, precision: Precision) -> FuseBlock {
+        FuseBlock(conv: convWithBatchNorm(name, inChannels: inChannels, outChannels: outChannels, stride: 1,
+                                          precision: precision))
     }
 
     /// `upN`: ConvTranspose2d(k 3, s 2, p 1, output_padding 1).
-    func upsample(_ name: String, inChannels: Int, outChannels: Int) -> ConvTranspose2d {
+    func upsample(_ name: String, inChannels: Int, outChannels: Int, precision: Precision) -> ConvTranspose2d {
         ConvTranspose2d(weight: self["\(name).weight"], bias: self["\(name).bias"], inChannels: inChannels,
-                        outChannels: outChannels, kernel: 3, stride: 2, padding: 1, outputPadding: 1)
+                        outChannels: outChannels, kernel: 3, stride: 2, padding: 1, outputPadding: 1,
+                        precision: precision)
     }
 }
 

@@ -23,28 +23,39 @@ public struct CNNAutoencoder3: Sendable {
     public let fuse1: FuseBlock, fuse2: FuseBlock, fuse3: FuseBlock
     /// `head`: Conv2d(32→3, k 3, s 1, p 1) with a tanh epilogue.
     public let head: Conv2d
+    /// What the GEMMs run in: the precision asked for, as this CPU runs it (``Precision/resolved(on:)``).
+    public let precision: Precision
 
     /// Loads and validates a safetensors state dict (F32, F16 or BF16), folding BatchNorm once.
-    public init(contentsOf url: URL) throws(ModelLoadError) {
+    /// - Parameter precision: the GEMMs' arithmetic; bf16 falls back to fp32 where the CPU lacks it.
+    public init(contentsOf url: URL, precision: Precision = .fp32) throws(ModelLoadError) {
         let file: SafetensorsFile
         do { file = try SafetensorsFile(contentsOf: url) } catch { throw .file(error) }
-        try self.init(stateDict: file)
+        try self.init(stateDict: file, precision: precision)
     }
 
-    public init(stateDict file: SafetensorsFile) throws(ModelLoadError) {
+    public init(stateDict file: SafetensorsFile, precision requested: Precision = .fp32) throws(ModelLoadError) {
         try StateDictContract.validate(file)
         let w = WeightSet(tensors: file.tensors)
+        let precision = requested.resolved().precision
+        self.precision = precision
         let encoder = Architecture.encoder.map {
-            w.encoderBlock($0.name, inChannels: $0.inChannels, outChannels: $0.outChannels, attention: $0.attention)
+            w.encoderBlock($0.name, inChannels: $0.inChannels, outChannels: $0.outChannels, attention: $0.attention,
+                           precision: precision)
         }
-        let upsamplers = Architecture.upsamplers.map { w.upsample($0.name, inChannels: $0.inChannels, outChannels: $0.outChannels) }
-        let fuses = Architecture.fuses.map { w.fuseBlock($0.name, inChannels: $0.inChannels, outChannels: $0.outChannels) }
+        let upsamplers = Architecture.upsamplers.map {
+            w.upsample($0.name, inChannels: $0.inChannels, outChannels: $0.outChannels, precision: precision)
+        }
+        let fuses = Architecture.fuses.map {
+            w.fuseBlock($0.name, inChannels: $0.inChannels, outChannels: $0.outChannels, precision: precision)
+        }
         (enc1, enc2, enc3, enc4) = (encoder[0], encoder[1], encoder[2], encoder[3])
         (up1, up2, up3, up4) = (upsamplers[0], upsamplers[1], upsamplers[2], upsamplers[3])
         (fuse1, fuse2, fuse3) = (fuses[0], fuses[1], fuses[2])
         let head = Architecture.head
         self.head = Conv2d(weight: w["\(head.name).weight"], bias: w["\(head.name).bias"], inChannels: head.inChannels,
-                           outChannels: head.outChannels, kernel: 3, stride: 1, padding: 1, activation: .tanh)
+                           outChannels: head.outChannels, kernel: 3, stride: 1, padding: 1, activation: .tanh,
+                           precision: precision)
     }
 
     /// Names of the intermediate results handed to a forward pass's observer, in order.

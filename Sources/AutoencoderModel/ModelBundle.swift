@@ -19,7 +19,8 @@ public struct ModelBundle: Sendable {
 
     /// - Parameter path: a folder holding `model.safetensors` (+ `model.json`), or a `.safetensors` file
     ///   (with an optional `model.json` beside it).
-    public static func load(_ path: URL) throws(ModelBundleError) -> ModelBundle {
+    /// - Parameter precision: the GEMMs' arithmetic (``CNNAutoencoder3/precision`` says what runs).
+    public static func load(_ path: URL, precision: Precision = .fp32) throws(ModelBundleError) -> ModelBundle {
         var isFolder: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path.path, isDirectory: &isFolder) else {
             throw .notFound(path.path)
@@ -45,7 +46,7 @@ public struct ModelBundle: Sendable {
         let file: SafetensorsFile
         do { file = try SafetensorsFile(bytes: bytes) } catch { throw .weights(weightsURL.path, .file(error)) }
         let model: CNNAutoencoder3
-        do { model = try CNNAutoencoder3(stateDict: file) } catch { throw .weights(weightsURL.path, error) }
+        do { model = try CNNAutoencoder3(stateDict: file, precision: precision) } catch { throw .weights(weightsURL.path, error) }
         return ModelBundle(weightsURL: weightsURL, model: model, card: card, weightsSHA256: digest)
     }
 }

@@ -26,8 +26,9 @@ public struct Conv2d: Sendable {
         case direct([Float])
     }
 
+    /// - Parameter precision: what its GEMMs run in (``PackedWeights``); the direct loops are always float32.
     public init(weight: [Float], bias: [Float], inChannels: Int, outChannels: Int,
-                kernel: Int, stride: Int, padding: Int, activation: Activation) {
+                kernel: Int, stride: Int, padding: Int, activation: Activation, precision: Precision = .fp32) {
         precondition(weight.count == outChannels * inChannels * kernel * kernel && bias.count == outChannels)
         self.bias = bias
         self.inChannels = inChannels
@@ -37,10 +38,12 @@ public struct Conv2d: Sendable {
         self.padding = padding
         self.activation = activation
         if kernel == 3 && stride == 1 && padding == 1 && inChannels >= 32 && outChannels >= 32 {
-            method = .winograd(WinogradConv3x3(weight: weight, inChannels: inChannels, outChannels: outChannels))
+            method = .winograd(WinogradConv3x3(weight: weight, inChannels: inChannels, outChannels: outChannels,
+                                               precision: precision))
         } else if stride != 1 || padding != kernel / 2 || outChannels > DirectConvolution.maximumOutputChannels {
             method = .gemm(PackedWeights(rowMajor: weight, rows: outChannels,
-                                         matrices: [(offset: 0, columns: inChannels * kernel * kernel)]))
+                                         matrices: [(offset: 0, columns: inChannels * kernel * kernel)],
+                                         precision: precision))
         } else {
             method = .direct(weight)
         }

@@ -30,7 +30,8 @@ public struct ConvTranspose2d: Sendable {
     let form: Form
 
     public init(weight: [Float], bias: [Float], inChannels: Int, outChannels: Int,
-                kernel: Int, stride: Int, padding: Int, outputPadding: Int, method: Method = .automatic) {
+                kernel: Int, stride: Int, padding: Int, outputPadding: Int, method: Method = .automatic,
+                precision: Precision = .fp32) {
         precondition(weight.count == inChannels * outChannels * kernel * kernel && bias.count == outChannels)
         self.bias = bias
         self.inChannels = inChannels
@@ -40,7 +41,9 @@ public struct ConvTranspose2d: Sendable {
         self.padding = padding
         self.outputPadding = outputPadding
         let subPixel = method == .automatic && kernel == 3 && stride == 2 && padding == 1 && outputPadding == 1
-        form = subPixel ? .subPixel(SubPixelConvTranspose(weight: weight, inChannels: inChannels, outChannels: outChannels))
+        // `precision` reaches only the sub-pixel GEMMs: the col2im form (tests' reference) stays on float32 OpenBLAS.
+        form = subPixel ? .subPixel(SubPixelConvTranspose(weight: weight, inChannels: inChannels, outChannels: outChannels,
+                                                          precision: precision))
                         : .col2im(weight: weight)
     }
 

@@ -10,6 +10,9 @@ import Foundation
 /// cache-sized blocks, once per call; every output is summed over k in the same fixed order whatever the column count
 /// or thread split, so an image's result does not depend on what shares its call.
 ///
+/// With `precision: .bf16` (where ``GEMMCapabilities/bf16`` holds) the weights are rounded to bfloat16 and packed
+/// for the AVX512-BF16 kernel instead (``BF16Panels``); the callers' float offsets stay valid.
+///
 /// ```swift
 /// let w = PackedWeights(rowMajor: weight, rows: 64, matrices: [(offset: 0, columns: 576)])
 /// w.multiply(matrixAt: 0, columns: 576, n: cols, b: im2col, ldb: cols, c: out, ldc: plane, parts: 2)
@@ -30,25 +33,37 @@ public struct PackedWeights: Sendable {
 
     /// Rows of every matrix (`C_out`).
     public let rows: Int
-    /// Whether ``values`` holds the packed layout (else row-major).
+    /// Whether the weights are packed for a `CGEMMKernel` kernel (else row-major, for OpenBLAS).
     public let isPacked: Bool
+    /// What the multiply runs in: `.bf16` only where it was asked for and the bf16 kernel runs here.
+    public let precision: Precision
     /// The matrices at their offsets, each `rows × columns` floats: packed `(rows/8, columns, 8)` if
-    /// ``isPacked``, else row-major `(rows, columns)`.
+    /// ``isPacked``, else row-major `(rows, columns)`; empty at bf16.
     let values: [Float]
+    /// The bf16 matrices, at bf16 only.
+    let bf16: BF16Panels?
 
     /// - Parameters:
     ///   - rowMajor: the matrices, each row-major `(rows, columns)` at its offset.
     ///   - matrices: where each matrix starts and how many columns (K) it has.
     ///   - packed: use the packed kernel; by default wherever the CPU has it and `rows` is a multiple of 8
     ///     (tests pass false to check the OpenBLAS path on the same machine).
+    ///   - precision: `.bf16` packs bf16 weights for the AVX512-BF16 kernel where it runs (with `packed`);
+    ///     anywhere else, and by default, float32.
     public init(rowMajor: consuming [Float], rows: Int, matrices: [(offset: Int, columns: Int)],
-                packed: Bool = PackedWeights.kernelAvailable) {
+                packed: Bool = PackedWeights.kernelAvailable, precision: Precision = .fp32) {
         self.rows = rows
         self.isPacked = packed && Self.kernelAvailable && rows % Self.panelRows == 0
+        self.precision = isPacked && precision == .bf16 && GEMMCapabilities.current.bf16 ? .bf16 : .fp32
         guard isPacked else {
-            values = rowMajor
+            (values, bf16) = (rowMajor, nil)
             return
         }
+        guard self.precision == .fp32 else {
+            (values, bf16) = ([], BF16Panels(rowMajor: rowMajor, rows: rows, matrices: matrices))
+            return
+        }
+        bf16 = nil
         // In place, one matrix at a time through a copy of it: the model's peak memory at load time grows by
         // one matrix, not by a second copy of the layer (fuse1's Winograd weights are 19 MB).
         var values = rowMajor
@@ -67,32 +82,45 @@ public struct PackedWeights: Sendable {
     }
 
     /// Row-major `C (rows × n, ldc) = A (rows × columns) · B (columns × n, ldb)`, overwriting C, where A is the
-    /// matrix at `offset`, as `parts` single-threaded calls side by side through ``Parallel``.
-    ///
-    /// A split along the rows (whole 8-row panels) has every thread pack all of B; one along N (whole 32-column
-    /// tiles) has every thread read all of A. The split goes along N when B is the larger (N ≥ rows), as
-    /// OpenBLAS's does.
+    /// matrix at `offset`, as `parts` single-threaded calls side by side through ``Parallel`` (``split``).
+    /// At bf16, A and B enter as bfloat16 and C is their float32 sum.
     public func multiply(matrixAt offset: Int, columns k: Int, n: Int, b: UnsafePointer<Float>, ldb: Int,
                          c: UnsafeMutablePointer<Float>, ldc: Int, parts: Int = 1) {
+        if let bf16 {
+            bf16.multiply(matrixAt: offset, rows: rows, columns: k, n: n, b: b, ldb: ldb, c: c, ldc: ldc, parts: parts)
+            return
+        }
         values.withUnsafeBufferPointer { w in
             let a = w.baseAddress! + offset
             guard isPacked else {
                 BLAS.sgemm(m: rows, n: n, k: k, a: a, lda: k, b: b, ldb: ldb, c: c, ldc: ldc, parts: parts)
                 return
             }
-            let columnTiles = (n + Self.tileColumns - 1) / Self.tileColumns, panels = rows / Self.panelRows
-            if parts <= 1 || (columnTiles < 2 && panels < 2) {
-                hae_gemm_multiply(rows, n, k, a, b, ldb, c, ldc)
-            } else if n >= rows && columnTiles >= 2 || panels < 2 {
-                Parallel.forEach(columnTiles, parts: parts) { _, tiles in
-                    let first = tiles.lowerBound * Self.tileColumns, end = min(n, tiles.upperBound * Self.tileColumns)
-                    hae_gemm_multiply(rows, end - first, k, a, b + first, ldb, c + first, ldc)
-                }
-            } else {
-                Parallel.forEach(panels, parts: parts) { _, range in
-                    let first = range.lowerBound * Self.panelRows
-                    hae_gemm_multiply(range.count * Self.panelRows, n, k, a + first * k, b, ldb, c + first * ldc, ldc)
-                }
+            Self.split(rows: rows, n: n, parts: parts) { first, count, column, width in
+                hae_gemm_multiply(count, width, k, a + first * k, b + column, ldb, c + first * ldc + column, ldc)
+            }
+        }
+    }
+
+    /// Runs a `rows × n` product as `parts` calls `kernel(firstRow, rowCount, firstColumn, columnCount)` side by
+    /// side through ``Parallel`` (one inline call where a split does not pay).
+    ///
+    /// A split along the rows (whole 8-row panels) has every thread pack all of B; one along N (whole 32-column
+    /// tiles) has every thread read all of A. The split goes along N when B is the larger (N ≥ rows), as
+    /// OpenBLAS's does. Both kernels (fp32 and bf16) have 8-row panels and 32-column tiles.
+    @inline(__always)
+    static func split(rows: Int, n: Int, parts: Int, _ kernel: (Int, Int, Int, Int) -> Void) {
+        let columnTiles = (n + tileColumns - 1) / tileColumns, panels = rows / panelRows
+        if parts <= 1 || (columnTiles < 2 && panels < 2) {
+            kernel(0, rows, 0, n)
+        } else if n >= rows && columnTiles >= 2 || panels < 2 {
+            Parallel.forEach(columnTiles, parts: parts) { _, tiles in
+                let first = tiles.lowerBound * tileColumns, end = min(n, tiles.upperBound * tileColumns)
+                kernel(0, rows, first, end - first)
+            }
+        } else {
+            Parallel.forEach(panels, parts: parts) { _, range in
+                kernel(range.lowerBound * panelRows, range.count * panelRows, 0, n)
             }
         }
     }

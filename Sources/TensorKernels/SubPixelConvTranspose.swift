@@ -40,7 +40,8 @@ public struct SubPixelConvTranspose: Sendable {
     }
 
     /// - Parameter weight: PyTorch's `(C_in, C_out, 3, 3)`.
-    public init(weight: [Float], inChannels: Int, outChannels: Int) {
+    /// - Parameter precision: what the four parity GEMMs run in (``PackedWeights``).
+    public init(weight: [Float], inChannels: Int, outChannels: Int, precision: Precision = .fp32) {
         precondition(weight.count == inChannels * outChannels * 9)
         self.inChannels = inChannels
         self.outChannels = outChannels
@@ -63,7 +64,7 @@ public struct SubPixelConvTranspose: Sendable {
             let (first, end) = Self.blocks(parity)
             return (offset: outChannels * inChannels * (parity == 0 ? 0 : (parity == 1 ? 1 : (parity == 2 ? 3 : 5))),
                     columns: (end - first) * inChannels)
-        })
+        }, precision: precision)
     }
 
     /// - Parameters:

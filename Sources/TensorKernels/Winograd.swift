@@ -29,7 +29,8 @@ public struct WinogradConv3x3: Sendable {
     ]
 
     /// - Parameter weight: PyTorch's `(C_out, C_in, 3, 3)`.
-    public init(weight: [Float], inChannels: Int, outChannels: Int) {
+    /// - Parameter precision: what the 36 GEMMs run in (``PackedWeights``); the transforms are float32.
+    public init(weight: [Float], inChannels: Int, outChannels: Int, precision: Precision = .fp32) {
         precondition(weight.count == outChannels * inChannels * 9)
         self.inChannels = inChannels
         self.outChannels = outChannels
@@ -57,7 +58,8 @@ public struct WinogradConv3x3: Sendable {
         }
         let size = outChannels * inChannels
         transformedWeight = PackedWeights(rowMajor: consume u, rows: outChannels,
-                                          matrices: (0..<36).map { (offset: $0 * size, columns: inChannels) })
+                                          matrices: (0..<36).map { (offset: $0 * size, columns: inChannels) },
+                                          precision: precision)
     }
 
     /// Floats of per-thread row scratch the transforms need for rows of `tilesWide` tiles over `width` columns.

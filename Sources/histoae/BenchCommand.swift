@@ -57,6 +57,8 @@ struct BenchCommand: ParsableCommand {
 
     @OptionGroup var engineOptions: EngineOptions
 
+    @OptionGroup var precisionOptions: PrecisionOptions
+
     func validate() throws {
         if let sgemmSize { guard (64...8192).contains(sgemmSize) else { throw ValidationError("--sgemm must be in 64...8192, got \(sgemmSize)") } }
         guard batch >= 1 && batch <= 256 else { throw ValidationError("--batch must be between 1 and 256, got \(batch)") }
@@ -95,16 +97,18 @@ struct BenchCommand: ParsableCommand {
                      configuration.workers, configuration.workers == 1 ? "" : "s", timing.requests, timing.wall))
         print(String(format: "request latency: p50 %.2f ms, p99 %.2f ms, mean %.2f ms", timing.percentile(0.5) * 1000,
                      timing.percentile(0.99) * 1000, timing.latencies.reduce(0, +) / Double(timing.latencies.count) * 1000))
-        print("weights: \(source); input: \(input.rawValue); computes: \(scorer == nil ? "reconstruction (no card)" : detail.rawValue); GEMM: \(InferenceEngine.gemmDescription)")
+        print("weights: \(source); input: \(input.rawValue); computes: \(scorer == nil ? "reconstruction (no card)" : detail.rawValue); precision: \(network.precision); GEMM: \(network.precision.gemmDescription)")
         if layers { LayerTimes.print(network, batch: batch, threads: batch == 1 ? configuration.workers : 1, seconds: seconds) }
     }
 
     func loadModel() throws -> (CNNAutoencoder3, ModelCard?, String) {
+        let precision = try precisionOptions.resolve()
         guard let url = ModelLocator.resolve(model) else {
-            return (try! CNNAutoencoder3(stateDict: RandomWeights.stateDict(seed: 0)), nil, "random weights (seed 0)")
+            return (try! CNNAutoencoder3(stateDict: RandomWeights.stateDict(seed: 0), precision: precision), nil,
+                    "random weights (seed 0)")
         }
         do {
-            let bundle = try ModelBundle.load(url)
+            let bundle = try ModelBundle.load(url, precision: precision)
             return (bundle.model, bundle.card, url.path)
         } catch { throw CLIError(error.description) }
     }

@@ -1,0 +1,86 @@
+import CGEMMKernel
+
+/// ``PackedWeights``' matrices rounded to bfloat16 and packed once, at load time, for the AVX512-BF16 kernel of
+/// `CGEMMKernel` (`hae_gemm_bf16.h`): half the bytes of the float32 panels, twice the multiply-adds per
+/// instruction, sums in float32.
+///
+/// A packed bf16 matrix takes `rows · (K + K mod 2)` values (an odd K gets a zero last depth), so the matrices'
+/// packed offsets differ from their float offsets wherever an earlier matrix has an odd K: the callers keep
+/// naming a matrix by its float offset, and this maps it.
+///
+/// ```swift
+/// let panels = BF16Panels(rowMajor: weight, rows: 64, matrices: [(offset: 0, columns: 27)])
+/// panels.multiply(matrixAt: 0, rows: 64, columns: 27, n: cols, b: im2col, ldb: cols, c: out, ldc: plane, parts: 2)
+/// ```
+struct BF16Panels: Sendable {
+    /// Every matrix, packed `(rows/8, ⌈K/2⌉, 8, 2)`, back to back in ascending float offset.
+    let values: [UInt16]
+    /// The matrices' float offsets (ascending), their K and where each starts in ``values``.
+    let floatOffsets: [Int], columns: [Int], packedOffsets: [Int]
+
+    /// - Parameters: as ``PackedWeights``' (`rows` a multiple of 8); fatal if a matrix lies outside `rowMajor`
+    ///   or its size overflows (the shapes are the architecture's, never a file's).
+    init(rowMajor: borrowing [Float], rows: Int, matrices: [(offset: Int, columns: Int)]) {
+        // The row and column splits of PackedWeights.split are the fp32 kernel's; the bf16 kernel must share them.
+        guard Int(HAE_GEMM_BF16_MR) == PackedWeights.panelRows, Int(HAE_GEMM_BF16_NR) == PackedWeights.tileColumns,
+              rows % PackedWeights.panelRows == 0 else {
+            fatalError("bf16 panels: \(rows) rows do not fit the kernel's \(HAE_GEMM_BF16_MR)-row panels")
+        }
+        let sorted = matrices.sorted { $0.offset < $1.offset }
+        var floatOffsets: [Int] = [], columns: [Int] = [], packedOffsets: [Int] = []
+        var total = 0
+        for (offset, k) in sorted {
+            let count = hae_gemm_bf16_packed_count(rows, k)
+            let (floats, floatsOverflow) = rows.multipliedReportingOverflow(by: k)
+            let (end, endOverflow) = offset.addingReportingOverflow(floats)
+            let (next, totalOverflow) = total.addingReportingOverflow(count)
+            guard count >= 0, offset >= 0, !floatsOverflow, !endOverflow, !totalOverflow, end <= rowMajor.count,
+                  floatOffsets.last.map({ $0 < offset }) ?? true else {
+                fatalError("bf16 panels: matrix at \(offset) (\(rows) × \(k)) outside the \(rowMajor.count) weights")
+            }
+            floatOffsets.append(offset)
+            columns.append(k)
+            packedOffsets.append(total)
+            total = next
+        }
+        values = rowMajor.withUnsafeBufferPointer { source in
+            [UInt16](unsafeUninitializedCapacity: total) { target, initialized in
+                for (index, offset) in floatOffsets.enumerated() {
+                    hae_gemm_bf16_pack(rows, columns[index], source.baseAddress! + offset, columns[index],
+                                       target.baseAddress! + packedOffsets[index])
+                }
+                initialized = total
+            }
+        }
+        self.floatOffsets = floatOffsets
+        self.columns = columns
+        self.packedOffsets = packedOffsets
+    }
+
+    /// The index of the matrix at float offset `offset`; fatal for an offset no matrix starts at.
+    func index(ofMatrixAt offset: Int, columns k: Int) -> Int {
+        var low = 0, high = floatOffsets.count
+        while low < high {
+            let middle = (low + high) / 2
+            if floatOffsets[middle] < offset { low = middle + 1 } else { high = middle }
+        }
+        guard low < floatOffsets.count, floatOffsets[low] == offset, columns[low] == k else {
+            fatalError("bf16 panels: no \(k)-column matrix at float offset \(offset)")
+        }
+        return low
+    }
+
+    /// ``PackedWeights/multiply(matrixAt:columns:n:b:ldb:c:ldc:parts:)`` at bf16, split the same way; a row split
+    /// starts its A at whole panels: `firstRow · (K + K mod 2)` values in.
+    func multiply(matrixAt offset: Int, rows: Int, columns k: Int, n: Int, b: UnsafePointer<Float>, ldb: Int,
+                  c: UnsafeMutablePointer<Float>, ldc: Int, parts: Int) {
+        let index = index(ofMatrixAt: offset, columns: k)
+        let evenK = k + (k & 1)
+        values.withUnsafeBufferPointer { w in
+            let a = w.baseAddress! + packedOffsets[index]
+            PackedWeights.split(rows: rows, n: n, parts: parts) { first, count, column, width in
+                hae_gemm_bf16_multiply(count, width, k, a + first * evenK, b + column, ldb, c + first * ldc + column, ldc)
+            }
+        }
+    }
+}
