@@ -127,7 +127,8 @@ struct ServeCommand: AsyncParsableCommand {
                                                "weights": "\(bundle.weightsURL.path)",
                                                "workers": "\(configuration.engine.workers)",
                                                "blas_threads": "\(configuration.engine.blasThreads)",
-                                               "gemm": "\(InferenceEngine.gemmDescription)"])
+                                               "precision": "\(bundle.model.precision)",
+                                               "gemm": "\(bundle.model.precision.gemmDescription)"])
         try await server.run { address in
             FileHandle.standardOutput.write(Data("histoae: listening on \(address)\n".utf8))
         }
