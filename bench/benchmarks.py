@@ -5,10 +5,12 @@
 
 1. The machine's practical GEMM peak: `histoae bench --sgemm 2048` (OpenBLAS sgemm, 2048³) at 1 and T threads.
 2. bench/compare_onnx.py at T threads (batches 1, 4, 8, 16) and at 1 thread (batches 1, 4): the reference
-   module exported to ONNX with the same weights; ONNX Runtime, PyTorch and `histoae bench` alternating in one run.
+   module exported to ONNX with the same weights; ONNX Runtime, PyTorch, OpenVINO (fp32 and bf16) and
+   `histoae bench` (fp32 and bf16) alternating in one run.
 3. Peak RSS of each engine at its best batch, each in its own process (os.wait4 → ru_maxrss).
 4. docs/benchmarks.md: images/s, ms/image at batch 1, GFLOP/s, % of the sgemm peak, peak RSS, ratios to ONNX
-   Runtime, throughput against batch size and against thread count, and the service's figures from
+   Runtime, throughput against batch size and against thread count, HistoAE and OpenVINO per precision (the CPU,
+   the bf16 paths that ran, HistoAE/OpenVINO ratios, drift from PyTorch), and the service's figures from
    bench/load_results.md (bench/load_test.py).
 """
 import argparse
@@ -23,10 +25,14 @@ import sys
 import tempfile
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import openvino_peer  # noqa: E402
+from openvino_peer import OV_ENGINE, SWIFT_ENGINE  # noqa: E402
+
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
 GFLOP = 4.26
-ENGINES = ["ONNX Runtime", "PyTorch", "Swift (histoae)"]
+ENGINES = ["ONNX Runtime", "PyTorch", *SWIFT_ENGINE.values(), *OV_ENGINE.values()]
 
 
 def sgemm_peak(binary, threads, seconds):
@@ -39,6 +45,7 @@ def compare(threads, batches, args, onnx, json_path):
     cmd = [sys.executable, str(BENCH / "compare_onnx.py"), "--threads", str(threads), "--batches", batches,
            "--seconds", str(args.seconds), "--rounds", str(args.rounds), "--onnx", str(onnx), "--json", str(json_path),
            "--out", str(json_path.with_suffix(".md")), "--bin", str(args.bin)]
+    cmd += ["--quiet-wait", str(args.quiet_wait)] if args.quiet_wait is not None else []
     subprocess.run(cmd, check=True)
     return json.loads(json_path.read_text())
 
@@ -88,6 +95,9 @@ def main():
     ap.add_argument("--bin", type=Path, default=ROOT / ".build/release/histoae")
     ap.add_argument("--model", type=Path, default=ROOT / "Tests/AutoencoderModelTests/Fixtures/parity_weights_f16.safetensors")
     ap.add_argument("--out", type=Path, default=ROOT / "docs/benchmarks.md")
+    ap.add_argument("--batches", default="1,4,8,16", help="batch sizes of the T-thread run")
+    ap.add_argument("--quiet-wait", type=float, default=None,
+                    help="compare_onnx.py's --quiet-wait (its default: wait up to 60 s for an idle machine)")
     ap.add_argument("--service-only", action="store_true",
                     help="only rewrite --out's service section from bench/load_results.md (after a load test)")
     args = ap.parse_args()
@@ -101,15 +111,21 @@ def main():
         onnx = tmp / "cnn_autoencoder3.onnx"
         peaks = {1: sgemm_peak(args.bin, 1, 3), T: sgemm_peak(args.bin, T, 3)}
         print(f"sgemm peak: {peaks}", flush=True)
-        full = compare(T, "1,4,8,16", args, onnx, tmp / f"t{T}.json")
+        full = compare(T, args.batches, args, onnx, tmp / f"t{T}.json")
         single = compare(1, "1,4", args, onnx, tmp / "t1.json") if T != 1 else full
         med, med1 = medians(full), medians(single)
         best = {e: max(per, key=per.get) for e, per in med.items()}
         rss = {}
+        swift_precision = {e: p for p, e in SWIFT_ENGINE.items()} if full["precision"]["swift_precision_flag"] else {}
         for engine, b in best.items():
-            if engine == "Swift (histoae)":
+            if engine.startswith("Swift"):
                 cmd = [str(args.bin), "bench", "--model", str(args.model), "--batch", str(b), "--workers", str(T),
                        "--detail", "reconstruction", "--input", "pixels", "--seconds", "3"]
+                cmd += ["--precision", swift_precision[engine]] if engine in swift_precision else []
+            elif engine in OV_ENGINE.values():
+                precision = next(p for p, e in OV_ENGINE.items() if e == engine)
+                cmd = [sys.executable, str(BENCH / "openvino_peer.py"), "--onnx", str(onnx), "--precision", precision,
+                       "--batch", str(b), "--threads", str(T), "--seconds", "3"]
             else:
                 kind = "ort" if engine == "ONNX Runtime" else "torch"
                 cmd = [sys.executable, str(BENCH / "engine_rss.py"), "--engine", kind, "--model", str(args.model),
@@ -143,6 +159,7 @@ def main():
         b1, bb = med[engine][1], med[engine][best[engine]]
         lines.append(f"| {engine} | {b1:.1f} | {1000 / b1:.1f} | {best[engine]} | {bb:.1f} | {bb * GFLOP:.0f} | "
                      f"{100 * bb * GFLOP / peaks[T]:.0f} % | {rss[engine]:.0f} MB | {b1 / ort_b1:.2f}× | {bb / ort_best:.2f}× |")
+    lines += ["", "bf16 rows: % of the fp32 sgemm peak, for scale only (bf16 arithmetic has a higher peak)."]
     lines += ["", "Images/s against batch size (median; all rounds in brackets):", "",
               "| engine | " + " | ".join(f"b{b}" for b in sorted(med["ONNX Runtime"])) + " |",
               "|---|" + "---:|" * len(med["ONNX Runtime"])]
@@ -170,6 +187,10 @@ def main():
             one = max(med1[engine].values())
             lines.append(f"| {engine} | {med1[engine][1]:.1f} / {med1[engine][4]:.1f} | {max(med[engine].values()):.1f} | "
                          f"{max(med[engine].values()) / one:.2f}× | {100 * one * GFLOP / peaks[1]:.0f} % |")
+    raw = {e: {int(b): v for b, v in per.items()} for e, per in full["results"].items()}
+    lines += ["", f"## fp32 and bf16: HistoAE and OpenVINO ({T} threads)", "",
+              "Both engines in both precisions, in the same alternating rounds as above; batch 1 and each one's best "
+              "batch.", "", *openvino_peer.precision_table(med, raw, full["precision"])]
     lines += service_section()
     lines += ["", "## The run's own report (bench/compare_onnx.py)", "", "<details><summary>full output</summary>", "",
               full_md, "</details>", ""]

@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Benchmark CNNAutoencoder3: ONNX Runtime vs PyTorch vs the Swift engine (`histoae bench`), same thread count.
+"""Benchmark CNNAutoencoder3: ONNX Runtime vs PyTorch vs OpenVINO (fp32, bf16) vs the Swift engine (`histoae bench`,
+fp32 and bf16), same thread count.
 
 Steps
   1. Build the reference module (training/histoae_training/model.py) with the weights of --model (safetensors;
@@ -8,10 +9,14 @@ Steps
   3. Time, alternating engines within each round, for every batch size in --batches:
        ORT      intra_op_num_threads=T, inter_op_num_threads=1, ORT_ENABLE_ALL, ORT_SEQUENTIAL
        PyTorch  torch.set_num_threads(T), torch.inference_mode()
-       Swift    `$HISTOAE_BIN bench --model PATH --batch N --workers T --detail reconstruction --input pixels --seconds S` (skipped if the binary is missing)
+       Swift    `$HISTOAE_BIN bench --model PATH --batch N --workers T --detail reconstruction --input pixels
+                 --seconds S [--precision fp32|bf16]` (skipped if the binary is missing; bf16 skipped if it has
+                 no --precision); `histoae reconstruct --precision` gives its drift from PyTorch
+       OpenVINO the same ONNX file, static batch, INFERENCE_NUM_THREADS=T, LATENCY, INFERENCE_PRECISION_HINT f32 and
+                bf16 (bench/openvino_peer.py; skipped if `openvino` is not installed); drift from PyTorch checked
      Each configuration: warm-up, then run for --seconds; --rounds rounds; the median images/s is reported.
   4. Print a markdown table (images/s at batch 1 and at the best batch, ms/image at batch 1, GFLOP/s at
-     4.26 GFLOP per image, ratios to ORT) and write it to --out.
+     4.26 GFLOP per image, ratios to ORT), then HistoAE and OpenVINO per precision, and write it to --out.
 
 Usage (from the repository root):
   python bench/compare_onnx.py [--model PATH] [--threads 2] [--seconds 5] [--batches 1,4,8,16] [--out bench/results.md]
@@ -20,13 +25,9 @@ Usage (from the repository root):
 from __future__ import annotations
 
 import argparse
-import datetime as _dt
 import os
-import platform
 import re
 import resource
-import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -42,7 +43,11 @@ sys.path.insert(0, str(REPO_ROOT / "training"))
 from histoae_training.model import CNNAutoencoder3, count_parameters  # noqa: E402
 from histoae_training.safetensors_io import load_state_dict  # noqa: E402
 
-GFLOP_PER_IMAGE = 4.26  # 2 x 2.13 GMAC (convs, conv-transposes, head); attention/BN/GELU/resize not counted
+sys.path.insert(0, str(REPO_ROOT / "bench"))
+import openvino_peer  # noqa: E402
+from openvino_peer import OV_ENGINE, SWIFT_ENGINE  # noqa: E402
+from compare_report import GFLOP_PER_IMAGE, cpu_name, render  # noqa: E402
+
 DEFAULT_MODEL = REPO_ROOT / "Tests/AutoencoderModelTests/Fixtures/parity_weights_f16.safetensors"
 DEFAULT_BIN = REPO_ROOT / ".build/release/histoae"
 IMAGES_PER_S = re.compile(r"([-+]?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?)\s*images/s")
@@ -139,10 +144,13 @@ def wait_quiet(max_wait: float, busy_max: float = 0.15) -> float:
     return busy
 
 
-def run_swift(bin_path: Path, model_path: Path, batch: int, threads: int, seconds: float) -> tuple[float, float]:
+def run_swift(bin_path: Path, model_path: Path, batch: int, threads: int, seconds: float,
+              precision: str | None = None) -> tuple[float, float, str | None]:
+    """(images/s, CPU utilisation, the precision and GEMM path it printed). precision None: no --precision flag."""
     # The forward pass alone, as the peers are timed: requests of `batch` patches through the engine.
     cmd = [str(bin_path), "bench", "--model", str(model_path), "--batch", str(batch), "--workers", str(threads),
            "--detail", "reconstruction", "--input", "pixels", "--seconds", f"{seconds:g}"]
+    cmd += ["--precision", precision] if precision else []
     r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=max(120.0, 20 * seconds + 60))
@@ -155,94 +163,8 @@ def run_swift(bin_path: Path, model_path: Path, batch: int, threads: int, second
     for line in (proc.stdout + "\n" + proc.stderr).splitlines():
         m = IMAGES_PER_S.search(line)
         if m:
-            return float(m.group(1)), util
+            return float(m.group(1)), util, openvino_peer.swift_path(proc.stdout + "\n" + proc.stderr)
     raise RuntimeError(f"no '<float> images/s' in the output of {' '.join(cmd)}:\n{proc.stdout}\n{proc.stderr}")
-
-
-# ------------------------------------------------------------------------------------------- report
-
-def cpu_name(binary: Path) -> str:
-    """The CPU, its cores and the GEMM kernel as `histoae machine` names them (bench/load_test.py), so every
-    page of record names the machine the same way."""
-    sys.path.insert(0, str(REPO_ROOT / "bench"))
-    import load_test  # noqa: E402  (light: no torch)
-    return load_test.machine_summary(binary)
-
-
-def render(results: dict[str, dict[int, list[float]]], skipped: dict[str, str], args, check: dict,
-           onnx_ops: str) -> str:
-    med = {e: {b: statistics.median(v) for b, v in per.items()} for e, per in results.items()}
-    ort_b1 = med.get("ONNX Runtime", {}).get(1)
-    ort_best = max(med["ONNX Runtime"].values()) if "ONNX Runtime" in med else None
-    lines = []
-    lines.append(f"# CNNAutoencoder3 CPU inference benchmark")
-    lines.append("")
-    lines.append(f"- date: {_dt.datetime.now().isoformat(timespec='seconds')}")
-    lines.append(f"- machine: {cpu_name(args.bin)}, {platform.system()} {platform.release()}")
-    import onnxruntime as ort
-    lines.append(f"- python {platform.python_version()}, torch {torch.__version__}, onnxruntime {ort.__version__}")
-    lines.append(f"- model: `{args.model_display}` (widened to F32), {args.nparams:,} parameters, "
-                 f"{GFLOP_PER_IMAGE} GFLOP/image")
-    lines.append(f"- threads: {args.threads} for every engine; {args.seconds:g} s per configuration after warm-up; "
-                 f"median of {args.rounds} alternating rounds; batches tried: {', '.join(map(str, args.batch_list))}")
-    lines.append(f"- ONNX: opset {args.opset}, dynamic batch, {onnx_ops}")
-    lines.append(f"- correctness: max |ORT − PyTorch| = {check['ort_vs_torch']:.3e} (batch {check['batch']})"
-                 + (f"; max |PyTorch − parity_io.output| = {check['torch_vs_fixture']:.3e}"
-                    if check.get("torch_vs_fixture") is not None else ""))
-    lb, la = args.load
-    lines.append(f"- 1-min load average: {lb[0]:.2f} before, {la[0]:.2f} after; CPU utilisation while timed "
-                 f"(CPU s / (wall s × threads)), min–max: "
-                 + ", ".join(f"{e} {min(u):.2f}–{max(u):.2f}" for e, u in args.utils.items())
-                 + (" (Swift: whole process incl. load/warm-up)" if "Swift (histoae)" in args.utils else ""))
-    lines.append(f"- contention control: waited up to {args.quiet_wait:g} s for an idle machine before each "
-                 f"measurement; a measurement below {args.min_util:g} CPU utilisation ({args.min_util_swift:g} for "
-                 f"Swift) was retried up to {args.retries}× (retries: "
-                 + (", ".join(f"{e} {n}" for e, n in args.retried.items()) or "none") + ")")
-    n_bad = sum(len(v) for per in args.contended.values() for v in per.values())
-    if n_bad:
-        lines.append(f"- **WARNING: {n_bad} measurement(s) still contended after retries (marked * below): "
-                     "the machine was shared; treat those figures as noisy and rerun on a quiet machine.**")
-    lines.append("")
-    lines.append("| engine | img/s @ b1 | ms/img @ b1 | GFLOP/s @ b1 | best batch | img/s @ best | GFLOP/s @ best "
-                 "| vs ORT @ b1 | vs ORT @ best |")
-    lines.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
-    for engine in ("ONNX Runtime", "PyTorch", "Swift (histoae)"):
-        if engine not in med:
-            lines.append(f"| {engine} | skipped: {skipped.get(engine, 'not run')} | | | | | | | |")
-            continue
-        m = med[engine]
-        b1 = m.get(1)
-        best_b = max(m, key=m.get)
-        best = m[best_b]
-        r1 = f"{b1 / ort_b1:.2f}×" if (b1 and ort_b1) else "–"
-        rb = f"{best / ort_best:.2f}×" if ort_best else "–"
-        lines.append(
-            f"| {engine} | {b1:.2f} | {1000.0 / b1:.1f} | {b1 * GFLOP_PER_IMAGE:.1f} | {best_b} | {best:.2f} | "
-            f"{best * GFLOP_PER_IMAGE:.1f} | {r1} | {rb} |" if b1 else f"| {engine} | – | – | – | {best_b} | "
-            f"{best:.2f} | {best * GFLOP_PER_IMAGE:.1f} | – | {rb} |")
-    lines.append("")
-    lines.append("Images/s per batch size (median of rounds; all rounds in brackets):")
-    lines.append("")
-    lines.append("| engine | " + " | ".join(f"b{b}" for b in args.batch_list) + " |")
-    lines.append("|---|" + "---:|" * len(args.batch_list))
-    for engine, per in results.items():
-        cells = []
-        for b in args.batch_list:
-            if b in per:
-                bad = set(args.contended.get(engine, {}).get(b, []))
-                runs = ", ".join(f"{v:.2f}{'*' if i in bad else ''}" for i, v in enumerate(per[b]))
-                cells.append(f"{statistics.median(per[b]):.2f} [{runs}]")
-            else:
-                cells.append("–")
-        lines.append(f"| {engine} | " + " | ".join(cells) + " |")
-    for engine, why in skipped.items():
-        if engine not in results:
-            lines.append("")
-            lines.append(f"{engine}: skipped — {why}")
-    lines.append("")
-    lines.append("Ratios are images/s of the engine divided by ONNX Runtime's (>1 = faster than ORT). "
-                 "GFLOP/s = images/s × 4.26.")
-    return "\n".join(lines) + "\n"
 
 
 # ------------------------------------------------------------------------------------------- main
@@ -266,7 +188,8 @@ def main(argv=None) -> int:
     ap.add_argument("--min-util-swift", type=float, default=0.8,
                     help="same for the Swift subprocess (its figure includes single-threaded model loading)")
     ap.add_argument("--retries", type=int, default=2, help="retries of a contended measurement")
-    ap.add_argument("--engines", default="ort,torch,swift", help="subset of ort,torch,swift")
+    ap.add_argument("--engines", default="ort,torch,swift,ov",
+                    help="subset of ort,torch,swift,ov (swift and ov: fp32 and bf16 each)")
     ap.add_argument("--out", type=Path, default=REPO_ROOT / "bench/results.md")
     ap.add_argument("--json", type=Path, default=None,
                     help="also write the raw results (images/s of every round per engine and batch) as JSON")
@@ -317,9 +240,16 @@ def main(argv=None) -> int:
 
     # Correctness: ORT vs PyTorch on a batch of 4 (exercises the dynamic batch axis) and batch 1.
     check = {"batch": "1 and 4", "ort_vs_torch": 0.0, "torch_vs_fixture": None}
+    skipped: dict[str, str] = {}
+    ov_peer, ov_info, torch_out = None, {"version": openvino_peer.openvino_version()}, {}
+    if "ov" in engines and ov_info["version"] is None:
+        why = "`openvino` not installed (pip install -r bench/requirements.txt)"
+        skipped.update({e: why for e in OV_ENGINE.values()})
+    elif "ov" in engines:
+        ov_peer = openvino_peer.OpenVINOPeer(onnx_path, args.threads)
     with torch.inference_mode():
         for b in (1, 4):
-            y_t = model(inputs[b]).numpy()
+            y_t = torch_out[b] = model(inputs[b]).numpy()
             y_o = sess.run(None, {in_name: inputs[b].numpy()})[0]
             assert y_o.shape == y_t.shape == (b, 3, 150, 150), (y_o.shape, y_t.shape)
             check["ort_vs_torch"] = max(check["ort_vs_torch"], float(np.abs(y_o - y_t).max()))
@@ -330,9 +260,13 @@ def main(argv=None) -> int:
              else ""), flush=True)
     if check["ort_vs_torch"] > 1e-3:
         print("WARNING: ORT and PyTorch disagree by more than 1e-3", flush=True)
+    # Both check batches in one: the drift of OpenVINO and HistoAE from PyTorch in each precision.
+    x_check = np.concatenate([inputs[1].numpy(), inputs[4].numpy()])
+    y_check = np.concatenate([torch_out[1], torch_out[4]])
+    if ov_peer is not None:
+        ov_info.update(openvino_peer.openvino_checks(ov_peer, x_check, y_check))
 
-    skipped: dict[str, str] = {}
-    run_ort, run_torch = "ort" in engines, "torch" in engines
+    run_ort, run_torch, run_ov = "ort" in engines, "torch" in engines, ov_peer is not None
     run_sw = "swift" in engines
     if run_sw and not (args.bin.is_file() and os.access(args.bin, os.X_OK)):
         skipped["Swift (histoae)"] = f"binary {args.bin} not found (build with `swift build -c release`)"
@@ -340,6 +274,14 @@ def main(argv=None) -> int:
         run_sw = False
     elif not run_sw:
         skipped["Swift (histoae)"] = "not requested (--engines)"
+    # fp32 is passed explicitly where the flag exists, so $HISTOAE_PRECISION cannot turn the fp32 run into bf16.
+    swift_flag = run_sw and openvino_peer.swift_has_precision(args.bin)
+    if run_sw and not swift_flag:
+        skipped[SWIFT_ENGINE["bf16"]] = f"{args.bin} bench has no --precision flag (rebuild: swift build -c release)"
+        print(f"Swift bf16 skipped: {skipped[SWIFT_ENGINE['bf16']]}", flush=True)
+    if "ov" not in engines:
+        skipped.update({e: "not requested (--engines)" for e in OV_ENGINE.values()})
+    swift_drift = openvino_peer.swift_checks(args.bin, args.model, x_check, y_check, args.threads) if run_sw else {}
     if not run_ort:
         skipped["ONNX Runtime"] = "not requested (--engines)"
     if not run_torch:
@@ -363,13 +305,18 @@ def main(argv=None) -> int:
     retried: dict[str, int] = {}
     contended: dict[str, dict[int, list[int]]] = {}
     load_before = os.getloadavg()
-    order = [e for e, on in (("ONNX Runtime", run_ort), ("PyTorch", run_torch), ("Swift (histoae)", run_sw)) if on]
+    order = [e for e, on in (("ONNX Runtime", run_ort), ("PyTorch", run_torch), (SWIFT_ENGINE["fp32"], run_sw),
+                             (SWIFT_ENGINE["bf16"], swift_flag), (OV_ENGINE["fp32"], run_ov),
+                             (OV_ENGINE["bf16"], run_ov)) if on]
+    swift_precision = {e: (p if swift_flag else None) for p, e in SWIFT_ENGINE.items()}
+    ov_precision = {e: p for p, e in OV_ENGINE.items()}
+    swift_paths: dict[str, str] = {}
     for r in range(args.rounds):
         for b in args.batch_list:
             # Alternate the engine order between rounds so no engine always runs first/last.
             seq = order if r % 2 == 0 else list(reversed(order))
             for engine in seq:
-                threshold = args.min_util if engine != "Swift (histoae)" else args.min_util_swift
+                threshold = args.min_util if engine not in swift_precision else args.min_util_swift
                 failed = False
                 for attempt in range(args.retries + 1):
                     if args.quiet_wait > 0:
@@ -378,9 +325,14 @@ def main(argv=None) -> int:
                         ips, util = time_loop(ort_fn(b), b, args.seconds, args.warmup, args.threads)
                     elif engine == "PyTorch":
                         ips, util = time_loop(torch_fn(b), b, args.seconds, args.warmup, args.threads)
+                    elif engine in ov_precision:
+                        run = ov_peer.runner(ov_precision[engine], b, ort_inputs[b][in_name])
+                        ips, util = time_loop(run, b, args.seconds, args.warmup, args.threads)
                     else:
                         try:
-                            ips, util = run_swift(args.bin, args.model, b, args.threads, args.seconds)
+                            ips, util, path = run_swift(args.bin, args.model, b, args.threads, args.seconds,
+                                                        swift_precision[engine])
+                            swift_paths[swift_precision[engine] or "fp32"] = path or "not printed"
                         except Exception as exc:  # keep the other engines' results
                             skipped[engine] = f"failed: {exc}".splitlines()[0]
                             print(f"Swift engine failed: {exc}", flush=True)
@@ -388,7 +340,7 @@ def main(argv=None) -> int:
                             failed = True
                             break
                     status = "ok" if util >= threshold else "CONTENDED"
-                    print(f"round {r + 1}/{args.rounds}  batch {b:3d}  {engine:16s} {ips:8.2f} images/s  "
+                    print(f"round {r + 1}/{args.rounds}  batch {b:3d}  {engine:20s} {ips:8.2f} images/s  "
                           f"({1000.0 / ips:7.1f} ms/image, {ips * GFLOP_PER_IMAGE:6.1f} GFLOP/s, "
                           f"cpu util {util:4.2f}, load {os.getloadavg()[0]:.2f}) {status}", flush=True)
                     if util >= threshold:
@@ -406,7 +358,10 @@ def main(argv=None) -> int:
     args.utils = utils
     args.retried = retried
     args.contended = contended
-    table = render(results, skipped, args, check, onnx_ops)
+    precision_info = {"cpu": cpu_name(args.bin), "cpu_bf16": openvino_peer.cpu_bf16_flags(), "openvino": ov_info,
+                      "swift_paths": swift_paths, "swift_precision_flag": swift_flag, "swift_drift": swift_drift,
+                      "skipped": {e: w for e, w in skipped.items() if e in (*OV_ENGINE.values(), SWIFT_ENGINE["bf16"])}}
+    table = render(results, skipped, args, check, onnx_ops, precision_info)
     print()
     print(table)
     args.out.parent.mkdir(parents=True, exist_ok=True)
@@ -416,7 +371,7 @@ def main(argv=None) -> int:
         import json
         args.json.write_text(json.dumps({
             "threads": args.threads, "seconds": args.seconds, "rounds": args.rounds, "machine": cpu_name(args.bin),
-            "check": check, "skipped": skipped, "onnx": onnx_ops, "load": args.load,
+            "check": check, "skipped": skipped, "onnx": onnx_ops, "load": args.load, "precision": precision_info,
             "results": {e: {str(b): v for b, v in per.items()} for e, per in results.items()},
             "utilisation": utils}, indent=1))
         print(f"wrote {args.json}")
