@@ -307,6 +307,9 @@ def parse_args(argv=None) -> argparse.Namespace:
 def main(argv=None) -> int:
     a = parse_args(argv)
     argv_used = sys.argv[1:] if argv is None else list(argv)
+    # The scratch folder does not change a figure, and names one machine's path: left out of the record.
+    argv_used = [x for i, x in enumerate(argv_used)
+                 if not (x == "--work" or x.startswith("--work=") or (i > 0 and argv_used[i - 1] == "--work"))]
     command = "python3 training/scripts/evaluate_precision.py" + "".join(" " + shlex.quote(x) for x in argv_used)
     fwd = ["--model", a.model, "--bin", a.bin, "--data-root", a.data_root, "--config", a.config,
            "--seed", str(a.seed), "--methods", a.methods]
