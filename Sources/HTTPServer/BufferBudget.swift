@@ -51,4 +51,13 @@ extension BufferBudget {
     func hold(_ bytes: Int) -> Reservation? {
         reserve(bytes) ? Reservation(budget: self, bytes: bytes) : nil
     }
+
+    /// ``hold(_:)``, or the 503 (+ `Retry-After`) every route answers when the budget is spent.
+    func holdOrRefuse(_ bytes: Int) throws -> Reservation {
+        guard let reservation = hold(bytes) else {
+            throw Problem(.serviceUnavailable, "the server holds \(limit) bytes of uploads and answers at once, its limit; retry shortly",
+                          extra: ["limit_bytes": .int(limit)], headers: [.retryAfter: "1"])
+        }
+        return reservation
+    }
 }

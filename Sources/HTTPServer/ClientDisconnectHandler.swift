@@ -10,6 +10,18 @@ final class ClientDisconnectHandler: ChannelDuplexHandler, RemovableChannelHandl
 
     private let state = NIOLockedValueBox<(closed: Bool, callbacks: [@Sendable () -> Void])>((false, []))
 
+    /// Runs `work` in a task of its own, cancelled when the client of `channel` goes away or the caller is
+    /// cancelled (an engine submission then drops its queued patches before compute). The connection stays
+    /// reusable otherwise (keep-alive): the callback is forgotten once `work` ends.
+    static func whileConnected<T: Sendable>(_ channel: any Channel,
+                                            _ work: @escaping @Sendable () async -> T) async -> T {
+        let task = Task { await work() }
+        let watcher = try? await channel.pipeline.handler(type: ClientDisconnectHandler.self).get()
+        watcher?.onClose { task.cancel() }
+        defer { watcher?.clearCallbacks() }
+        return await withTaskCancellationHandler { await task.value } onCancel: { task.cancel() }
+    }
+
     /// Runs `callback` once the client is gone (at once if it already is).
     func onClose(_ callback: @escaping @Sendable () -> Void) {
         let runNow = state.withLockedValue { value -> Bool in

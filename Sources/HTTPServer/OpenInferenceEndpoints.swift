@@ -79,13 +79,12 @@ struct OpenInferenceEndpoints: Sendable {
         }
         // The answer's worst case is held from now until it has been written (as on /v1): clients that ask for
         // large answers and do not read them cannot pile them up.
-        guard var reservation = bufferBudget.hold(plan.responseBytes(raw: false)) else {
-            throw InferenceError(.unavailable(retryAfterSeconds: 1),
-                                 "the server holds \(bufferBudget.limit) bytes of uploads and answers at once, its limit; retry shortly").problem
-        }
+        var reservation = try bufferBudget.holdOrRefuse(plan.responseBytes(raw: false))
         let deadline = service.deadlineMilliseconds(plan)
         let remaining = Int(((arrival + .milliseconds(deadline) - ContinuousClock.now) / .milliseconds(1)).rounded(.down))
-        let outcome = try await submitWhileConnected(plan, remaining: remaining, channel: context.channel).get()
+        let outcome = try await ClientDisconnectHandler.whileConnected(context.channel) {
+            await service.run(plan, remainingMilliseconds: remaining)
+        }.get()
         let (bytes, jsonLength) = try await onCodecThread { () throws(InferenceError) in
             RESTResponseEncoding.inference(try service.response(plan, outcome: outcome))
         }
@@ -93,16 +92,6 @@ struct OpenInferenceEndpoints: Sendable {
         if let jsonLength { headers[.inferenceHeaderContentLength] = String(jsonLength) }
         if let exact = bufferBudget.hold(bytes.count) { reservation = exact }  // the worst case was larger
         return Response(status: .ok, headers: headers, body: PatchEndpoints.body(bytes, holding: reservation))
-    }
-
-    /// Runs the inference; if the client's connection closes first, its queued patches are dropped.
-    private func submitWhileConnected(_ plan: InferencePlan, remaining: Int, channel: any Channel) async -> Result<BatchOutcome, InferenceError> {
-        let service = self.service
-        let submission = Task { await service.run(plan, remainingMilliseconds: remaining) }
-        let watcher = try? await channel.pipeline.handler(type: ClientDisconnectHandler.self).get()
-        watcher?.onClose { submission.cancel() }
-        defer { watcher?.clearCallbacks() }
-        return await withTaskCancellationHandler { await submission.value } onCancel: { submission.cancel() }
     }
 
     /// Runs `body` on a codec thread; its ``InferenceError`` as the protocol's problem.
@@ -142,11 +131,12 @@ struct OpenInferenceEndpoints: Sendable {
 }
 
 extension InferenceError {
-    /// The REST face: the status, `{"error": message}` (the protocol's) inside an RFC 9457 problem.
+    /// The REST face: the status and the message (``ProblemMiddleware`` adds the protocol's `error` member to
+    /// every problem of a `/v2` route).
     var problem: Problem {
         var headers: HTTPFields = [:]
         if case .unavailable(let seconds) = kind { headers[.retryAfter] = String(seconds) }
-        return Problem(HTTPResponse.Status(code: httpStatus), message, extra: ["error": .string(message)], headers: headers)
+        return Problem(HTTPResponse.Status(code: httpStatus), message, headers: headers)
     }
 }
 

@@ -76,14 +76,13 @@ struct PatchEndpoints: Sendable {
         // answers and do not read them cannot pile them up.
         let answerBytes = format == .png ? ResponseBudget.pngAnswerBytes(query.picture)
                                          : names.count * ResponseBudget.bytesPerPatch(query: query, detail: detail)
-        guard var answerReservation = bufferBudget.hold(answerBytes) else {
-            throw Problem(.serviceUnavailable,
-                          "the server holds \(bufferBudget.limit) bytes of uploads and answers at once, its limit; retry shortly",
-                          extra: ["limit_bytes": .int(bufferBudget.limit)], headers: [.retryAfter: "1"])
-        }
+        var answerReservation = try bufferBudget.holdOrRefuse(answerBytes)
         let remaining = Int(((deadline - ContinuousClock.now) / .milliseconds(1)).rounded(.down))
         guard remaining >= 1 else { throw ServiceError.deadlineExceeded(milliseconds: deadlineMilliseconds).problem }
-        let result = await submitWhileConnected(images, detail: detail, deadline: remaining, channel: channel)
+        let engine = self.engine
+        let result = await ClientDisconnectHandler.whileConnected(channel) {
+            await engine.submit(images, detail: detail, deadlineMilliseconds: remaining)
+        }
         if case .failure(.deadlineExceeded) = result {  // name the request's deadline, not what was left of it
             throw ServiceError.deadlineExceeded(milliseconds: deadlineMilliseconds).problem
         }
@@ -135,18 +134,6 @@ struct PatchEndpoints: Sendable {
             }
         }
         return out
-    }
-
-    /// Submits to the engine; if the client's connection closes first, the submission is cancelled and
-    /// its queued patches are dropped before compute (the connection stays reusable otherwise: keep-alive).
-    private func submitWhileConnected(_ images: [RGBImage], detail: OutputDetail, deadline: Int,
-                                      channel: any Channel) async -> Result<BatchOutcome, ServiceError> {
-        let engine = self.engine
-        let submission = Task { await engine.submit(images, detail: detail, deadlineMilliseconds: deadline) }
-        let watcher = try? await channel.pipeline.handler(type: ClientDisconnectHandler.self).get()
-        watcher?.onClose { submission.cancel() }
-        defer { watcher?.clearCallbacks() }
-        return await withTaskCancellationHandler { await submission.value } onCancel: { submission.cancel() }
     }
 
     /// Decodes every upload as a 150×150 patch: the size is read from each header first, so no other size

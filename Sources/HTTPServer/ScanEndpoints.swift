@@ -35,10 +35,7 @@ struct ScanEndpoints: Sendable {
             throw Problem(.contentTooLarge, "a scan request's body is at most \(limit) bytes, got \(length)",
                           extra: ["limit_bytes": .int(limit)])
         }
-        guard let reservation = bufferBudget.hold(limit) else {
-            throw Problem(.serviceUnavailable, "the server holds \(bufferBudget.limit) bytes of uploads and answers at once, its limit; retry shortly",
-                          extra: ["limit_bytes": .int(bufferBudget.limit)], headers: [.retryAfter: "1"])
-        }
+        let reservation = try bufferBudget.holdOrRefuse(limit)
         let bytes: ByteBuffer
         do { bytes = try await request.body.collect(upTo: limit) } catch is NIOTooManyBytesError {
             throw Problem(.contentTooLarge, "a scan request's body is at most \(limit) bytes", extra: ["limit_bytes": .int(limit)])
