@@ -2,13 +2,15 @@
 import base64
 import io
 import json
+import os
 import threading
 import time
 
+import pytest
 import requests
 from PIL import Image
 
-from conftest import patch_bytes
+from conftest import Server, patch_bytes
 from openapi_schemas import validate
 
 PNG = {"Content-Type": "image/png"}
@@ -50,9 +52,45 @@ def test_openapi_document_is_the_repository_file(server, session):
 
 
 def test_model_card(server, session, auth):
-    card = session.get(server.url + "/v1/model", headers=auth).json()
+    response = session.get(server.url + "/v1/model", headers=auth)
+    card = response.json()
     validate(card, "ModelCard")
     assert card["name"] == "histoae-default" and "quantiles" in json.dumps(card["calibration"])
+    assert response.headers["HistoAE-Precision"] in ("fp32", "bf16")
+
+
+def bf16_runs() -> bool:
+    """`--precision bf16` runs bf16 here: AVX-512F/BW and AVX512-BF16, and the packed kernel (not
+    HISTOAE_GEMM=openblas); elsewhere the server falls back to fp32."""
+    with open("/proc/cpuinfo") as info:
+        flags = next((line.split(":", 1)[1].split() for line in info if line.startswith("flags")), [])
+    return {"avx512f", "avx512bw", "avx512_bf16"} <= set(flags) and os.environ.get("HISTOAE_GEMM") != "openblas"
+
+
+@pytest.mark.skipif(not bf16_runs(), reason="this CPU cannot run bf16 (no AVX512-BF16): the server would run fp32")
+def test_bf16_server_names_bf16_on_every_answer(png):
+    """`histoae serve --precision bf16`: the /v1 answers (JSON and PNG) and /v1/model carry `HistoAE-Precision:
+    bf16`, the JSON bodies `"precision": "bf16"`, and a /v2 infer response `parameters.precision`."""
+    s = Server("--precision", "bf16", "--max-patches", "2", env={"HISTOAE_API_KEYS": ""})
+    try:
+        model = requests.get(s.url + "/v1/model")
+        assert model.headers["HistoAE-Precision"] == "bf16"
+        for path, schema in (("/v1/score", "ScoreResponse"), ("/v1/reconstruct?maps=none", "ReconstructResponse")):
+            response = requests.post(s.url + path, data=png, headers=PNG)
+            assert response.status_code == 200, response.text
+            validate(response.json(), schema)
+            assert response.json()["precision"] == "bf16" and response.headers["HistoAE-Precision"] == "bf16"
+        panel = requests.post(s.url + "/v1/reconstruct", data=png, headers={**PNG, "Accept": "image/png"})
+        assert panel.status_code == 200 and panel.headers["HistoAE-Precision"] == "bf16"
+        pixels = list(Image.open(io.BytesIO(png)).convert("RGB").tobytes())
+        infer = requests.post(s.url + f"/v2/models/{model.json()['name']}/infer",
+                              json={"inputs": [{"name": "image", "datatype": "UINT8", "shape": [1, 150, 150, 3],
+                                                "data": pixels}], "outputs": [{"name": "score"}]})
+        assert infer.status_code == 200, infer.text
+        validate(infer.json(), "InferenceResponse")
+        assert infer.json()["parameters"] == {"precision": "bf16"}
+    finally:
+        assert s.terminate() == 0
 
 
 # MARK: scoring and reconstruction
@@ -68,6 +106,7 @@ def test_score_png_and_jpeg(server, session, auth, png, jpeg):
         assert patch["index"] == 0 and patch["name"] is None
         assert patch["model"]["weights_sha256"] == card["weights"]["sha256"]
         assert "reconstruction_png" not in patch
+        assert result["precision"] == response.headers["HistoAE-Precision"] and result["precision"] in ("fp32", "bf16")
         timing = response.headers["Server-Timing"]
         assert all(f"{part};dur=" in timing for part in ("decode", "queue", "inference", "encode"))
 

@@ -240,6 +240,18 @@ def test_same_bits_as_v1_reconstruct(answers, reference, mode):
         assert np.array_equal(denormalize(result.as_numpy("reconstruction")[n]), png)
 
 
+def test_every_answer_names_the_precision(answers, oip_server):
+    """Each transport's infer response carries the response parameter `precision`: what /v1 says the model runs in."""
+    expected = requests.get(oip_server.url + "/v1/model", headers=key()).headers["HistoAE-Precision"]
+    assert expected in ("fp32", "bf16")
+    for mode, (transport, result) in answers.items():
+        if transport.kind == "http":
+            assert result.get_response()["parameters"] == {"precision": expected}, mode
+        else:
+            parameters = result.get_response().parameters
+            assert list(parameters) == ["precision"] and parameters["precision"].string_param == expected, mode
+
+
 def test_json_binary_and_grpc_answers_are_identical(answers):
     """The way tensors travel changes no bit of any output."""
     arrays = {mode: {name: result.as_numpy(name) for name in OUTPUTS} for mode, (_, result) in answers.items()}

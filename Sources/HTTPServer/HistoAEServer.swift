@@ -146,8 +146,9 @@ public struct HistoAEServer: Sendable {
             .register(on: router)
         ScanEndpoints(runner: scans, codecPool: codecPool, bufferBudget: bufferBudget).register(on: router)
         SlideEndpoints(runner: scans, engine: engine, scorer: scorer, cardJSON: cardJSON, codecPool: codecPool).register(on: router)
-        router.get("/v1/model") { [cardJSON] _, _ in
-            Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: cardJSON)))
+        router.get("/v1/model") { [cardJSON, engine] _, _ in
+            Response(status: .ok, headers: [.contentType: "application/json", .histoAEPrecision: engine.precision.rawValue],
+                     body: .init(byteBuffer: ByteBuffer(bytes: cardJSON)))
         }
         router.get("/openapi.yaml") { _, _ in
             Response(status: .ok, headers: [.contentType: "application/yaml"],

@@ -76,6 +76,8 @@ paths:
           headers:
             Server-Timing:
               $ref: '#/components/headers/ServerTiming'
+            HistoAE-Precision:
+              $ref: '#/components/headers/Precision'
           content:
             application/json:
               schema:
@@ -110,6 +112,8 @@ paths:
           headers:
             Server-Timing:
               $ref: '#/components/headers/ServerTiming'
+            HistoAE-Precision:
+              $ref: '#/components/headers/Precision'
           content:
             application/json:
               schema:
@@ -130,7 +134,12 @@ paths:
       summary: The model card (model.json) of the served model
       responses:
         '200':
-          description: The card as shipped with the weights, calibration block included.
+          description: |
+            The card as shipped with the weights, calibration block included; `HistoAE-Precision` says what
+            the model runs in here (the card cannot: it is the file as shipped).
+          headers:
+            HistoAE-Precision:
+              $ref: '#/components/headers/Precision'
           content:
             application/json:
               schema:
@@ -247,7 +256,7 @@ paths:
         - $ref: '#/components/parameters/ScanId'
       responses:
         '200':
-          description: 'The per-tile table: one row per tile with its level-0 `x`, `y`, `width`, `height`, then the columns of `histoae score --format csv`.'
+          description: 'The per-tile table: one row per tile with its level-0 `x`, `y`, `width`, `height`, then the columns of `histoae score --format csv` (the last, `precision`, is `fp32` or `bf16`: what the model ran in).'
           content:
             text/csv:
               schema: {type: string}
@@ -262,7 +271,7 @@ paths:
         - $ref: '#/components/parameters/ScanId'
       responses:
         '200':
-          description: 'QuPath detections: a FeatureCollection with one Polygon per tile in level-0 pixels, `classification` = verdict, `measurements` = score and statistics.'
+          description: 'QuPath detections: a FeatureCollection with one Polygon per tile in level-0 pixels, `classification` = verdict, `measurements` = score and statistics; the collection''s `properties` name the model, its `precision`, the calibration, method and threshold.'
           content:
             application/geo+json:
               schema: {type: object}
@@ -292,7 +301,7 @@ paths:
         - $ref: '#/components/parameters/ScanId'
       responses:
         '200':
-          description: 'Slide metadata, counts per verdict and flag, the most anomalous tiles, timings, model and calibration.'
+          description: 'Slide metadata, counts per verdict and flag, the most anomalous tiles, timings, model, `precision` (`fp32` or `bf16`: what the model ran in) and calibration.'
           content:
             application/json:
               schema: {type: object}
@@ -367,6 +376,9 @@ paths:
       responses:
         '200':
           description: 'The panel: input, reconstruction, MSE, SSIM and stain maps with their colour bars, the verdict.'
+          headers:
+            HistoAE-Precision:
+              $ref: '#/components/headers/Precision'
           content:
             image/png:
               schema: {type: string, format: binary}
@@ -798,6 +810,12 @@ components:
             patch:
               contentType: image/png, image/jpeg
   headers:
+    Precision:
+      description: |
+        The arithmetic the model ran in for this answer (`histoae serve --precision`, after a bf16 request
+        fell back to fp32 on a CPU without AVX512-BF16): `fp32` or `bf16`.
+      required: true
+      schema: {$ref: '#/components/schemas/Precision'}
     ServerTiming:
       description: Where the time went, in milliseconds (upload, decode, queue, inference, encode).
       schema: {type: string}
@@ -1030,11 +1048,17 @@ components:
               parameters: {$ref: '#/components/schemas/InferenceParameters'}
     InferenceResponse:
       type: object
-      required: [model_name, model_version, outputs]
+      required: [model_name, model_version, parameters, outputs]
       properties:
         model_name: {type: string}
         model_version: {type: string}
         id: {type: string}
+        parameters:
+          type: object
+          description: The response's parameters; `precision` names the arithmetic that produced the outputs.
+          required: [precision]
+          properties:
+            precision: {$ref: '#/components/schemas/Precision'}
         outputs:
           type: array
           items:
@@ -1166,22 +1190,30 @@ components:
           properties:
             reconstruction_png: {type: string, format: byte}
             maps: {$ref: '#/components/schemas/Maps'}
+    Precision:
+      type: string
+      enum: [fp32, bf16]
+      description: |
+        The arithmetic of the model's GEMMs: `fp32`, or `bf16` (bfloat16 products, float32 sums; README
+        "The GEMM kernel"). What ran, not what was asked for: bf16 falls back to fp32 where the CPU cannot run it.
     ReconstructResponse:
       type: object
-      required: [model, patches]
+      required: [model, patches, precision]
       properties:
         model: {$ref: '#/components/schemas/ModelIdentity'}
         patches:
           type: array
           items: {$ref: '#/components/schemas/ReconstructedPatch'}
+        precision: {$ref: '#/components/schemas/Precision'}
     ScoreResponse:
       type: object
-      required: [model, patches]
+      required: [model, patches, precision]
       properties:
         model: {$ref: '#/components/schemas/ModelIdentity'}
         patches:
           type: array
           items: {$ref: '#/components/schemas/PatchScore'}
+        precision: {$ref: '#/components/schemas/Precision'}
     ScanRequest:
       type: object
       additionalProperties: false

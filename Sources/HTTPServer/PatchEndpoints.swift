@@ -89,7 +89,7 @@ struct PatchEndpoints: Sendable {
         let outcome = try Self.applying(query.threshold, to: try result.orProblem(), with: scorer)
         timing.add("queue", seconds: outcome.queueSeconds)
         timing.add("inference", seconds: outcome.inferenceSeconds)
-        let model = self.model
+        let (model, precision) = (self.model, engine.precision)
         let (bytes, type): ([UInt8], String) = try await timing.measure("encode") {
             try await codecPool.runIfActive {
                 if format == .png {
@@ -99,11 +99,12 @@ struct PatchEndpoints: Sendable {
                 let reports = detail == .full
                     ? try ResponseRenderer.reports(outcome.patches, names: names, query: query)
                     : try outcome.patches.enumerated().map { PatchReport(index: $0, name: names[$0], score: try $1.requireScore()) }
-                return (try ResponseRenderer.json(PatchesResponse(model: model, patches: reports)), ResponseFormat.jsonType)
+                return (try ResponseRenderer.json(PatchesResponse(model: model, patches: reports, precision: precision)), ResponseFormat.jsonType)
             }
         }
         var headers: HTTPFields = [.contentType: type]
         headers[.serverTiming] = timing.header
+        headers[.histoAEPrecision] = precision.rawValue
         if let exact = bufferBudget.hold(bytes.count) { answerReservation = exact }  // the worst case was larger
         return Response(status: .ok, headers: headers, body: Self.body(bytes, holding: answerReservation))
     }

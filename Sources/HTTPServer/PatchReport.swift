@@ -52,10 +52,21 @@ struct MapsReport: Encodable {
     }
 }
 
-/// The JSON body of both patch endpoints.
+/// The JSON body of both patch endpoints: the model, the patches, and the precision the model ran in
+/// (``InferenceEngine/precision``: `"fp32"` or `"bf16"`), keys sorted.
 struct PatchesResponse: Encodable {
     let model: ModelIdentity
     let patches: [PatchReport]
+    let precision: ModelPrecision
+
+    enum CodingKeys: String, CodingKey { case model, patches, precision }
+
+    func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(model, forKey: .model)
+        try c.encode(patches, forKey: .patches)
+        try c.encode(precision.rawValue, forKey: .precision)
+    }
 }
 
 /// Turns engine outcomes into response bodies. Pure functions of their inputs; the server runs them
@@ -77,7 +88,8 @@ enum ResponseRenderer {
             if index > 0 { out.append(UInt8(ascii: ",")) }
             try appendJSON(report, to: &out, encoder: encoder)
         }
-        out += Array("]}".utf8)
+        // After "patches", so the keys stay sorted; the raw values (`fp32`, `bf16`) need no escaping.
+        out += Array(#"],"precision":"\#(response.precision.rawValue)"}"#.utf8)
         return out
     }
 

@@ -102,7 +102,8 @@ struct SlideEndpoints: Sendable {
         let png = try await codecPool.runIfActive {
             try ResponseRenderer.picture(outcome.patches[0], input: patch, name: "tile \(index)", query: PatchQuery())
         }
-        return Response(status: .ok, headers: [.contentType: "image/png"], body: .init(byteBuffer: ByteBuffer(bytes: png)))
+        return Response(status: .ok, headers: [.contentType: "image/png", .histoAEPrecision: engine.precision.rawValue],
+                        body: .init(byteBuffer: ByteBuffer(bytes: png)))
     }
 
     // MARK: Helpers

@@ -15,6 +15,7 @@ enum ProtobufResponseEncoding {
         message.modelName = response.modelName
         message.modelVersion = response.modelVersion
         message.id = response.id ?? ""
+        message.parameters = response.parameters.mapValues(parameter)
         message.outputs.reserveCapacity(response.outputs.count)
         message.rawOutputContents.reserveCapacity(response.outputs.count)
         for output in response.outputs {

@@ -6,6 +6,9 @@ public struct InferenceResponse: Sendable {
     public let modelName: String
     public let modelVersion: String
     public let id: String?
+    /// The response's own parameters (the protocol allows them beside the outputs): `precision`, the arithmetic
+    /// that produced the outputs (`"fp32"` or `"bf16"`, ``ModelSignature/precision``).
+    public var parameters: [String: ParameterValue] = [:]
     public let outputs: [OutputTensor]
 }
 
@@ -68,6 +71,7 @@ extension InferenceResponse {
         modelName = signature.name
         modelVersion = signature.version
         id = plan.id
+        parameters = [Self.precisionParameter: .string(signature.precision.rawValue)]
         let patches = outcome.patches, count = patches.count, side = ModelSignature.side
         var tensors: [OutputTensor] = []
         for output in plan.outputs {
@@ -116,6 +120,9 @@ extension InferenceResponse {
         }
         outputs = tensors
     }
+
+    /// The response parameter naming the precision the outputs were computed in.
+    public static let precisionParameter = "precision"
 
     private static func score(_ patch: PatchOutcome) throws(InferenceError) -> PatchScore {
         guard let score = patch.score else { throw InferenceError(.internal, "the patch was not scored") }

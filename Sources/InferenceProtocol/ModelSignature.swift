@@ -35,14 +35,18 @@ public struct ModelSignature: Sendable {
     }
 
     public let model: ModelIdentity
+    /// The arithmetic the model runs in (the engine's ``InferenceService/InferenceEngine/precision``): every
+    /// inference response names it in its `parameters` (`"precision": "bf16"`).
+    public let precision: ModelPrecision
     /// The protocol's `platform`: what runs the model.
     public static let platform = "histoae_cnn_autoencoder_3"
     public static let side = CNNAutoencoder3.inputSize
     /// The names of the `statistics` output's columns, in order.
     public static let statisticNames = Statistic.allCases.map(\.rawValue)
 
-    public init(model: ModelIdentity) {
+    public init(model: ModelIdentity, precision: ModelPrecision) {
         self.model = model
+        self.precision = precision
     }
 
     public var name: String { model.name }

@@ -43,7 +43,7 @@ public struct OpenInferenceService: Sendable {
         self.engine = engine
         self.scorer = scorer
         self.limits = limits
-        signature = ModelSignature(model: scorer.model)
+        signature = ModelSignature(model: scorer.model, precision: engine.precision)
     }
 
     /// The server's name and version (`ServerMetadata`), and the protocol extensions it speaks.

@@ -16,6 +16,7 @@ public enum RESTResponseEncoding {
         json += Array(#"{"model_name":"#.utf8) + string(response.modelName)
         json += Array(#","model_version":"#.utf8) + string(response.modelVersion)
         if let id = response.id { json += Array(#","id":"#.utf8) + string(id) }
+        if !response.parameters.isEmpty { json += Array(#","parameters":"#.utf8) + parametersJSON(response.parameters) }
         json += Array(#","outputs":["#.utf8)
         var binary: [[UInt8]] = []
         for (index, output) in response.outputs.enumerated() {

@@ -1,13 +1,16 @@
+import AutoencoderModel
 import Foundation
 import Scoring
 import SlideReading
 
-/// What a scan needs to describe its results: the plan, the scorer the engine judges with, the model's µm/px
-/// and the settings.
+/// What a scan needs to describe its results: the plan, the scorer the engine judges with, the precision its
+/// model runs in, the model's µm/px and the settings.
 public struct ScanContext: Sendable {
     public let plan: SlideScanPlan
     /// The engine's scorer: its model and calibration identity, method and threshold go into every output.
     public let scorer: PatchScorer
+    /// The engine's ``InferenceService/InferenceEngine/precision``: every output names it beside the model.
+    public let precision: ModelPrecision
     public let modelMPP: Double
     public let settings: ScanSettings
 }
@@ -37,7 +40,7 @@ final class ScanOutputs {
             throw .output(path: folder.path, reason: "cannot create the folder: \(error.localizedDescription)")
         }
         heatmap = try ScanHeatmap(plan: context.plan, maxSide: context.settings.heatmapMaxSide)
-        table = try TileTableWriter(folder: folder, format: context.settings.tableFormat)
+        table = try TileTableWriter(folder: folder, format: context.settings.tableFormat, precision: context.precision)
         do { geojson = try TileGeoJSONWriter(folder: folder, context: context) } catch {
             table.discard()
             throw error
@@ -60,8 +63,8 @@ final class ScanOutputs {
             + "\(tally.verdicts.normal) normal, \(tally.verdicts.notTissue) not tissue"
         let legend = [
             "red outline: anomalous tiles; black line: tissue outline",
-            "model \(scorer.model.name) \(scorer.model.version), method \(scorer.method.rawValue), "
-                + "threshold \(format(scorer.threshold)) (fpr \(format(scorer.fpr)))",
+            "model \(scorer.model.name) \(scorer.model.version) (\(context.precision.rawValue)), "
+                + "method \(scorer.method.rawValue), threshold \(format(scorer.threshold)) (fpr \(format(scorer.fpr)))",
             "level \(plan.scan.level) at \(format(plan.scan.levelMPP)) um/px\(plan.scan.needsResize ? " resized to \(format(plan.scan.targetMPP))" : ""), "
                 + "tiles of \(plan.grid.level0TileSide) level-0 px, stride \(plan.grid.stride) model px",
         ]
@@ -116,6 +119,7 @@ final class ScanOutputs {
                        ScanSummary.fileName]
         return ScanSummary(slide: info, scan: scanInfo, tilesScanned: tally.tiles, verdicts: tally.verdicts,
                            flags: tally.flags, mostAnomalous: tally.top, timings: timings, model: scorer.model,
+                           precision: context.precision.rawValue,
                            calibration: CalibrationIdentity(source: scorer.calibration.source,
                                                             patches: scorer.calibration.patches),
                            method: scorer.method, threshold: scorer.threshold, fpr: scorer.fpr,

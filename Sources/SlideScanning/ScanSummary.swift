@@ -4,9 +4,9 @@ import SlideReading
 
 /// `summary.json`: what was scanned and what was found — the slide's metadata (vendor, size, µm/px, the level
 /// used), the grid, the tiles scanned, the counts per verdict and per flag, the ``topCount`` most anomalous
-/// tissue tiles with their level-0 coordinates, the timings, and the model, calibration, method and threshold
-/// (with its false-positive rate) that judged them. Keys are snake_case, sorted (swift-corelibs-foundation's
-/// encoder keeps no declaration order), so two summaries diff line by line.
+/// tissue tiles with their level-0 coordinates, the timings, and the model (and the precision it ran in),
+/// calibration, method and threshold (with its false-positive rate) that judged them. Keys are snake_case,
+/// sorted (swift-corelibs-foundation's encoder keeps no declaration order), so two summaries diff line by line.
 ///
 /// ```swift
 /// let summary = try JSONDecoder().decode(ScanSummary.self, from: Data(contentsOf: folder.appendingPathComponent("summary.json")))
@@ -170,6 +170,8 @@ public struct ScanSummary: Codable, Sendable, Equatable {
     public var mostAnomalous: [TopTile]
     public var timings: Timings
     public var model: ModelIdentity
+    /// The arithmetic the model ran in: `"fp32"` or `"bf16"` (``ScanContext/precision``).
+    public var precision: String
     public var calibration: CalibrationIdentity
     public var method: ScoreMethod
     public var threshold: Double
@@ -180,7 +182,7 @@ public struct ScanSummary: Codable, Sendable, Equatable {
 
     enum CodingKeys: String, CodingKey {
         case slide, scan, tilesScanned = "tiles_scanned", verdicts, flags, mostAnomalous = "most_anomalous"
-        case timings, model, calibration, method, threshold, fpr, thresholdSource = "threshold_source", outputs
+        case timings, model, precision, calibration, method, threshold, fpr, thresholdSource = "threshold_source", outputs
     }
 
     /// The JSON bytes: pretty-printed, keys sorted, non-finite numbers as strings.

@@ -67,7 +67,8 @@ public struct SlideScanner: Sendable {
     /// Scans a planned slide (``plan(slidePath:)``) into `outputFolder`.
     public func scan(plan: SlideScanPlan, outputFolder: URL,
                      progress: @Sendable (ScanProgress) -> Void = { _ in }) async throws(SlideScanError) -> ScanSummary {
-        let context = ScanContext(plan: plan, scorer: scorer, modelMPP: modelMPP, settings: settings)
+        let context = ScanContext(plan: plan, scorer: scorer, precision: engine.precision, modelMPP: modelMPP,
+                                  settings: settings)
         let outputs = try ScanOutputs(folder: outputFolder, context: context)
         let started = ContinuousClock.now
         do {

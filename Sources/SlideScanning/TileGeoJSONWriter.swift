@@ -12,8 +12,8 @@ import Scoring
 ///   (`<signal>_deviation`), each flag as 0/1 (`flag_<signal>`), `mask_tissue` and the tile's index.
 ///
 /// The collection's own `properties` (a foreign member GeoJSON allows) name the slide, the coordinate space, the
-/// model, the calibration, the method and the threshold. Features are streamed one at a time: memory does not
-/// grow with the slide.
+/// model and the precision it ran in, the calibration, the method and the threshold. Features are streamed one at
+/// a time: memory does not grow with the slide.
 ///
 /// ```swift
 /// let geojson = try TileGeoJSONWriter(folder: folder, context: context)
@@ -49,7 +49,7 @@ final class TileGeoJSONWriter {
             ("coordinates", JSONText.string("level-0 pixels, origin top-left, x right, y down")),
             ("width", "\(plan.slide.level0.width)"), ("height", "\(plan.slide.level0.height)"),
             ("slide_mpp", JSONText.number(plan.scan.slideMPP)), ("tile_side", "\(plan.grid.level0TileSide)"),
-            ("model", model), ("calibration", calibration),
+            ("model", model), ("precision", JSONText.string(context.precision.rawValue)), ("calibration", calibration),
             ("method", JSONText.string(context.scorer.method.rawValue)),
             ("threshold", JSONText.number(context.scorer.threshold)), ("fpr", JSONText.number(context.scorer.fpr)),
         ].map { "\(JSONText.string($0.0)):\($0.1)" }.joined(separator: ",")

@@ -1,10 +1,11 @@
+import AutoencoderModel
 import Foundation
 import Scoring
 
 /// `tiles.csv` (or `tiles.tsv`): a header, then one row per scanned tile in the grid's reading order — where the
 /// tile lies (level-0 pixels), then the same columns, with the same names, as `histoae score --format csv`:
 /// every statistic, the score and its threshold, the verdict, the flags, each signal's deviation, the
-/// calibration and the model. One word means one thing in both tables.
+/// calibration, the model and the precision it ran in. One word means one thing in both tables.
 ///
 /// | column | meaning |
 /// |---|---|
@@ -14,9 +15,10 @@ import Scoring
 /// | `column`, `row` | the tile's place in the grid |
 /// | `mask_tissue` | fraction of the tile the thumbnail's tissue mask calls tissue (what `--min-tissue` tests) |
 /// | `mse` … `model_sha256` | as in `histoae score --format csv` (``scoreColumns``) |
+/// | `precision` | `fp32` or `bf16`: the arithmetic the model ran in (``ScanContext/precision``), as there |
 ///
 /// ```swift
-/// let table = try TileTableWriter(folder: folder, format: .csv)   // writes the header
+/// let table = try TileTableWriter(folder: folder, format: .csv, precision: engine.precision)   // writes the header
 /// try table.write(scannedTile)
 /// try table.commit()
 /// ```
@@ -52,13 +54,19 @@ final class TileTableWriter {
         (name, field)
     }
 
-    static var header: [String] { tileColumns + scoreColumns.map(\.name) }
+    /// The last column, after the score's: not a field of a score but of the engine that computed them all.
+    static let precisionColumn = "precision"
+
+    static var header: [String] { tileColumns + scoreColumns.map(\.name) + [precisionColumn] }
 
     let format: TileTableFormat
+    /// Every row's `precision`.
+    let precision: ModelPrecision
     private let file: OutputFile
 
-    init(folder: URL, format: TileTableFormat) throws(SlideScanError) {
+    init(folder: URL, format: TileTableFormat, precision: ModelPrecision) throws(SlideScanError) {
         self.format = format
+        self.precision = precision
         file = try OutputFile(folder.appendingPathComponent(format.fileName))
         try file.write(line(Self.header))
     }
@@ -68,7 +76,8 @@ final class TileTableWriter {
     func write(_ scanned: ScannedTile) throws(SlideScanError) {
         let tile = scanned.tile
         let place = [tile.index, scanned.x, scanned.y, scanned.side, scanned.side, tile.column, tile.row].map(String.init)
-        try file.write(line(place + ["\(tile.tissue)"] + Self.scoreColumns.map { $0.field(scanned.score) }))
+        let score = Self.scoreColumns.map { $0.field(scanned.score) }
+        try file.write(line(place + ["\(tile.tissue)"] + score + [precision.rawValue]))
     }
 
     func commit() throws(SlideScanError) { try file.commit() }

@@ -1,16 +1,20 @@
+import AutoencoderModel
 import Foundation
 import Scoring
 
-/// JSON lines or CSV on stdout.
+/// JSON lines or CSV on stdout. Every scored record names the precision the model ran in (`"precision"`, the
+/// last CSV column), beside the model that the score names.
 ///
 /// ```swift
-/// let writer = RecordWriter(format: .csv)
-/// writer.header()                                   // path,error,mse,…,verdict,…,calibration_source,model_name,…
+/// let writer = RecordWriter(format: .csv, precision: engine.precision)
+/// writer.header()                                   // path,error,mse,…,verdict,…,calibration_source,model_name,…,precision
 /// writer.write(path: "a.png", score: result)
 /// writer.write(path: "b.png", error: "image is 64×64, expected 150×150")
 /// ```
 struct RecordWriter {
     let format: ScoreCommand.Format
+    /// The engine's ``InferenceService/InferenceEngine/precision``: what every score written was computed in.
+    let precision: ModelPrecision
     private let encoder: JSONEncoder = {
         let e = JSONEncoder()
         e.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
@@ -37,22 +41,29 @@ struct RecordWriter {
 
     private static func column(_ name: String, _ field: @escaping @Sendable (PatchScore) -> String) -> Column { (name, field) }
 
-    static var csvColumns: [String] { ["path", "error"] + scoreColumns.map(\.name) }
+    /// After the score's columns: not a field of a score but of the engine that computed them all.
+    static let precisionColumn = "precision"
 
-    init(format: ScoreCommand.Format) { self.format = format }
+    static var csvColumns: [String] { ["path", "error"] + scoreColumns.map(\.name) + [precisionColumn] }
+
+    init(format: ScoreCommand.Format, precision: ModelPrecision) {
+        self.format = format
+        self.precision = precision
+    }
 
     func header() {
         if format == .csv { print(Self.csvColumns.joined(separator: ",")) }
     }
 
-    /// `{"path": …, <the score's keys, sorted>}`.
+    /// `{"path": …, <the score's keys, sorted>, "precision": "fp32"}`.
     func write(path: String, score: PatchScore) {
         switch format {
         case .json:
             guard let body = try? encoder.encode(score), body.count > 2 else { return write(path: path, error: "cannot encode the result") }
-            print("{\"path\":\(jsonString(path)),\(String(decoding: body.dropFirst(), as: UTF8.self))")
+            let fields = String(decoding: body.dropFirst().dropLast(), as: UTF8.self)
+            print("{\"path\":\(jsonString(path)),\(fields),\"\(Self.precisionColumn)\":\(jsonString(precision.rawValue))}")
         case .csv:
-            print(([path, ""] + Self.scoreColumns.map { $0.field(score) }).map(csvField).joined(separator: ","))
+            print(([path, ""] + Self.scoreColumns.map { $0.field(score) } + [precision.rawValue]).map(csvField).joined(separator: ","))
         }
     }
 

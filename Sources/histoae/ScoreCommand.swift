@@ -67,7 +67,7 @@ struct ScoreCommand: ParsableCommand {
         defer { engine.drainBlocking() }
         var run = ScoringRun(scorer: scorer, engine: engine,
                              batch: patchOptions.batch, limits: patchOptions.limits, mapsFolder: mapsFolder,
-                             output: RecordWriter(format: format))
+                             output: RecordWriter(format: format, precision: engine.precision))
         run.output.header()
         let files = InputFile.expand(inputs)
         let names = InputFile.uniqued(files.map(\.stem))

@@ -9,7 +9,7 @@ import Scoring
 ///
 /// ```swift
 /// var run = ScoringRun(scorer: scorer, engine: engine, batch: 8, limits: DecodeLimits(), mapsFolder: nil,
-///                      output: RecordWriter(format: .json))
+///                      output: RecordWriter(format: .json, precision: engine.precision))
 /// for file in InputFile.expand(paths) { run.add(file, name: file.stem) }
 /// run.flush()
 /// run.verdicts[.anomalous]

@@ -64,7 +64,7 @@ struct PatchQueryTests {
         let scorer = try PatchScorer(card: try ModelCard(contentsOf: ResponseJSONTests.card))
         var report = PatchReport(index: 0, name: nil, score: try scorer.score(PatchStatistics { _ in 0.5 }))
         report.maps = MapsReport(format: "array", width: side, height: side, mse: values, ssim: values, stain: values)
-        let response = PatchesResponse(model: scorer.model, patches: [report])
+        let response = PatchesResponse(model: scorer.model, patches: [report], precision: .fp32)
         let written = try ResponseRenderer.json(response).count
         #expect(written <= ResponseBudget.bytesPerPatch(query: query, detail: .full), "\(written) bytes")
         #expect(written > 2 * side * side * 14)   // three maps' worth, more than two would be charged

@@ -29,9 +29,25 @@ struct ResponseJSONTests {
                                        patches: [try report(index: 0, name: #"a "maps":{"format":"array","height":3, \.png"#, maps: arrays),
                                                  try report(index: 1, name: nil, maps: pictures),
                                                  try report(index: 2, name: "c.png", maps: nil),
-                                                 try report(index: 3, name: nil, maps: arrays)])
+                                                 try report(index: 3, name: nil, maps: arrays)],
+                                       precision: .bf16)
         let expected = Array(try ResponseRenderer.makeEncoder().encode(response))
         let written = try ResponseRenderer.json(response)
         #expect(written == expected, "\(String(decoding: written, as: UTF8.self))\n≠\n\(String(decoding: expected, as: UTF8.self))")
+        let json = try JSONSerialization.jsonObject(with: Data(written)) as? [String: Any]
+        #expect(json?["precision"] as? String == "bf16")
+    }
+
+    /// The server's engine and its Open Inference service run the bundle's model: what `/v1` (`precision`, the
+    /// `HistoAE-Precision` header) and `/v2` (`parameters.precision`) report is the precision the model loaded at.
+    @Test(.enabled(if: ModelPrecision.bf16.resolved().precision == .bf16,
+                   "this CPU cannot run bf16 (no AVX512-BF16, or HISTOAE_GEMM=openblas): it would load fp32"))
+    func serverReportsTheBundlesPrecision() throws {
+        let folder = Self.card.deletingLastPathComponent()
+        for precision in [ModelPrecision.bf16, .fp32] {
+            let server = try HistoAEServer(bundle: try ModelBundle.load(folder, precision: precision),
+                                           configuration: ServerConfiguration())
+            #expect(server.engine.precision == precision && server.inference.signature.precision == precision)
+        }
     }
 }

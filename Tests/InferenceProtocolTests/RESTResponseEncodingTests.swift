@@ -43,7 +43,7 @@ struct RESTResponseEncodingTests {
     }
 
     @Test func metadataListsBothInputsEveryOutputAndTheStatisticsNames() throws {
-        let signature = ModelSignature(model: .init(name: "histoae", version: "1.3.0", weightsSHA256: "x"))
+        let signature = ModelSignature(model: .init(name: "histoae", version: "1.3.0", weightsSHA256: "x"), precision: .fp32)
         let json = try #require(try JSONSerialization.jsonObject(with: Data(RESTResponseEncoding.modelMetadata(signature))) as? [String: Any])
         #expect(json["name"] as? String == "histoae" && json["versions"] as? [String] == ["1.3.0"])
         let inputs = try #require(json["inputs"] as? [[String: Any]])

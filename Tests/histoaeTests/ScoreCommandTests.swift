@@ -1,3 +1,4 @@
+import AutoencoderModel
 import Foundation
 import ImageCodecs
 import Testing
@@ -103,6 +104,25 @@ struct ScoreCommandTests {
             #expect(field("anomalous") == String(field("verdict") == "anomalous"))
             #expect(Double(field("stain_deviation")) != nil && field("calibration_source").hasPrefix("Kather 2016"))
         }
+    }
+
+    @Test("every record names the precision the model ran in: JSON's \"precision\", CSV's last column",
+          arguments: ["fp32", "bf16"])
+    func precisionIsNamed(_ precision: String) throws {
+        // bf16 falls back to fp32 (saying so on stderr) where the CPU lacks AVX512-BF16: expect what runs.
+        let runs = ModelPrecision(rawValue: precision)!.resolved().precision.rawValue
+        let root = try Self.workspace(inputs: Array(Self.good.prefix(2)))
+        defer { try? FileManager.default.removeItem(at: root) }
+        let arguments = ["score", "--model", root.appendingPathComponent("model").path, "--precision", precision,
+                         root.appendingPathComponent("in").path]
+        let json = try Self.histoae(arguments)
+        #expect(json.status == 0, "\(json.stderr)")
+        let records = try Self.records(json.stdout)
+        #expect(records.count == 2 && records.allSatisfy { $0["precision"] as? String == runs && $0["model"] != nil })
+        let csv = try Self.histoae(arguments + ["--format", "csv"])
+        let rows = csv.stdout.split(separator: "\n").map(Self.csvFields)
+        #expect(csv.status == 0 && rows.count == 3 && rows[0].last == "precision", "\(csv.stderr)")
+        #expect(rows.dropFirst().allSatisfy { $0.count == rows[0].count && $0.last == runs })
     }
 
     /// One CSV line's fields (RFC 4180 quoting: the calibration source has commas).
