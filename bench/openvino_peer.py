@@ -11,6 +11,7 @@ e.g. `brgconv_avx512_bf16`), so a CPU without bf16 cannot pass a silent fp32 run
     run()                                            # one forward pass
     peer.ran_precision("bf16")                       # 'bf16 on CPU'
     precision_table(medians, raw, info)              # the markdown rows of docs/benchmarks.md's precision table
+    peer.throughput("bf16", [x[:1]], seconds=3, streams=2, in_flight=4)   # images/s, requests kept in flight
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import re
 import statistics
 import subprocess
 import tempfile
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -50,15 +52,17 @@ class OpenVINOPeer:
         self.core = ov.Core()
         self.onnx_path = onnx_path
         self.threads = threads
-        self.compiled: dict[tuple[str, int], object] = {}
+        self.compiled: dict[tuple, object] = {}   # (precision, batch) or (precision, batch, streams)
         self.device_name = str(self.core.get_property("CPU", "FULL_DEVICE_NAME"))
         self.capabilities = list(self.core.get_property("CPU", "OPTIMIZATION_CAPABILITIES"))
 
-    def compile(self, precision: str, batch: int, profile: bool = False):
+    def compile(self, precision: str, batch: int, profile: bool = False, streams: int = 1):
+        """streams 1: LATENCY, one stream on all the threads; more: THROUGHPUT, the threads split among them."""
         model = self.core.read_model(str(self.onnx_path))
         model.reshape([batch, 3, 150, 150])
         config = {"INFERENCE_NUM_THREADS": self.threads, "INFERENCE_PRECISION_HINT": OV_HINT[precision],
-                  "PERFORMANCE_HINT": "LATENCY", "NUM_STREAMS": 1, "PERF_COUNT": profile}
+                  "PERFORMANCE_HINT": "LATENCY" if streams == 1 else "THROUGHPUT", "NUM_STREAMS": streams,
+                  "PERF_COUNT": profile}
         return self.core.compile_model(model, "CPU", config)
 
     def model(self, precision: str, batch: int):
@@ -71,6 +75,27 @@ class OpenVINOPeer:
         """A callable running one forward pass on x (shared with OpenVINO, not copied: ORT reads its numpy too)."""
         request = self.model(precision, batch).create_infer_request()
         return lambda: request.infer({0: x}, share_inputs=True)
+
+    def throughput(self, precision: str, inputs: list[np.ndarray], seconds: float, streams: int = 1,
+                   in_flight: int = 1) -> float:
+        """Images/s with `in_flight` requests kept queued (AsyncInferQueue) on `streams` streams for `seconds`,
+        after one warm-up pass per request; request k gets inputs[k % len(inputs)] (all of one batch size)."""
+        import openvino as ov
+        batch = inputs[0].shape[0]
+        key = (precision, batch, streams)
+        if key not in self.compiled:
+            self.compiled[key] = self.model(precision, batch) if streams == 1 else self.compile(precision, batch,
+                                                                                                 streams=streams)
+        queue = ov.AsyncInferQueue(self.compiled[key], in_flight)
+        for k in range(in_flight):
+            queue.start_async({0: inputs[k % len(inputs)]})
+        queue.wait_all()
+        done, started = 0, time.perf_counter()
+        while time.perf_counter() - started < seconds:
+            queue.start_async({0: inputs[done % len(inputs)]})   # blocks until a request is free
+            done += 1
+        queue.wait_all()
+        return done * batch / (time.perf_counter() - started)
 
     def infer(self, precision: str, x: np.ndarray) -> np.ndarray:
         request = self.model(precision, x.shape[0]).create_infer_request()
