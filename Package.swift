@@ -131,7 +131,7 @@ let package = Package(
         // MARK: Tests mirror the modules
         .testTarget(name: "ImageCodecsTests", dependencies: ["ImageCodecs", "TensorKernels"],
                     resources: [.copy("Fixtures")]),
-        .testTarget(name: "TensorKernelsTests", dependencies: ["TensorKernels"],
+        .testTarget(name: "TensorKernelsTests", dependencies: ["TensorKernels", "CGEMMKernel"],
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "AutoencoderModelTests", dependencies: ["AutoencoderModel", "ImageCodecs", "TensorKernels"],
                     resources: [.copy("Fixtures")]),

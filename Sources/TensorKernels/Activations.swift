@@ -1,3 +1,4 @@
+import CGEMMKernel
 import Foundation
 
 /// The per-channel epilogue that follows a convolution's GEMM: add the (BatchNorm-folded) bias, then apply the
@@ -10,41 +11,41 @@ public enum Activation: Sendable, Equatable {
 }
 
 public enum Epilogue {
-    /// For each channel `c` of a `(C, N·H·W)` buffer: `x ← act(x + bias[c])`.
+    /// For each channel `c` of a `(C, N·H·W)` buffer: `x ← act(x + bias[c])`, in place.
     ///
     /// - Parameters:
     ///   - values: `(channels, channelStride)` — one contiguous run per channel (see ``FeatureShape``).
     ///   - bias: `(channels)`.
-    @inlinable
+    ///
+    /// ```swift
+    /// Epilogue.apply(.gelu, values: output, bias: bias, channels: 32, channelStride: shape.batch * shape.plane)
+    /// ```
     public static func apply(_ activation: Activation, values: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>,
                              channels: Int, channelStride: Int) {
         for c in 0..<channels {
             let run = values + c &* channelStride
-            let b = bias[c]
-            switch activation {
-            case .identity:
-                for i in 0..<channelStride { run[i] += b }
-            case .gelu:
-                for i in 0..<channelStride { run[i] = GELU.exact(run[i] + b) }
-            case .tanh:
-                for i in 0..<channelStride { run[i] = Tanh.value(run[i] + b) }
-            }
+            hae_epilogue_apply(activation.epilogueCode, run, run, channelStride, bias[c])
         }
+    }
+
+    /// `to[i] = act(from[i] + bias)` for one run of `count` values of one channel (a fused epilogue); `from` may
+    /// equal `to`.
+    ///
+    /// Runs in CGEMMKernel (`hae_epilogue_apply`): AVX-512 where the CPU has it (these Swift kernels are compiled
+    /// for AVX2), with results bit-identical to ``GELU/exact(_:)`` and ``Tanh/value(_:)``.
+    public static func apply(_ activation: Activation, from: UnsafePointer<Float>, to: UnsafeMutablePointer<Float>,
+                             count: Int, bias: Float) {
+        hae_epilogue_apply(activation.epilogueCode, from, to, count, bias)
     }
 }
 
-extension Epilogue {
-    /// `to[i] = act(from[i] + bias)` for one run of `count` values of one channel (a fused epilogue).
-    @inlinable
-    public static func apply(_ activation: Activation, from: UnsafePointer<Float>, to: UnsafeMutablePointer<Float>,
-                             count: Int, bias: Float) {
-        switch activation {
-        case .identity:
-            for i in 0..<count { to[i] = from[i] + bias }
-        case .gelu:
-            for i in 0..<count { to[i] = GELU.exact(from[i] + bias) }
-        case .tanh:
-            for i in 0..<count { to[i] = Tanh.value(from[i] + bias) }
+extension Activation {
+    /// `HAE_ACTIVATION_*` of hae_epilogue.h.
+    var epilogueCode: Int32 {
+        switch self {
+        case .identity: Int32(HAE_ACTIVATION_IDENTITY)
+        case .gelu: Int32(HAE_ACTIVATION_GELU)
+        case .tanh: Int32(HAE_ACTIVATION_TANH)
         }
     }
 }
