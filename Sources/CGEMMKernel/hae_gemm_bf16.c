@@ -50,6 +50,13 @@ void hae_gemm_bf16_pack(long m, long k, const float *a, long lda, uint16_t *pack
             }
 }
 
+long hae_gemm_bf16_packed_b_count(long n, long k) {
+    long count;
+    if (n < 0 || k < 0 || n > (long)1 << 40 || __builtin_mul_overflow((n + 31) / 32 * 32, k + (k & 1), &count))
+        return -1;
+    return count;
+}
+
 #if defined(__x86_64__)
 #include <immintrin.h>
 #include <pthread.h>
@@ -218,12 +225,41 @@ HAE_BF16_TARGET void hae_gemm_bf16_multiply(long m, long n, long k, const uint16
     }
 }
 
+// The same loops over a B packed beforehand: tile t's pairs k0/2 … of its panel (panel_pairs, 32, 2).
+HAE_BF16_TARGET void hae_gemm_bf16_multiply_prepacked(long m, long n, long k, const uint16_t *packed_a,
+                                                      const uint16_t *packed_b, long panel_pairs, float *c, long ldc) {
+    const long pairs = (k + 1) / 2;
+    const __m512i *b = (const __m512i *)packed_b;
+    for (long n0 = 0; n0 < n; n0 += HAE_GEMM_BF16_NC) {
+        const long nc = n - n0 < HAE_GEMM_BF16_NC ? n - n0 : HAE_GEMM_BF16_NC;
+        for (long k0 = 0; k0 < k; k0 += HAE_GEMM_BF16_KC) {
+            const long kc = k - k0 < HAE_GEMM_BF16_KC ? k - k0 : HAE_GEMM_BF16_KC;
+            const long kp = (kc + 1) / 2;
+            const int accumulate = k0 > 0;
+            for (long p = 0; p < m / HAE_GEMM_BF16_MR; p++) {
+                const bf16_pair *a = (const bf16_pair *)packed_a + (p * pairs + k0 / 2) * HAE_GEMM_BF16_MR;
+                for (long t = 0; t < nc; t += 32) {
+                    const long nr = nc - t < 32 ? nc - t : 32;
+                    float *cp = c + p * HAE_GEMM_BF16_MR * ldc + n0 + t;
+                    const __m512i *panel = b + ((n0 + t) / 32 * panel_pairs + k0 / 2) * 2;
+                    if (nr > 16) kernel_8x32(kp, a, panel, cp, ldc, accumulate, lanes(nr), lanes(nr - 16));
+                    else kernel_8x16(kp, a, panel, cp, ldc, accumulate, lanes(nr));
+                }
+            }
+        }
+    }
+}
+
 #else  // not x86-64: never available; callers use the float32 paths.
 
 int hae_gemm_bf16_available(void) { return 0; }
 void hae_gemm_bf16_multiply(long m, long n, long k, const uint16_t *packed, const float *b, long ldb,
                             float *c, long ldc) {
     (void)m; (void)n; (void)k; (void)packed; (void)b; (void)ldb; (void)c; (void)ldc;
+}
+void hae_gemm_bf16_multiply_prepacked(long m, long n, long k, const uint16_t *packed_a, const uint16_t *packed_b,
+                                      long panel_pairs, float *c, long ldc) {
+    (void)m; (void)n; (void)k; (void)packed_a; (void)packed_b; (void)panel_pairs; (void)c; (void)ldc;
 }
 
 #endif

@@ -83,4 +83,23 @@ struct BF16Panels: Sendable {
             }
         }
     }
+
+    /// `C (rows × n, ldc) = A · B` with B already packed for the kernel (``hae_gemm_bf16_multiply_prepacked``:
+    /// `(⌈n/32⌉, panelPairs, 32, 2)` bf16, the first ⌈K/2⌉ pairs of each tile's panel read), split as
+    /// ``multiply(matrixAt:rows:columns:n:b:ldb:c:ldc:parts:)`` is: what the Winograd input transform and the
+    /// sub-pixel gather write directly.
+    func multiplyPrepacked(matrixAt offset: Int, rows: Int, columns k: Int, n: Int, packedB: UnsafePointer<UInt16>,
+                           panelPairs: Int, c: UnsafeMutablePointer<Float>, ldc: Int, parts: Int) {
+        let index = index(ofMatrixAt: offset, columns: k)
+        let evenK = k + (k & 1)
+        values.withUnsafeBufferPointer { w in
+            let a = w.baseAddress! + packedOffsets[index]
+            PackedWeights.split(rows: rows, n: n, parts: parts) { first, count, column, width in
+                // Column splits fall on whole 32-column tiles (PackedWeights.split), so the tile's panel starts there.
+                hae_gemm_bf16_multiply_prepacked(count, width, k, a + first * evenK,
+                                                 packedB + column / 32 * panelPairs * 64, panelPairs,
+                                                 c + first * ldc + column, ldc)
+            }
+        }
+    }
 }

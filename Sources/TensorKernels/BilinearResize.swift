@@ -1,3 +1,5 @@
+import CGEMMKernel
+
 /// Bilinear resize identical to PyTorch's `F.interpolate(mode="bilinear", align_corners=False)` (docs/model.md §9):
 /// the source coordinate of output index `d` is `(d + ½)·(in/out) − ½`, clamped at 0, with the neighbour
 /// index clamped at the edge. Used for the skip resizes (19→20, 38→40, 75→80) and the final 160→150.
@@ -24,17 +26,49 @@ public enum BilinearResize {
                 highWeight.append(lambda)
             }
         }
+
+        /// The taps as `hae_resize.h` reads them (32-bit indices; sizes are the model's, far below 2³¹).
+        func withTaps<R>(_ body: (UnsafePointer<hae_bilinear_taps>) -> R) -> R {
+            let low32 = low.map { Int32($0) }, high32 = high.map { Int32($0) }
+            return low32.withUnsafeBufferPointer { l in high32.withUnsafeBufferPointer { h in
+                lowWeight.withUnsafeBufferPointer { lw in highWeight.withUnsafeBufferPointer { hw in
+                    var taps = hae_bilinear_taps(low: l.baseAddress, high: h.baseAddress, low_weight: lw.baseAddress,
+                                                 high_weight: hw.baseAddress)
+                    return body(&taps)
+                }}
+            }}
+        }
     }
+
+    /// Whether this CPU runs the AVX-512 loop (checked once).
+    public static let vectorizedAvailable = hae_resize_available() == 1
 
     /// - Parameters:
     ///   - input: `(C, N, H, W)`.
     ///   - output: `(C, N, outHeight, outWidth)`; may be a slice of a larger concat buffer.
     ///   - threads: how many threads to split the planes across (see ``ScratchBuffer/threads``).
+    ///   - vectorized: run CGEMMKernel's AVX-512 loop (`hae_resize.h`, the same arithmetic) where the CPU has it;
+    ///     tests pass false to check this file's loop against it.
     public static func resize(input: UnsafePointer<Float>, shape: FeatureShape,
-                              output: UnsafeMutablePointer<Float>, outHeight: Int, outWidth: Int, threads: Int = 1) {
+                              output: UnsafeMutablePointer<Float>, outHeight: Int, outWidth: Int, threads: Int = 1,
+                              vectorized: Bool = BilinearResize.vectorizedAvailable) {
         let rows = Taps(inputSize: shape.height, outputSize: outHeight)
         let cols = Taps(inputSize: shape.width, outputSize: outWidth)
         let planes = shape.channels * shape.batch
+        if vectorized && vectorizedAvailable {
+            rows.withTaps { rowTaps in
+                cols.withTaps { colTaps in
+                    Parallel.forEach(planes, parts: threads) { _, range in
+                        withUnsafeTemporaryAllocation(of: Float.self, capacity: 2 * outWidth + 32) { cache in
+                            hae_resize_bilinear(input + range.lowerBound * shape.plane, shape.width, range.count,
+                                                shape.plane, output + range.lowerBound * outHeight * outWidth,
+                                                outHeight, outWidth, rowTaps, colTaps, cache.baseAddress!)
+                        }
+                    }
+                }
+            }
+            return
+        }
         rows.low.withUnsafeBufferPointer { rowLow in
         rows.high.withUnsafeBufferPointer { rowHigh in
         rows.lowWeight.withUnsafeBufferPointer { rowLowWeight in

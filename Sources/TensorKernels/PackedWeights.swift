@@ -102,6 +102,19 @@ public struct PackedWeights: Sendable {
         }
     }
 
+    /// Whether ``multiplyPrepacked(matrixAt:columns:n:packedB:c:ldc:)`` runs: the weights are bf16 panels.
+    var acceptsPrepackedBF16: Bool { bf16 != nil }
+
+    /// `C (rows × n, ldc) = A · B` at bf16 for a B its producer packed for the bf16 kernel: `(⌈n/32⌉, panelPairs,
+    /// 32, 2)` bf16 (`panelPairs` = ⌈columns/2⌉ for a B of its own, `hae_gemm_bf16_packed_b_count(n, columns)`
+    /// values), as `parts` calls side by side. Only where ``acceptsPrepackedBF16``.
+    func multiplyPrepacked(matrixAt offset: Int, columns k: Int, n: Int, packedB: UnsafePointer<UInt16>,
+                           panelPairs: Int, c: UnsafeMutablePointer<Float>, ldc: Int, parts: Int = 1) {
+        guard let bf16 else { fatalError("prepacked bf16 B for float32 weights") }
+        bf16.multiplyPrepacked(matrixAt: offset, rows: rows, columns: k, n: n, packedB: packedB, panelPairs: panelPairs,
+                               c: c, ldc: ldc, parts: parts)
+    }
+
     /// Runs a `rows × n` product as `parts` calls `kernel(firstRow, rowCount, firstColumn, columnCount)` side by
     /// side through ``Parallel`` (one inline call where a split does not pay).
     ///

@@ -1,3 +1,5 @@
+import CGEMMKernel
+
 /// ConvTranspose2d with k 3, stride 2, padding 1, output_padding 1 (docs/model.md §5; the decoder's
 /// `up1…up4`, §11) by sub-pixel decomposition: no col2im scatter, each output value written once.
 ///
@@ -20,6 +22,9 @@ public struct SubPixelConvTranspose: Sendable {
     /// row `co`, column `(b − firstBlock_p)·C_in + ci` = `W[ci, co, u, v]` for block `b`'s tap; packed for the
     /// GEMMs.
     let weights: PackedWeights
+    /// At bf16 with an even C_in, gather the shifted input straight into packed bf16 panels (`hae_subpixel.h`);
+    /// false keeps the float32 copies the GEMM rounds as it packs them (tests compare the two: the same bits).
+    let gathersPackedBF16: Bool
 
     /// Shift `(dy, dx)` of K-block `b`.
     @inline(__always) static func shift(_ block: Int) -> (dy: Int, dx: Int) {
@@ -41,7 +46,9 @@ public struct SubPixelConvTranspose: Sendable {
 
     /// - Parameter weight: PyTorch's `(C_in, C_out, 3, 3)`.
     /// - Parameter precision: what the four parity GEMMs run in (``PackedWeights``).
-    public init(weight: [Float], inChannels: Int, outChannels: Int, precision: Precision = .fp32) {
+    public init(weight: [Float], inChannels: Int, outChannels: Int, precision: Precision = .fp32,
+                gathersPackedBF16: Bool = true) {
+        self.gathersPackedBF16 = gathersPackedBF16
         precondition(weight.count == inChannels * outChannels * 9)
         self.inChannels = inChannels
         self.outChannels = outChannels
@@ -81,25 +88,43 @@ public struct SubPixelConvTranspose: Sendable {
         let rowsPerTile = scratch.rowsPerTile(floatsPerRow: 4 * (inChannels + outChannels) * width,
                                               rowWidth: width, totalRows: totalRows)
         let tileCapacity = rowsPerTile * width
-        let buffer = scratch.reserve(4 * (inChannels + outChannels) * tileCapacity)
+        // At bf16 (an even C_in) the shifted copies go straight into the kernel's packed B panels
+        // (`hae_subpixel.h`): (⌈n/32⌉, 2·C_in pairs, 32, 2) bf16, + 64 bytes to align.
+        let prepacked = gathersPackedBF16 && weights.acceptsPrepackedBF16 && inChannels % 2 == 0
+        let shiftedFloats = prepacked ? (tileCapacity + 31) / 32 * 32 * 2 * inChannels + 16 : 4 * inChannels * tileCapacity
+        let buffer = scratch.reserve(shiftedFloats + 4 * outChannels * tileCapacity)
         let shifted = buffer                                     // (4·C_in, rows·W)
-        let planes = buffer + 4 * inChannels * tileCapacity      // (4, C_out, rows·W)
+        let packed = UnsafeMutableRawPointer(buffer).alignedUp(toMultipleOf: 64).assumingMemoryBound(to: UInt16.self)
+        let planes = buffer + shiftedFloats                      // (4, C_out, rows·W)
         let threads = scratch.threads
         var firstRow = 0
         while firstRow < totalRows {
             let rows = min(rowsPerTile, totalRows - firstRow)
             let n = rows * width
-            Parallel.forEach(4 * inChannels, parts: threads) { _, blockRows in
-                gatherShifted(input, blockRows: blockRows, shape: shape, firstRow: firstRow, rowCount: rows,
-                              into: shifted)
+            if prepacked {
+                Parallel.forEach(2 * inChannels, parts: threads) { _, pairs in
+                    hae_subpixel_gather_bf16(input, inChannels, shape.batch, shape.height, width, firstRow, rows,
+                                             pairs.lowerBound, pairs.count, packed)
+                }
+            } else {
+                Parallel.forEach(4 * inChannels, parts: threads) { _, blockRows in
+                    gatherShifted(input, blockRows: blockRows, shape: shape, firstRow: firstRow, rowCount: rows,
+                                  into: shifted)
+                }
             }
             for parity in 0..<4 {
                 let (first, end) = Self.blocks(parity)
                 let k = (end - first) * inChannels
                 // (C_out, k) · (k, rows·W) → parity plane (C_out, rows·W).
-                weights.multiply(matrixAt: weightOffset(parity), columns: k, n: n,
-                                 b: shifted + first * inChannels * n, ldb: n,
-                                 c: planes + parity * outChannels * n, ldc: n, parts: threads)
+                if prepacked {
+                    weights.multiplyPrepacked(matrixAt: weightOffset(parity), columns: k, n: n,
+                                              packedB: packed + first * inChannels / 2 * 64, panelPairs: 2 * inChannels,
+                                              c: planes + parity * outChannels * n, ldc: n, parts: threads)
+                } else {
+                    weights.multiply(matrixAt: weightOffset(parity), columns: k, n: n,
+                                     b: shifted + first * inChannels * n, ldb: n,
+                                     c: planes + parity * outChannels * n, ldc: n, parts: threads)
+                }
             }
             Parallel.forEach(outChannels, parts: threads) { _, channels in
                 interleave(planes, channels: channels, planeStride: outChannels * n, shape: shape,
@@ -109,8 +134,6 @@ public struct SubPixelConvTranspose: Sendable {
         }
     }
 
-    /// For rows `b·C_in + ci` in `blockRows`: `shifted[b·C_in + ci, r·W + j] = input[ci, n, i + dy_b, j + dx_b]`,
-    /// 0 past the bottom or right edge, for global rows `g = n·H + i = firstRow + r`.
     private func gatherShifted(_ input: UnsafePointer<Float>, blockRows: Range<Int>, shape: FeatureShape,
                                firstRow: Int, rowCount: Int, into shifted: UnsafeMutablePointer<Float>) {
         let height = shape.height, width = shape.width, plane = shape.plane
@@ -149,12 +172,8 @@ public struct SubPixelConvTranspose: Sendable {
                 let p0 = planes + (co &* rowLength &+ r &* width)
                 let p1 = p0 + planeStride, p2 = p1 + planeStride, p3 = p2 + planeStride
                 let top = channel + (n &* outPlane &+ 2 &* i &* outWidth), bottom = top + outWidth
-                for j in 0..<width {
-                    top[2 &* j] = p0[j] + b
-                    top[2 &* j &+ 1] = p1[j] + b
-                    bottom[2 &* j] = p2[j] + b
-                    bottom[2 &* j &+ 1] = p3[j] + b
-                }
+                hae_subpixel_interleave_add(p0, p1, top, width, b)
+                hae_subpixel_interleave_add(p2, p3, bottom, width, b)
             }
         }
     }

@@ -1,3 +1,5 @@
+import CGEMMKernel
+
 /// 3×3, stride 1, padding 1 convolution by Winograd's minimal filtering F(4×4, 3×3) (Lavin & Gray 2016,
 /// interpolation points 0, ±1, ±2, ∞): a 4×4 output tile costs 36 multiplies per channel pair, against 144
 /// directly and 64 with F(2×2, 3×3). Used for the decoder's fuse convolutions, two thirds of the model's FLOPs.
@@ -17,6 +19,12 @@ public struct WinogradConv3x3: Sendable {
     /// `U`: `(36, C_out, C_in)` — the filters transformed once at load time, `U = G g Gᵀ`, and packed for the
     /// GEMMs.
     let transformedWeight: PackedWeights
+    /// Whether the AVX-512 transforms of CGEMMKernel (`hae_winograd.h`, ``forwardVectorized``) run, else the Swift
+    /// ones below: by default wherever the CPU has them; tests pass false to check the Swift ones here.
+    let vectorTransforms: Bool
+
+    /// Whether this CPU runs the AVX-512 transforms (AVX-512F, checked once).
+    public static let vectorTransformsAvailable = hae_winograd_available() == 1
 
     /// `G` (6×3), row-major.
     private static let filterTransform: [Double] = [
@@ -30,8 +38,11 @@ public struct WinogradConv3x3: Sendable {
 
     /// - Parameter weight: PyTorch's `(C_out, C_in, 3, 3)`.
     /// - Parameter precision: what the 36 GEMMs run in (``PackedWeights``); the transforms are float32.
-    public init(weight: [Float], inChannels: Int, outChannels: Int, precision: Precision = .fp32) {
+    /// - Parameter vectorTransforms: see ``vectorTransforms`` (false where the CPU lacks them, whatever is asked).
+    public init(weight: [Float], inChannels: Int, outChannels: Int, precision: Precision = .fp32,
+                vectorTransforms: Bool = WinogradConv3x3.vectorTransformsAvailable) {
         precondition(weight.count == outChannels * inChannels * 9)
+        self.vectorTransforms = vectorTransforms && Self.vectorTransformsAvailable
         self.inChannels = inChannels
         self.outChannels = outChannels
         let g = Self.filterTransform
@@ -76,6 +87,11 @@ public struct WinogradConv3x3: Sendable {
                         bias: UnsafePointer<Float>? = nil, activation: Activation = .identity,
                         scratch: inout ScratchBuffer) {
         precondition(shape.channels == inChannels)
+        if vectorTransforms {
+            forwardVectorized(input: input, shape: shape, output: output, bias: bias, activation: activation,
+                              scratch: &scratch)
+            return
+        }
         let tilesHigh = (shape.height + 3) / 4, tilesWide = (shape.width + 3) / 4
         let tileRows = shape.batch * tilesHigh                // global tile row g = n·tilesHigh + ty
         let byCache = scratch.chunkLimit * 4 / (36 * (inChannels + outChannels) * tilesWide)

@@ -15,6 +15,27 @@ struct ElementwiseKernelTests {
         #expect(got.maxAbsDifference(want) <= 5e-6)
     }
 
+    @Test("the AVX-512 resize gives the Swift loop's bits", .enabled(if: BilinearResize.vectorizedAvailable, "this CPU has no AVX-512F: only the Swift loop runs"),
+          arguments: [(19, 19, 20, 20), (75, 75, 80, 80), (160, 160, 150, 150), (7, 33, 5, 17), (1, 1, 3, 40)])
+    func vectorizedResize(_ sizes: (Int, Int, Int, Int)) {
+        var rng = SplitMix64(seed: UInt64(sizes.0 * 1000 + sizes.2))
+        let shape = FeatureShape(channels: 3, batch: 2, height: sizes.0, width: sizes.1)
+        let x = (0..<shape.count).map { _ in rng.nextUniform() * 4 - 2 }
+        var results: [[Float]] = []
+        for (vectorized, threads) in [(false, 1), (true, 1), (true, 2)] {
+            var y = [Float](repeating: .nan, count: 6 * sizes.2 * sizes.3)
+            x.withUnsafeBufferPointer { xs in
+                y.withUnsafeMutableBufferPointer {
+                    BilinearResize.resize(input: xs.baseAddress!, shape: shape, output: $0.baseAddress!,
+                                          outHeight: sizes.2, outWidth: sizes.3, threads: threads, vectorized: vectorized)
+                }
+            }
+            results.append(y)
+        }
+        #expect(!results[0].contains { $0.isNaN })
+        #expect(results[1] == results[0] && results[2] == results[0])
+    }
+
     @Test("exact GELU on [−10, 10]")
     func gelu() {
         let x = KernelFixtures.tensor("gelu.input"), want = KernelFixtures.tensor("gelu.output")

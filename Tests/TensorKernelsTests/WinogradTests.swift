@@ -30,6 +30,7 @@ struct WinogradTests {
         let want = Self.reference(x, shape, w, outChannels: 34)
         for threads in [1, 2] {
             var scratch = ScratchBuffer(chunkLimit: 1)     // smallest chunks: one tile row each
+            scratch.minimumColumns = 1
             scratch.threads = threads
             x.withUnsafeBufferPointer { xs in
                 out.withUnsafeMutableBufferPointer { conv.forward(input: xs.baseAddress!, shape: shape, output: $0.baseAddress!, scratch: &scratch) }
@@ -52,6 +53,7 @@ struct WinogradTests {
         var fused = [Float](repeating: .nan, count: 40 * shape.batch * shape.plane)
         var separate = fused
         var scratch = ScratchBuffer(chunkLimit: 1)
+        scratch.minimumColumns = 1
         x.withUnsafeBufferPointer { xs in
             fused.withUnsafeMutableBufferPointer {
                 conv.forward(input: xs.baseAddress!, shape: shape, output: $0.baseAddress!, bias: bias,

@@ -49,6 +49,18 @@ void hae_gemm_bf16_pack(long m, long k, const float *a, long lda, uint16_t *pack
 void hae_gemm_bf16_multiply(long m, long n, long k, const uint16_t *packed, const float *b, long ldb,
                             float *c, long ldc);
 
+/// uint16 elements of a B (k × n) packed for hae_gemm_bf16_multiply_prepacked: (⌈n/32⌉ tiles, ⌈k/2⌉ pairs, 32, 2) —
+/// 32·⌈n/32⌉ · 2⌈k/2⌉; −1 if n or k is negative or the count overflows. Column t of pair j holds
+/// (bf16 B[2j][t], bf16 B[2j + 1][t]); columns past n (and an odd k's last depth) must be zero.
+long hae_gemm_bf16_packed_b_count(long n, long k);
+
+/// hae_gemm_bf16_multiply with B already rounded and packed (64-byte aligned): for producers that write the panels
+/// directly (the Winograd input transform, the sub-pixel gather), saving the conversion pass. Same sums in the same
+/// order. Tile t's pairs start `t · panel_pairs` pairs (64 uint16 each) into `packed_b`: panel_pairs = ⌈k/2⌉ for a B
+/// of its own (hae_gemm_bf16_packed_b_count(n, k) uint16), more for rows of a taller packed matrix.
+void hae_gemm_bf16_multiply_prepacked(long m, long n, long k, const uint16_t *packed_a, const uint16_t *packed_b,
+                                      long panel_pairs, float *c, long ldc);
+
 #ifdef __cplusplus
 }
 #endif
