@@ -1,3 +1,5 @@
+import CGEMMKernel
+
 /// A 2-D convolution (docs/model.md §4) run as Winograd F(4×4, 3×3), as im2col + one GEMM per chunk of the batch, or
 /// as direct loops, with its bias and activation fused into a single epilogue pass. Weights are final at
 /// construction (BatchNorm already folded).
@@ -16,6 +18,9 @@ public struct Conv2d: Sendable {
     public let bias: [Float]
     /// How it runs, fixed at load time; each way keeps the weights only in the form it reads.
     let method: Method
+    /// At bf16, im2col writes the kernel's packed bf16 panels directly (`hae_im2col.h`); false keeps the float32
+    /// matrix the GEMM rounds as it packs it (tests compare the two: the same bits).
+    let gathersPackedBF16: Bool
 
     enum Method: Sendable {
         /// Winograd F(4×4, 3×3): 3×3 stride-1 "same" convolutions over many channels (the decoder's fuse convs).
@@ -27,8 +32,11 @@ public struct Conv2d: Sendable {
     }
 
     /// - Parameter precision: what its GEMMs run in (``PackedWeights``); the direct loops are always float32.
+    /// - Parameter gathersPackedBF16: see ``gathersPackedBF16``.
     public init(weight: [Float], bias: [Float], inChannels: Int, outChannels: Int,
-                kernel: Int, stride: Int, padding: Int, activation: Activation, precision: Precision = .fp32) {
+                kernel: Int, stride: Int, padding: Int, activation: Activation, precision: Precision = .fp32,
+                gathersPackedBF16: Bool = true) {
+        self.gathersPackedBF16 = gathersPackedBF16
         precondition(weight.count == outChannels * inChannels * kernel * kernel && bias.count == outChannels)
         self.bias = bias
         self.inChannels = inChannels
@@ -108,7 +116,12 @@ public struct Conv2d: Sendable {
                              pooled: UnsafeMutablePointer<Float>?) {
         let totalRows = out.batch * out.height
         let rowsPerTile = scratch.rowsPerTile(floatsPerRow: fanIn * out.width, rowWidth: out.width, totalRows: totalRows)
-        let columns = scratch.reserve(fanIn * out.width * rowsPerTile)
+        // At bf16: (⌈n/32⌉, ⌈fanIn/2⌉ pairs, 32, 2) bf16 panels (`hae_im2col.h`), + 64 bytes to align.
+        let pairs = (fanIn + 1) / 2
+        let prepacked = gathersPackedBF16 && packedWeight.acceptsPrepackedBF16 && (stride == 1 || stride == 2)
+        let columns = scratch.reserve(prepacked ? (out.width * rowsPerTile + 31) / 32 * 32 * pairs + 16
+                                                : fanIn * out.width * rowsPerTile)
+        let packed = UnsafeMutableRawPointer(columns).alignedUp(toMultipleOf: 64).assumingMemoryBound(to: UInt16.self)
         let planes = outChannels * out.batch
         let threads = scratch.threads
         if let pooled { ChannelPooling.reset(pooled, planes: planes) }
@@ -116,16 +129,26 @@ public struct Conv2d: Sendable {
             var firstRow = 0
             while firstRow < totalRows {
                 let rows = min(rowsPerTile, totalRows - firstRow)
-                Parallel.forEach(inChannels, parts: threads) { _, channels in
-                    Im2col.gather(input: input, shape: shape, channels: channels, firstRow: firstRow, rowCount: rows,
-                                  kernel: kernel, stride: stride, padding: padding,
-                                  outHeight: out.height, outWidth: out.width, columns: columns)
-                }
                 // (C_out, fanIn) · (fanIn, rows·W_out) → columns [firstRow·W_out, …) of (C_out, N·H_out·W_out).
                 let tile = output + firstRow * out.width
-                packedWeight.multiply(matrixAt: 0, columns: fanIn, n: rows * out.width,
-                                      b: columns, ldb: rows * out.width,
-                                      c: tile, ldc: out.channelStride, parts: threads)
+                if prepacked {
+                    Parallel.forEach(pairs, parts: threads) { _, range in
+                        hae_im2col_bf16(input, inChannels, shape.batch, shape.height, shape.width, kernel, stride,
+                                        padding, out.height, out.width, firstRow, rows, range.lowerBound, range.count,
+                                        packed)
+                    }
+                    packedWeight.multiplyPrepacked(matrixAt: 0, columns: fanIn, n: rows * out.width, packedB: packed,
+                                                   panelPairs: pairs, c: tile, ldc: out.channelStride, parts: threads)
+                } else {
+                    Parallel.forEach(inChannels, parts: threads) { _, channels in
+                        Im2col.gather(input: input, shape: shape, channels: channels, firstRow: firstRow,
+                                      rowCount: rows, kernel: kernel, stride: stride, padding: padding,
+                                      outHeight: out.height, outWidth: out.width, columns: columns)
+                    }
+                    packedWeight.multiply(matrixAt: 0, columns: fanIn, n: rows * out.width,
+                                          b: columns, ldb: rows * out.width,
+                                          c: tile, ldc: out.channelStride, parts: threads)
+                }
                 Parallel.forEach(outChannels, parts: threads) { _, channels in
                     finishTile(tile, channels: channels, firstRow: firstRow, rows: rows, out: out,
                                bias: b.baseAddress!, pooled: pooled)

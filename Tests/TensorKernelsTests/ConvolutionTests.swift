@@ -110,3 +110,47 @@ struct ConvolutionTests {
         #expect(worst <= 1e-5, "max abs difference \(worst)")
     }
 }
+
+/// Conv2d's im2col at bf16 written straight into the kernel's packed panels (`hae_im2col.h`).
+@Suite("Conv2d im2col into packed bf16 panels")
+struct PackedIm2colTests {
+    @Test("the bits of rounding the float32 im2col matrix, for every tiling and thread count", .enabled(if: GEMMCapabilities.current.bf16, "this CPU has no AVX512-BF16 (or HISTOAE_GEMM=openblas): the bf16 kernel cannot run here"),
+          arguments: [(3, 16, 2, 9, 7, 2), (3, 64, 2, 75, 75, 1), (8, 16, 2, 20, 33, 2), (6, 8, 1, 10, 17, 1), (64, 16, 2, 38, 38, 1), (5, 24, 2, 1, 1, 3)])
+    func packedMatchesFloat(inChannels: Int, outChannels: Int, stride: Int, height: Int, width: Int, batch: Int) {
+        var rng = SplitMix64(seed: UInt64(inChannels * 1000 + height * 10 + width))
+        let shape = FeatureShape(channels: inChannels, batch: batch, height: height, width: width)
+        let x = (0..<shape.count).map { _ in rng.nextUniform() * 2 - 1 }
+        let w = (0..<(outChannels * inChannels * 9)).map { _ in (rng.nextUniform() * 2 - 1) * 0.3 }
+        let b = (0..<outChannels).map { _ in rng.nextUniform() - 0.5 }
+        // Padding 0 at stride 1 keeps it off the direct path (which runs "same" convolutions).
+        let padding = stride == 1 ? 0 : 1
+        func conv(_ precision: Precision, direct: Bool) -> Conv2d {
+            Conv2d(weight: w, bias: b, inChannels: inChannels, outChannels: outChannels, kernel: 3, stride: stride,
+                   padding: padding, activation: .gelu, precision: precision, gathersPackedBF16: direct)
+        }
+        func run(_ c: Conv2d, chunkLimit: Int, minimumColumns: Int, threads: Int) -> [Float] {
+            let out = c.outputShape(for: shape)
+            var y = [Float](repeating: .nan, count: out.count)
+            var scratch = ScratchBuffer(chunkLimit: chunkLimit)
+            scratch.minimumColumns = minimumColumns
+            scratch.threads = threads
+            x.withUnsafeBufferPointer { xs in
+                y.withUnsafeMutableBufferPointer {
+                    c.forward(input: xs.baseAddress!, shape: shape, output: $0.baseAddress!, scratch: &scratch)
+                }
+            }
+            return y
+        }
+        let want = run(conv(.bf16, direct: false), chunkLimit: 384 << 10, minimumColumns: 1024, threads: 1)
+        let exact = run(conv(.fp32, direct: true), chunkLimit: 384 << 10, minimumColumns: 1024, threads: 1)
+        var drift: Float = 0
+        for i in want.indices { drift = max(drift, abs(want[i] - exact[i])) }
+        #expect(!want.contains { $0.isNaN })
+        #expect(drift > 0 && drift < 0.05, "bf16 against fp32: \(drift)")
+        let direct = conv(.bf16, direct: true)
+        for (chunkLimit, minimumColumns, threads) in [(384 << 10, 1024, 1), (1, 1, 1), (384 << 10, 1024, 2), (1, 1, 2)] {
+            let got = run(direct, chunkLimit: chunkLimit, minimumColumns: minimumColumns, threads: threads)
+            #expect(got == want, "chunk limit \(chunkLimit), \(threads) thread(s)")
+        }
+    }
+}
