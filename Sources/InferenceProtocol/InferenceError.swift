@@ -21,10 +21,41 @@ public struct InferenceError: Error, Sendable, Equatable, CustomStringConvertibl
     public let kind: Kind
     public let message: String
 
+    /// - Parameter message: made one printable line (``oneLine(_:)``): messages quote the client's names.
     public init(_ kind: Kind, _ message: String) {
         self.kind = kind
-        self.message = message
+        self.message = Self.oneLine(message)
     }
+
+    /// `text` as one printable line of at most ``maximumMessageLength`` characters: control characters (newlines
+    /// included) written as escapes (`\n`, `\u{1B}`), so a member or tensor name a client chose can neither forge
+    /// lines in a log nor swell an answer.
+    static func oneLine(_ text: String) -> String {
+        var line = "", kept = 0
+        for scalar in text.unicodeScalars {
+            if kept == maximumMessageLength {
+                line += "…"
+                break
+            }
+            kept += 1
+            switch scalar {
+            case "\n": line += "\\n"
+            case "\r": line += "\\r"
+            case "\t": line += "\\t"
+            default:
+                if scalar.properties.generalCategory == .control || scalar.properties.generalCategory == .format
+                    || scalar == "\u{2028}" || scalar == "\u{2029}" {
+                    line += "\\u{\(String(scalar.value, radix: 16, uppercase: true))}"
+                } else {
+                    line.unicodeScalars.append(scalar)
+                }
+            }
+        }
+        return line
+    }
+
+    /// The longest message kept whole (a name is quoted whole up to about this).
+    static let maximumMessageLength = 400
 
     public var description: String { message }
 

@@ -66,6 +66,17 @@ struct RESTRequestDecodingTests {
         #expect(Self.refusal(#"{"inputs":[],"outputs":[{"nom":"score"}]}"#)?.contains("output 0") == true)
     }
 
+    /// Found by the infer-request fuzz target (Fuzz/regressions/infer-request): a member name with an escaped
+    /// newline was quoted into the message raw.
+    @Test func namesTheClientChoseStayOnOneLineInMessages() {
+        let message = Self.refusal(#"{"inputs":[],"a\nb\u0007c\u2028":1}"#)
+        #expect(message?.contains(#"unknown member 'a\nb\u{7}c\u{2028}'"#) == true, "\(message ?? "accepted")")
+        let long = String(repeating: "x", count: 100_000)
+        let refusal = Self.refusal(#"{"inputs":[],"\#(long)":1}"#)
+        #expect((refusal?.count ?? .max) <= 401 && refusal?.hasSuffix("…") == true)
+        #expect(!(message ?? "\n").contains { $0.isNewline })
+    }
+
     @Test func deepNestingIsRefusedNotACrash() {
         let deep = String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000)
         #expect(Self.refusal(#"{"inputs":[{"name":"image","datatype":"UINT8","shape":[1],"data":\#(deep)}]}"#) != nil)
