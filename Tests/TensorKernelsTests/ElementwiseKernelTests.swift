@@ -16,7 +16,7 @@ struct ElementwiseKernelTests {
     }
 
     @Test("the AVX-512 resize gives the Swift loop's bits", .enabled(if: BilinearResize.vectorizedAvailable, "this CPU has no AVX-512F: only the Swift loop runs"),
-          arguments: [(19, 19, 20, 20), (75, 75, 80, 80), (160, 160, 150, 150), (7, 33, 5, 17), (1, 1, 3, 40)])
+          arguments: [(19, 19, 20, 20), (75, 75, 80, 80), (160, 160, 150, 150), (7, 33, 5, 17), (1, 1, 3, 40), (10, 100, 4, 20)])
     func vectorizedResize(_ sizes: (Int, Int, Int, Int)) {
         var rng = SplitMix64(seed: UInt64(sizes.0 * 1000 + sizes.2))
         let shape = FeatureShape(channels: 3, batch: 2, height: sizes.0, width: sizes.1)

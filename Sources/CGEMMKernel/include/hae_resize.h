@@ -2,8 +2,9 @@
 // in AVX-512, for TensorKernels' BilinearResize, which computes the taps.
 //
 // Why: the skip resizes (19→20, 38→40, 75→80) and the final 160→150 read their source columns through a table;
-// compiled for AVX2 the Swift loop did that one float at a time, ~3 % of a bf16 forward pass. Here VGATHERDPS
-// reads 16 columns at once. Same arithmetic as the Swift loop (products summed, not fused), so the same bits.
+// compiled for AVX2 the Swift loop did that one float at a time, ~3 % of a bf16 forward pass. Here 16 columns are
+// picked at once from two loads by VPERMT2PS. Same arithmetic as the Swift loop (products summed, not fused), so the
+// same bits.
 //
 // ```c
 // hae_bilinear_taps rows = {row_low, row_high, row_low_weight, row_high_weight};   // out_h entries each
