@@ -2,8 +2,8 @@ import CGEMMKernel
 
 /// The arithmetic a model's GEMMs run in: `fp32` (the default, PyTorch's numbers to ~1e-5) or `bf16` (weights and
 /// activations rounded to bfloat16 — 8 significant bits, ≤ 2⁻⁸ relative error — as they enter each GEMM, products
-/// summed in float32: GEMMs about twice as fast where the CPU has AVX512-BF16; the default model's outputs move by
-/// ≤ 0.018, 0.0007 on average, in the normalized [−1, 1] space). Raw values are the command line's spellings
+/// summed in float32: GEMMs about twice as fast where the CPU has AVX512-BF16; how far the default model's outputs,
+/// scores and verdicts move is measured in docs/precision.md). Raw values are the command line's spellings
 /// (`--precision fp32|bf16`, `HISTOAE_PRECISION`).
 ///
 /// A request resolves to what this CPU can run (``resolved(on:)``): bf16 falls back to fp32, with a reason to log
@@ -36,7 +36,7 @@ public enum Precision: String, Sendable, CaseIterable, CustomStringConvertible {
         let reason: String? = if !capabilities.packedKernel && capabilities.bf16Instructions {
             "bf16 requested but HISTOAE_GEMM=openblas keeps every GEMM on OpenBLAS (float32 only): running fp32"
         } else if !capabilities.packedKernel || !capabilities.bf16Instructions {
-            "bf16 requested but this CPU has no AVX512-BF16 or AMX: running fp32"
+            "bf16 requested but this CPU has no AVX512-BF16: running fp32"
         } else {
             nil
         }

@@ -119,7 +119,7 @@ struct BF16PackedWeightsTests {
     func fallback() {
         let noInstructions = Precision.bf16.resolved(on: GEMMCapabilities(packedKernel: true, bf16Instructions: false))
         #expect(noInstructions.precision == .fp32 && noInstructions.requested == .bf16)
-        #expect(noInstructions.fallbackReason == "bf16 requested but this CPU has no AVX512-BF16 or AMX: running fp32")
+        #expect(noInstructions.fallbackReason == "bf16 requested but this CPU has no AVX512-BF16: running fp32")
         let openBLAS = Precision.bf16.resolved(on: GEMMCapabilities(packedKernel: false, bf16Instructions: true))
         #expect(openBLAS.precision == .fp32)
         #expect(openBLAS.fallbackReason?.contains("HISTOAE_GEMM=openblas") == true)
