@@ -413,7 +413,9 @@ def main():
         for p in precisions:
             ov_ran[p] = f"{peer.ran_precision(p)} ({peer.kernels(p, ov_inputs[0])})"
             print(f"OpenVINO {p}: ran {ov_ran[p]}", flush=True)
-        ov_note = (f"OpenVINO {openvino_peer.openvino_version()} on the same weights ({weights}, exported to ONNX "
+        # Named relative to the repository where it lies inside it: the report names no machine's folders.
+        shown = weights.relative_to(ROOT) if weights.is_relative_to(ROOT) else weights.name
+        ov_note = (f"OpenVINO {openvino_peer.openvino_version()} on the same weights ({shown}, exported to ONNX "
                    f"as bench/compare_onnx.py does), {args.openvino_threads} threads, single patches (the clients' "
                    "two PNGs, decoded), each round the best of 1 stream × 1 in flight (LATENCY) and "
                    f"{args.openvino_threads} streams × {args.openvino_threads} or {2 * args.openvino_threads} in "
