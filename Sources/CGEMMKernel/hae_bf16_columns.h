@@ -5,12 +5,9 @@
 #include <immintrin.h>
 #include <stdint.h>
 
-#define HAE_COLUMNS_TARGET __attribute__((target("avx512f,avx512bw,avx512bf16")))
+#include "hae_lanes.h"
 
-/// Lanes 0 … count − 1 (count clamped to 0 … 16).
-static inline __mmask16 hae_first_lanes(long count) {
-    return count >= 16 ? (__mmask16)0xFFFF : count <= 0 ? (__mmask16)0 : (__mmask16)((1u << count) - 1);
-}
+#define HAE_COLUMNS_TARGET __attribute__((target("avx512f,avx512bw,avx512bf16")))
 
 /// 16 words for one pair and 16 columns: word i = (bf16 even[i], bf16 odd[i]), the order VDPBF16PS pairs depths in
 /// (rounded to nearest even by VCVTNE2PS2BF16, as hae_gemm_bf16_multiply rounds B).

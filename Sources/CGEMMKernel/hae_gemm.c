@@ -5,6 +5,8 @@
 
 #if defined(__x86_64__)
 #include <immintrin.h>
+
+#include "hae_lanes.h"
 #include <pthread.h>
 #include <stdlib.h>
 
@@ -58,14 +60,10 @@ HAE_TARGET static void kernel_8x16(long kc, const float *a, const float *b, floa
     HAE_STORE1(0) HAE_STORE1(1) HAE_STORE1(2) HAE_STORE1(3) HAE_STORE1(4) HAE_STORE1(5) HAE_STORE1(6) HAE_STORE1(7)
 }
 
-static __mmask16 lanes(long count) {
-    return count >= 16 ? (__mmask16)0xFFFF : count <= 0 ? (__mmask16)0 : (__mmask16)((1u << count) - 1);
-}
-
 /// Copies B's (kc × nr) slice into `panel` (kc × 32, zero-padded, 64-byte aligned): the kernels then read one
 /// contiguous, aligned stream instead of kc strided rows that split cache lines and collide in L1's sets.
 HAE_TARGET static void pack_b(long kc, long nr, const float *b, long ldb, float *panel) {
-    const __mmask16 m0 = lanes(nr), m1 = lanes(nr - 16);
+    const __mmask16 m0 = hae_first_lanes(nr), m1 = hae_first_lanes(nr - 16);
     for (long k = 0; k < kc; k++) {
         _mm512_store_ps(panel, _mm512_maskz_loadu_ps(m0, b));
         _mm512_store_ps(panel + 16, _mm512_maskz_loadu_ps(m1, b + 16));
@@ -113,8 +111,8 @@ HAE_TARGET void hae_gemm_multiply(long m, long n, long k, const float *packed, c
                 for (long t = 0; t < nc; t += 32) {
                     const long nr = nc - t < 32 ? nc - t : 32;
                     float *cp = c + p * HAE_GEMM_MR * ldc + n0 + t;
-                    if (nr > 16) kernel_8x32(kc, a, panels + t * kc, cp, ldc, accumulate, lanes(nr), lanes(nr - 16));
-                    else kernel_8x16(kc, a, panels + t * kc, cp, ldc, accumulate, lanes(nr));
+                    if (nr > 16) kernel_8x32(kc, a, panels + t * kc, cp, ldc, accumulate, hae_first_lanes(nr), hae_first_lanes(nr - 16));
+                    else kernel_8x16(kc, a, panels + t * kc, cp, ldc, accumulate, hae_first_lanes(nr));
                 }
             }
         }

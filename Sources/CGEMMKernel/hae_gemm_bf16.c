@@ -59,6 +59,8 @@ long hae_gemm_bf16_packed_b_count(long n, long k) {
 
 #if defined(__x86_64__)
 #include <immintrin.h>
+
+#include "hae_lanes.h"
 #include <pthread.h>
 #include <stdlib.h>
 
@@ -119,15 +121,11 @@ HAE_BF16_TARGET static void kernel_8x16(long pairs, const bf16_pair *a, const __
     BF16_STORE1(4) BF16_STORE1(5) BF16_STORE1(6) BF16_STORE1(7)
 }
 
-static __mmask16 lanes(long count) {
-    return count >= 16 ? (__mmask16)0xFFFF : count <= 0 ? (__mmask16)0 : (__mmask16)((1u << count) - 1);
-}
-
 /// Rounds B's (kc × nr float, ldb) slice to bf16 into `panel` ((kc + 1)/2 pairs × 32 columns × 2 bf16, 64-byte
 /// aligned, zero past nr and past an odd kc): element (j, col, q) = bf16(B[2j + q][col]). Per pair and 16
 /// columns: two loads, one VCVTNE2PS2BF16 (rows 2j+1 | 2j as 32 bf16) and one VPERMW interleaving them by column.
 HAE_BF16_TARGET static void pack_b(long kc, long nr, const float *b, long ldb, __m512i *panel) {
-    const __mmask16 m0 = lanes(nr), m1 = lanes(nr - 16);
+    const __mmask16 m0 = hae_first_lanes(nr), m1 = hae_first_lanes(nr - 16);
     // Word 2i of the result is bf16(row 2j)[i] (word i of the low half), word 2i+1 is bf16(row 2j+1)[i] (word 16+i).
     const __m512i interleave = _mm512_set_epi16(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8,
                                                 23, 7, 22, 6, 21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
@@ -213,11 +211,11 @@ HAE_BF16_TARGET void hae_gemm_bf16_multiply(long m, long n, long k, const uint16
                     __m512i *panel = panels + t / 16 * kp;              // B panel (kp, 32, 2) bf16 = kp × 2 vectors
                     if (p == 0 && nr > 16)
                         kernel_8x32_packing(kc, a, b + k0 * ldb + n0 + t, ldb, panel, cp, ldc, accumulate,
-                                            lanes(nr), lanes(nr - 16));
+                                            hae_first_lanes(nr), hae_first_lanes(nr - 16));
                     else {
                         if (p == 0) pack_b(kc, nr, b + k0 * ldb + n0 + t, ldb, panel);
-                        if (nr > 16) kernel_8x32(kp, a, panel, cp, ldc, accumulate, lanes(nr), lanes(nr - 16));
-                        else kernel_8x16(kp, a, panel, cp, ldc, accumulate, lanes(nr));
+                        if (nr > 16) kernel_8x32(kp, a, panel, cp, ldc, accumulate, hae_first_lanes(nr), hae_first_lanes(nr - 16));
+                        else kernel_8x16(kp, a, panel, cp, ldc, accumulate, hae_first_lanes(nr));
                     }
                 }
             }
@@ -242,8 +240,8 @@ HAE_BF16_TARGET void hae_gemm_bf16_multiply_prepacked(long m, long n, long k, co
                     const long nr = nc - t < 32 ? nc - t : 32;
                     float *cp = c + p * HAE_GEMM_BF16_MR * ldc + n0 + t;
                     const __m512i *panel = b + ((n0 + t) / 32 * panel_pairs + k0 / 2) * 2;
-                    if (nr > 16) kernel_8x32(kp, a, panel, cp, ldc, accumulate, lanes(nr), lanes(nr - 16));
-                    else kernel_8x16(kp, a, panel, cp, ldc, accumulate, lanes(nr));
+                    if (nr > 16) kernel_8x32(kp, a, panel, cp, ldc, accumulate, hae_first_lanes(nr), hae_first_lanes(nr - 16));
+                    else kernel_8x16(kp, a, panel, cp, ldc, accumulate, hae_first_lanes(nr));
                 }
             }
         }

@@ -6,11 +6,6 @@
 
 #include "hae_bf16_columns.h"
 
-/// Lanes pos … pos + 15 of a row of `width` floats that lie inside it.
-static inline __mmask16 inside(long pos, long width) {
-    return (__mmask16)(hae_first_lanes(width - pos) & ~hae_first_lanes(-pos));
-}
-
 /// Where row k of the im2col matrix reads: its channel plane and kernel offsets; `rows` past K: a zero row.
 typedef struct {
     const float *channel;                                              // input[c, 0, 0, 0]; NULL: the zero depth
@@ -31,11 +26,11 @@ HAE_COLUMNS_TARGET static inline __m512 gather(window_row w, long n, long i, lon
     const float *row = w.channel + (n * height + y) * width;
     const long x = stride * j + w.v - padding;                         // source column of output column j
     const __mmask16 columns = hae_first_lanes(out_w - j);
-    if (stride == 1) return _mm512_maskz_loadu_ps(inside(x, width) & columns, row + x);
+    if (stride == 1) return _mm512_maskz_loadu_ps(hae_lanes_inside(x, width) & columns, row + x);
     // stride 2: the even lanes of 32 loaded floats.
     const __m512i even = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
-    const __m512 low = _mm512_maskz_loadu_ps(inside(x, width), row + x);
-    const __m512 high = _mm512_maskz_loadu_ps(inside(x + 16, width), row + x + 16);
+    const __m512 low = _mm512_maskz_loadu_ps(hae_lanes_inside(x, width), row + x);
+    const __m512 high = _mm512_maskz_loadu_ps(hae_lanes_inside(x + 16, width), row + x + 16);
     return _mm512_maskz_mov_ps(columns, _mm512_permutex2var_ps(low, even, high));
 }
 

@@ -4,6 +4,8 @@
 #if defined(__x86_64__)
 #include <immintrin.h>
 
+#include "hae_lanes.h"
+
 int hae_resize_available(void) {
     __builtin_cpu_init();
     return __builtin_cpu_supports("avx512f") ? 1 : 0;
@@ -11,24 +13,20 @@ int hae_resize_available(void) {
 
 #define HAE_R_TARGET __attribute__((target("avx512f")))
 
-static __mmask16 first_lanes(long count) {
-    return count >= 16 ? (__mmask16)0xFFFF : count <= 0 ? (__mmask16)0 : (__mmask16)((1u << count) - 1);
-}
-
 /// h(row) into target (out_w floats). Where a block's 16 outputs read from 32 consecutive source columns (any
 /// upscale, and downscales to at least about half) two loads and VPERMT2PS pick them; VGATHERDPS, which measured
 /// twice as slow on Zen 4, only elsewhere.
 HAE_R_TARGET static void interpolate_row(const float *row, long in_w, long out_w, const hae_bilinear_taps *cols,
                                          float *target) {
     for (long x = 0; x < out_w; x += 16) {
-        const __mmask16 m = first_lanes(out_w - x);
+        const __mmask16 m = hae_first_lanes(out_w - x);
         const long last = (out_w - x < 16 ? out_w : x + 16) - 1, base = cols->low[x];
         const __m512i low = _mm512_maskz_loadu_epi32(m, cols->low + x), high = _mm512_maskz_loadu_epi32(m, cols->high + x);
         __m512 a, b;
         if (cols->high[last] - base < 32) {
             const __m512i origin = _mm512_set1_epi32((int)base);
-            const __m512 w0 = _mm512_maskz_loadu_ps(first_lanes(in_w - base), row + base);
-            const __m512 w1 = _mm512_maskz_loadu_ps(first_lanes(in_w - base - 16), row + base + 16);
+            const __m512 w0 = _mm512_maskz_loadu_ps(hae_first_lanes(in_w - base), row + base);
+            const __m512 w1 = _mm512_maskz_loadu_ps(hae_first_lanes(in_w - base - 16), row + base + 16);
             a = _mm512_permutex2var_ps(w0, _mm512_sub_epi32(low, origin), w1);
             b = _mm512_permutex2var_ps(w0, _mm512_sub_epi32(high, origin), w1);
         } else {
@@ -68,7 +66,7 @@ HAE_R_TARGET void hae_resize_bilinear(const float *input, long in_w, long planes
             }
             const __m512 top = _mm512_set1_ps(rows->low_weight[y]), bottom = _mm512_set1_ps(rows->high_weight[y]);
             for (long x = 0; x < out_w; x += 16) {                  // PyTorch's order: wTop·top + wBottom·bottom
-                const __mmask16 m = first_lanes(out_w - x);
+                const __mmask16 m = hae_first_lanes(out_w - x);
                 const __m512 value = _mm512_add_ps(_mm512_mul_ps(top, _mm512_maskz_loadu_ps(m, upper + x)),
                                                    _mm512_mul_ps(bottom, _mm512_maskz_loadu_ps(m, lower + x)));
                 _mm512_mask_storeu_ps(destination + x, m, value);

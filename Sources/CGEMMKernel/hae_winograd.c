@@ -55,11 +55,6 @@ int hae_winograd_available(void) {
     }
 
 
-/// Lanes pos … pos + 15 of a row of `width` floats that lie inside it.
-static __mmask16 inside(long pos, long width) {
-    return (__mmask16)(hae_first_lanes(width - pos) & ~hae_first_lanes(-pos));
-}
-
 /// `d B` along one input row: h[j·lanes + tx] = (Bᵀ x)[j] for x = row[4tx − 1 … 4tx + 4] (zeros outside
 /// 0 … width − 1), every tile tx < lanes. `row` NULL: a row outside the map (all zero). Reads the row through
 /// masked loads (no padded copy: a copy's narrow stores stalled the wide loads that followed, store forwarding).
@@ -76,7 +71,7 @@ HAE_W_TARGET static void transform_row(const float *row, long width, long lanes,
     const __m512i index1 = _mm512_and_si512(_mm512_add_epi32(base, _mm512_set1_epi32(1)), mod);
     const __m512i index2 = _mm512_and_si512(_mm512_add_epi32(base, _mm512_set1_epi32(2)), mod);
     const __m512i index3 = _mm512_and_si512(_mm512_add_epi32(base, _mm512_set1_epi32(3)), mod);
-#define ROW_LOAD(offset) _mm512_maskz_loadu_ps(inside(64 * v + (offset) - 1, width), row + 64 * v + (offset) - 1)
+#define ROW_LOAD(offset) _mm512_maskz_loadu_ps(hae_lanes_inside(64 * v + (offset) - 1, width), row + 64 * v + (offset) - 1)
 #define GATHER(a, b, c, d, index) \
     _mm512_mask_blend_ps(0xFF00, _mm512_permutex2var_ps(a, index, b), _mm512_permutex2var_ps(c, index, d))
     for (long v = 0; v < lanes / 16; v++) {

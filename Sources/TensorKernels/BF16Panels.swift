@@ -84,6 +84,22 @@ struct BF16Panels: Sendable {
         }
     }
 
+    /// Floats of scratch that hold `matrices` B operands (`k × n` each) packed for
+    /// ``multiplyPrepacked(matrixAt:rows:columns:n:packedB:panelPairs:c:ldc:parts:)``, back to back, plus room to
+    /// align them (``packedB(in:)``); fatal if the count overflows (the shapes are the architecture's).
+    static func scratchFloats(columns n: Int, depth k: Int, matrices: Int = 1) -> Int {
+        let count = hae_gemm_bf16_packed_b_count(n, k)
+        let (all, overflow) = count.multipliedReportingOverflow(by: matrices)
+        guard count >= 0, !overflow else { fatalError("bf16 panels: \(matrices) × (\(k) × \(n)) overflows") }
+        return (all + 1) / 2 + 16
+    }
+
+    /// Where packed B operands start in a scratch buffer of ``scratchFloats(columns:depth:matrices:)``: its first
+    /// 64-byte boundary (the kernel's aligned loads).
+    static func packedB(in buffer: UnsafeMutablePointer<Float>) -> UnsafeMutablePointer<UInt16> {
+        UnsafeMutableRawPointer(buffer).alignedUp(toMultipleOf: 64).assumingMemoryBound(to: UInt16.self)
+    }
+
     /// `C (rows × n, ldc) = A · B` with B already packed for the kernel (``hae_gemm_bf16_multiply_prepacked``:
     /// `(⌈n/32⌉, panelPairs, 32, 2)` bf16, the first ⌈K/2⌉ pairs of each tile's panel read), split as
     /// ``multiply(matrixAt:rows:columns:n:b:ldb:c:ldc:parts:)`` is: what the Winograd input transform and the

@@ -116,12 +116,12 @@ public struct Conv2d: Sendable {
                              pooled: UnsafeMutablePointer<Float>?) {
         let totalRows = out.batch * out.height
         let rowsPerTile = scratch.rowsPerTile(floatsPerRow: fanIn * out.width, rowWidth: out.width, totalRows: totalRows)
-        // At bf16: (⌈n/32⌉, ⌈fanIn/2⌉ pairs, 32, 2) bf16 panels (`hae_im2col.h`), + 64 bytes to align.
+        // At bf16: (⌈n/32⌉, ⌈fanIn/2⌉ pairs, 32, 2) bf16 panels (`hae_im2col.h`).
         let pairs = (fanIn + 1) / 2
         let prepacked = gathersPackedBF16 && packedWeight.acceptsPrepackedBF16 && (stride == 1 || stride == 2)
-        let columns = scratch.reserve(prepacked ? (out.width * rowsPerTile + 31) / 32 * 32 * pairs + 16
+        let columns = scratch.reserve(prepacked ? BF16Panels.scratchFloats(columns: out.width * rowsPerTile, depth: fanIn)
                                                 : fanIn * out.width * rowsPerTile)
-        let packed = UnsafeMutableRawPointer(columns).alignedUp(toMultipleOf: 64).assumingMemoryBound(to: UInt16.self)
+        let packed = BF16Panels.packedB(in: columns)
         let planes = outChannels * out.batch
         let threads = scratch.threads
         if let pooled { ChannelPooling.reset(pooled, planes: planes) }

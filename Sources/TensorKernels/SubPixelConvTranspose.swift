@@ -89,12 +89,13 @@ public struct SubPixelConvTranspose: Sendable {
                                               rowWidth: width, totalRows: totalRows)
         let tileCapacity = rowsPerTile * width
         // At bf16 (an even C_in) the shifted copies go straight into the kernel's packed B panels
-        // (`hae_subpixel.h`): (⌈n/32⌉, 2·C_in pairs, 32, 2) bf16, + 64 bytes to align.
+        // (`hae_subpixel.h`): (⌈n/32⌉, 2·C_in pairs, 32, 2) bf16.
         let prepacked = gathersPackedBF16 && weights.acceptsPrepackedBF16 && inChannels % 2 == 0
-        let shiftedFloats = prepacked ? (tileCapacity + 31) / 32 * 32 * 2 * inChannels + 16 : 4 * inChannels * tileCapacity
+        let shiftedFloats = prepacked ? BF16Panels.scratchFloats(columns: tileCapacity, depth: 4 * inChannels)
+                                      : 4 * inChannels * tileCapacity
         let buffer = scratch.reserve(shiftedFloats + 4 * outChannels * tileCapacity)
         let shifted = buffer                                     // (4·C_in, rows·W)
-        let packed = UnsafeMutableRawPointer(buffer).alignedUp(toMultipleOf: 64).assumingMemoryBound(to: UInt16.self)
+        let packed = BF16Panels.packedB(in: buffer)
         let planes = buffer + shiftedFloats                      // (4, C_out, rows·W)
         let threads = scratch.threads
         var firstRow = 0

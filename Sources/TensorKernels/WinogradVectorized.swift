@@ -30,13 +30,13 @@ extension WinogradConv3x3 {
                                              first_row: 0, row_count: rowsPerChunk)
         let rowScratch = hae_winograd_scratch_count(&geometry)
         let prepacked = transformedWeight.acceptsPrepackedBF16 && inChannels % 2 == 0
-        // V: (36, C_in, chunk) float, or 36 packed bf16 B panels of the largest chunk (in floats, + 64 bytes to align).
-        let vFloats = prepacked ? (36 * hae_gemm_bf16_packed_b_count(chunk, inChannels) + 1) / 2 + 16
+        // V: (36, C_in, chunk) float, or 36 packed bf16 B panels of the largest chunk.
+        let vFloats = prepacked ? BF16Panels.scratchFloats(columns: chunk, depth: inChannels, matrices: 36)
                                 : 36 * inChannels * chunk
         let threads = scratch.threads
         let buffer = scratch.reserve(vFloats + 36 * outChannels * chunk + rowScratch * threads)
         let v = buffer                                        // (36, C_in, chunk) float
-        let packed = UnsafeMutableRawPointer(buffer).alignedUp(toMultipleOf: 64).assumingMemoryBound(to: UInt16.self)
+        let packed = BF16Panels.packedB(in: buffer)
         let m = buffer + vFloats                              // (36, C_out, chunk)
         let rows = m + 36 * outChannels * chunk               // per-thread transform scratch
         let code = activation.epilogueCode
