@@ -1,25 +1,40 @@
-// hae_winograd.c — see hae_winograd.h. Vectors run across 16 tiles of one tile row; a row of W columns has
-// ⌈W/4⌉ tiles, padded to whole vectors (`lanes` below) in the scratch rows, masked where they meet V, M or the map.
+// hae_winograd.c — see hae_winograd.h. Vectors run across 16 tiles of a run of tile rows (one image's rows of
+// the chunk), t = k·tiles_wide + tx, on from one tile row into the next: on this model's narrow maps (5, 10 and 20
+// tiles a row) a vector per tile row left a third to two thirds of its lanes idle. Masked where they meet V, M or
+// the map.
 #include "hae_winograd.h"
 
 #include "hae_epilogue.h"
 #include "hae_gemm_bf16.h"
 
-/// Tiles of a row rounded up to whole 16-tile vectors.
-static long padded_tiles(const hae_winograd_geometry *g) { return (g->tiles_wide + 15) / 16 * 16; }
+/// Floats per (phase, j) row of the input transform's row transforms for a chunk of this geometry: the run's
+/// (rows + 1)·tiles_wide positions and a spare vector, rounded to whole vectors.
+static long row_span(const hae_winograd_geometry *g) { return ((g->row_count + 1) * g->tiles_wide + 31) / 16 * 16; }
+
+/// Most segments of a run of a chunk of this geometry (see row_segment): one per vector plus one per tile row a
+/// vector starts in the middle of.
+static long most_segments(const hae_winograd_geometry *g) {
+    return ((g->row_count + 1) * g->tiles_wide + 15) / 16 + g->row_count + 2;
+}
+
+/// Floats per (q, j) row of the output transform's (Aᵀ M) for a chunk of this geometry: its tiles, rounded to
+/// whole vectors.
+static long output_span(const hae_winograd_geometry *g) { return (g->row_count * g->tiles_wide + 15) / 16 * 16; }
+
+/// Floats of scratch one row_segment takes (checked where it is defined).
+#define HAE_SEGMENT_FLOATS 8
 
 long hae_winograd_scratch_count(const hae_winograd_geometry *g) {
-    const long lanes = padded_tiles(g);
-    // Input: six slots of (6, lanes) per channel of a pair. Output: (4, 6, lanes) of Aᵀ M and one output row
-    // (4·lanes + 16). Plus 16 for alignment.
-    const long input = 2 * 6 * 6 * lanes;
-    const long output = 4 * 6 * lanes + 4 * lanes + 16;
+    // Input: two channels' row transforms of a run, (4, 6, row_span) each, and the run's segments. Output: (4, 6,
+    // output_span) of Aᵀ M and one output line (4·output_span + 16). Plus 16 for alignment.
+    const long input = 2 * 24 * row_span(g) + HAE_SEGMENT_FLOATS * most_segments(g)
+                     + ((g->row_count + 1) * g->tiles_wide + 15) / 16 + 1;      // + the vectors' first segments
+    const long output = 4 * 6 * output_span(g) + 4 * output_span(g) + 16;
     return (input > output ? input : output) + 16;
 }
 
 #if defined(__x86_64__)
 #include <immintrin.h>
-#include <string.h>
 
 #include "hae_bf16_columns.h"
 
@@ -55,145 +70,204 @@ int hae_winograd_available(void) {
     }
 
 
-/// `d B` along one input row: h[j·lanes + tx] = (Bᵀ x)[j] for x = row[4tx − 1 … 4tx + 4] (zeros outside
-/// 0 … width − 1), every tile tx < lanes. `row` NULL: a row outside the map (all zero). Reads the row through
-/// masked loads (no padded copy: a copy's narrow stores stalled the wide loads that followed, store forwarding).
-HAE_W_TARGET static void transform_row(const float *row, long width, long lanes, float *h) {
-    if (!row) {
-        for (long j = 0; j < 6 * lanes; j += 16) _mm512_storeu_ps(h + j, _mm512_setzero_ps());
-        return;
+/// Where the lanes of one vector of transform_rows read: a tile row's run of lanes within the vector. Lane
+/// positions m (0 … 63) of z hold columns `column + m` of row 4(ty0 + q) − 1 + ph (s: `column + 4 + m`), under
+/// the masks (only the segment's lanes, only columns inside the map). Depends on the run's shape, not on the
+/// channel or phase: built once per run (row_segments).
+typedef struct {
+    int32_t q, column;
+    __mmask16 z[4], s[4];
+} row_segment;
+_Static_assert(sizeof(row_segment) <= HAE_SEGMENT_FLOATS * sizeof(float), "row_segment fits its scratch");
+
+/// The segments of every vector of a run of `rows` (+ 1) tile rows `tw` tiles wide on a map `width` wide into
+/// `segments`; vector k's are first[k] … first[k + 1] − 1. Returns the vectors.
+HAE_W_TARGET static long row_segments(long rows, long tw, long width, row_segment *segments, int32_t *first) {
+    const long count = (rows + 1) * tw, vectors = (count + 15) / 16;
+    long k = 0;
+    for (long v = 0; v < vectors; v++) {
+        first[v] = (int32_t)k;
+        const long t0 = 16 * v, end = count - t0 < 16 ? count : t0 + 16;
+        long q = t0 / tw, tx = t0 - q * tw;
+        for (long t = t0; t < end; q++, tx = 0) {
+            const long stop = t + (tw - tx) < end ? t + (tw - tx) : end;
+            const long lo = 4 * (t - t0), hi = 4 * (stop - t0);       // the segment's positions in z and s
+            // Position m reads column 4tx − 1 + (m − lo) (z) or that + 4 (s); inside 0 … width − 1 only.
+            const long column = 4 * tx - 1 - lo;
+            const long zlo = -column > lo ? -column : lo, zhi = width - column < hi ? width - column : hi;
+            const long slo = -column - 4 > lo ? -column - 4 : lo, shi = width - column - 4 < hi ? width - column - 4 : hi;
+            row_segment *segment = segments + k++;
+            segment->q = (int32_t)q;
+            segment->column = (int32_t)column;
+            for (long r = 0; r < 4; r++) {
+                segment->z[r] = zlo < zhi ? hae_first_lanes(zhi - 16 * r) & ~hae_first_lanes(zlo - 16 * r) : 0;
+                segment->s[r] = slo < shi ? hae_first_lanes(shi - 16 * r) & ~hae_first_lanes(slo - 16 * r) : 0;
+            }
+            t = stop;
+        }
     }
-    // Lane i of a tile vector takes e[4i + k] (e[x] = row[x − 1]): lanes 0–7 from the first 32 floats, 8–15 from
-    // the next 32 (same index mod 32), joined by one blend.
+    first[vectors] = (int32_t)k;
+    return vectors;
+}
+
+/// The row transforms of one run of tile rows ty0 … ty0 + rows − 1 of one image (`plane`), compacted across
+/// tile rows: h[(ph·6 + j)·span + (q − ty0)·tw + tx] = (Bᵀ x)[j] for x = row 4q − 1 + ph, columns 4tx − 1 …
+/// 4tx + 4 (zeros outside the map), phases ph 0…3, q = ty0 … ty0 + rows. Row 4ty − 1 + a of a tile row is phase
+/// a of q = ty for a < 4 and phase a − 4 of q = ty + 1 for a = 4, 5, so the vertical step reads all six
+/// contiguously over the run's tiles.
+///
+/// Why compact: a vector of 16 lanes across one tile row left 11 of 16 lanes idle on fuse1's 5-tile rows and 6 on
+/// fuse2's 10; here a vector's lanes run on into the next tile rows. Lane i's six inputs are gathered as before
+/// (two VPERMT2PS per value from 64 floats z and 64 floats s = the same columns + 4), z and s assembled by masked
+/// loads per tile row the lanes touch (`segments`; a masked load reads nothing outside its lanes).
+HAE_W_TARGET static void transform_rows(const float *plane, long height, long width, long ty0, long vectors,
+                                        const row_segment *segments, const int32_t *first, float *h, long span) {
     const __m512i base = _mm512_set_epi32(60, 56, 52, 48, 44, 40, 36, 32, 28, 24, 20, 16, 12, 8, 4, 0);
     const __m512i mod = _mm512_set1_epi32(31);
     const __m512i index0 = _mm512_and_si512(base, mod);
     const __m512i index1 = _mm512_and_si512(_mm512_add_epi32(base, _mm512_set1_epi32(1)), mod);
     const __m512i index2 = _mm512_and_si512(_mm512_add_epi32(base, _mm512_set1_epi32(2)), mod);
     const __m512i index3 = _mm512_and_si512(_mm512_add_epi32(base, _mm512_set1_epi32(3)), mod);
-#define ROW_LOAD(offset) _mm512_maskz_loadu_ps(hae_lanes_inside(64 * v + (offset) - 1, width), row + 64 * v + (offset) - 1)
-#define GATHER(a, b, c, d, index) \
-    _mm512_mask_blend_ps(0xFF00, _mm512_permutex2var_ps(a, index, b), _mm512_permutex2var_ps(c, index, d))
-    for (long v = 0; v < lanes / 16; v++) {
-        const __m512 z0 = ROW_LOAD(0), z1 = ROW_LOAD(16), z2 = ROW_LOAD(32), z3 = ROW_LOAD(48);
-        const __m512 s0 = ROW_LOAD(4), s1 = ROW_LOAD(20), s2 = ROW_LOAD(36), s3 = ROW_LOAD(52);
-        const __m512 x0 = GATHER(z0, z1, z2, z3, index0), x1 = GATHER(z0, z1, z2, z3, index1);
-        const __m512 x2 = GATHER(z0, z1, z2, z3, index2), x3 = GATHER(z0, z1, z2, z3, index3);
-        const __m512 x4 = GATHER(s0, s1, s2, s3, index0), x5 = GATHER(s0, s1, s2, s3, index1);  // e[4i + 4], e[4i + 5]
-        __m512 y[6];
-        INPUT_TRANSFORM(x0, x1, x2, x3, x4, x5, y)
-        for (int j = 0; j < 6; j++) _mm512_storeu_ps(h + j * lanes + 16 * v, y[j]);
+#define GATHER(v, index) \
+    _mm512_mask_blend_ps(0xFF00, _mm512_permutex2var_ps(v##0, index, v##1), _mm512_permutex2var_ps(v##2, index, v##3))
+    for (long ph = 0; ph < 4; ph++) {
+        float *out = h + ph * 6 * span;
+        for (long v = 0; v < vectors; v++) {
+            __m512 z0 = _mm512_setzero_ps(), z1 = z0, z2 = z0, z3 = z0, s0 = z0, s1 = z0, s2 = z0, s3 = z0;
+            for (long k = first[v]; k < first[v + 1]; k++) {
+                const row_segment *segment = segments + k;
+                const long y = 4 * (ty0 + segment->q) - 1 + ph;
+                if (y < 0 || y >= height) continue;                    // rows outside the map: zeros
+                const float *at = plane + y * width + segment->column;
+                z0 = _mm512_mask_loadu_ps(z0, segment->z[0], at);
+                z1 = _mm512_mask_loadu_ps(z1, segment->z[1], at + 16);
+                z2 = _mm512_mask_loadu_ps(z2, segment->z[2], at + 32);
+                z3 = _mm512_mask_loadu_ps(z3, segment->z[3], at + 48);
+                s0 = _mm512_mask_loadu_ps(s0, segment->s[0], at + 4);
+                s1 = _mm512_mask_loadu_ps(s1, segment->s[1], at + 20);
+                s2 = _mm512_mask_loadu_ps(s2, segment->s[2], at + 36);
+                s3 = _mm512_mask_loadu_ps(s3, segment->s[3], at + 52);
+            }
+            const __m512 x0 = GATHER(z, index0), x1 = GATHER(z, index1), x2 = GATHER(z, index2);
+            const __m512 x3 = GATHER(z, index3), x4 = GATHER(s, index0), x5 = GATHER(s, index1);
+            __m512 y[6];
+            INPUT_TRANSFORM(x0, x1, x2, x3, x4, x5, y)
+            for (int j = 0; j < 6; j++) _mm512_storeu_ps(out + j * span + 16 * v, y[j]);
+        }
     }
-#undef ROW_LOAD
 #undef GATHER
 }
 
-/// Keeps the six row transforms of a tile row in `slot[0…5]` (each (6, lanes)), reusing the last two of the tile
-/// row above (rows 4ty + 3 and 4ty + 4 are its rows 4 and 5) when it is the same image.
-typedef struct {
-    float *slot[6];
-    long image, tile_row;                                               // what the slots hold; −1: nothing
-} row_cache;
-
-HAE_W_TARGET static void load_tile_row(row_cache *cache, const float *channel, const hae_winograd_geometry *g,
-                                       long n, long ty, long lanes) {
-    const long plane = g->height * g->width;
-    long first = 0;
-    if (cache->image == n && cache->tile_row == ty - 1) {
-        float *old[6];
-        memcpy(old, cache->slot, sizeof old);
-        cache->slot[0] = old[4]; cache->slot[1] = old[5];
-        cache->slot[2] = old[0]; cache->slot[3] = old[1]; cache->slot[4] = old[2]; cache->slot[5] = old[3];
-        first = 2;
-    }
-    for (long a = first; a < 6; a++) {
-        const long y = 4 * ty - 1 + a;
-        transform_row(y >= 0 && y < g->height ? channel + n * plane + y * g->width : NULL, g->width, lanes,
-                      cache->slot[a]);
-    }
-    cache->image = n;
-    cache->tile_row = ty;
-}
-
-/// `Bᵀ (d B)` down the tile row: for row j of the slots, the six outputs i → ξ = 6i + j, lanes 16v … 16v + 15.
-#define VERTICAL(cache, j, v, lanes, y)                                                                    \
+/// `Bᵀ (d B)` down tile j's column of the run's tiles t … t + 15: the six outputs i → ξ = 6i + j.
+#define VERTICAL(h, span, tw, j, t, y)                                                                     \
     {                                                                                                      \
-        const long at = (j) * (lanes) + 16 * (v);                                                          \
-        const __m512 x0 = _mm512_loadu_ps((cache).slot[0] + at), x1 = _mm512_loadu_ps((cache).slot[1] + at); \
-        const __m512 x2 = _mm512_loadu_ps((cache).slot[2] + at), x3 = _mm512_loadu_ps((cache).slot[3] + at); \
-        const __m512 x4 = _mm512_loadu_ps((cache).slot[4] + at), x5 = _mm512_loadu_ps((cache).slot[5] + at); \
+        const __m512 x0 = _mm512_loadu_ps((h) + (0 * 6 + (j)) * (span) + (t));                           \
+        const __m512 x1 = _mm512_loadu_ps((h) + (1 * 6 + (j)) * (span) + (t));                           \
+        const __m512 x2 = _mm512_loadu_ps((h) + (2 * 6 + (j)) * (span) + (t));                           \
+        const __m512 x3 = _mm512_loadu_ps((h) + (3 * 6 + (j)) * (span) + (t));                           \
+        const __m512 x4 = _mm512_loadu_ps((h) + (0 * 6 + (j)) * (span) + (t) + (tw));                    \
+        const __m512 x5 = _mm512_loadu_ps((h) + (1 * 6 + (j)) * (span) + (t) + (tw));                    \
         INPUT_TRANSFORM(x0, x1, x2, x3, x4, x5, y)                                                         \
     }
 
-static void init_cache(row_cache *cache, float *slots, long lanes) {
-    for (int a = 0; a < 6; a++) cache->slot[a] = slots + a * 6 * lanes;
-    cache->image = -1;
-    cache->tile_row = -1;
+
+/// The next run of the chunk's tile rows from r: those of one image. Sets *n, *ty0 and returns the run's length.
+static long next_run(const hae_winograd_geometry *g, long r, long *n, long *ty0) {
+    const long global = g->first_row + r;
+    *n = global / g->tiles_high;
+    *ty0 = global - *n * g->tiles_high;
+    const long left = g->tiles_high - *ty0, rest = g->row_count - r;
+    return left < rest ? left : rest;
 }
 
 /// 64-byte aligned scratch: Swift's buffers are 16-byte aligned.
 static float *aligned(float *p) { return (float *)(((uintptr_t)p + 63) & ~(uintptr_t)63); }
 
+/// The transform's scratch: the row transforms (two channels' (4, 6, span)), then the run's segments.
+typedef struct {
+    float *even, *odd;
+    row_segment *segments;
+    int32_t *first;
+} input_scratch;
+
+static input_scratch carve(float *scratch, const hae_winograd_geometry *g) {
+    const long span = row_span(g);
+    input_scratch parts;
+    parts.even = aligned(scratch);
+    parts.odd = parts.even + 24 * span;
+    parts.segments = (row_segment *)(void *)(parts.odd + 24 * span);
+    parts.first = (int32_t *)((float *)parts.segments + HAE_SEGMENT_FLOATS * most_segments(g));
+    return parts;
+}
+
 HAE_W_TARGET void hae_winograd_input_f32(const float *input, long first_channel, long channel_count,
                                          const hae_winograd_geometry *g, float *v, long stride, float *scratch) {
-    const long lanes = padded_tiles(g), plane = g->height * g->width;
-    float *slots = aligned(scratch);
-    row_cache cache;
-    for (long c = first_channel; c < first_channel + channel_count; c++) {
-        const float *channel = input + c * g->batch * plane;
-        init_cache(&cache, slots, lanes);
-        for (long r = 0; r < g->row_count; r++) {
-            const long global = g->first_row + r, n = global / g->tiles_high, ty = global - n * g->tiles_high;
-            load_tile_row(&cache, channel, g, n, ty, lanes);
-            for (long j = 0; j < 6; j++)
-                for (long vec = 0; vec < lanes / 16; vec++) {
+    const long plane = g->height * g->width, tw = g->tiles_wide, span = row_span(g);
+    const input_scratch parts = carve(scratch, g);
+    long n, ty0;
+    for (long r = 0, rows; r < g->row_count; r += rows) {
+        rows = next_run(g, r, &n, &ty0);
+        const long vectors = row_segments(rows, tw, g->width, parts.segments, parts.first);
+        const long count = rows * tw;
+        for (long c = first_channel; c < first_channel + channel_count; c++) {
+            const float *channel = input + c * g->batch * plane;
+            transform_rows(channel + n * plane, g->height, g->width, ty0, vectors, parts.segments, parts.first,
+                           parts.even, span);
+            for (long t = 0; t < count; t += 16) {
+                const __mmask16 valid = hae_first_lanes(count - t);
+                float *target = v + c * stride + r * tw + t;
+                for (long j = 0; j < 6; j++) {
                     __m512 y[6];
-                    VERTICAL(cache, j, vec, lanes, y)
-                    const __mmask16 valid = hae_first_lanes(g->tiles_wide - 16 * vec);
-                    float *target = v + c * stride + r * g->tiles_wide + 16 * vec;
+                    VERTICAL(parts.even, span, tw, j, t, y)
                     for (long i = 0; i < 6; i++)
                         _mm512_mask_storeu_ps(target + (6 * i + j) * g->channels * stride, valid, y[i]);
                 }
+            }
         }
     }
 }
 
 HAE_W_BF16_TARGET void hae_winograd_input_bf16(const float *input, long first_pair, long pair_count,
                                                const hae_winograd_geometry *g, uint16_t *b, float *scratch) {
-    const long lanes = padded_tiles(g), plane = g->height * g->width;
-    const long count = g->row_count * g->tiles_wide, pairs = g->channels / 2;
+    const long plane = g->height * g->width, tw = g->tiles_wide, span = row_span(g);
+    const long count = g->row_count * tw, pairs = g->channels / 2;
     const long xi_stride = hae_gemm_bf16_packed_b_count(count, g->channels) / 2;   // in 32-bit words
     int32_t *words = (int32_t *)b;
-    float *slots = aligned(scratch);
-    row_cache even, odd;
-    for (long p = first_pair; p < first_pair + pair_count; p++) {
-        const float *channel = input + 2 * p * g->batch * plane;
-        init_cache(&even, slots, lanes);
-        init_cache(&odd, slots + 36 * lanes, lanes);
-        for (long r = 0; r < g->row_count; r++) {
-            const long global = g->first_row + r, n = global / g->tiles_high, ty = global - n * g->tiles_high;
-            load_tile_row(&even, channel, g, n, ty, lanes);
-            load_tile_row(&odd, channel + g->batch * plane, g, n, ty, lanes);
-            for (long j = 0; j < 6; j++)
-                for (long vec = 0; vec < lanes / 16; vec++) {
+    const input_scratch parts = carve(scratch, g);
+    long n, ty0;
+    for (long r = 0, rows; r < g->row_count; r += rows) {
+        rows = next_run(g, r, &n, &ty0);
+        const long vectors = row_segments(rows, tw, g->width, parts.segments, parts.first);
+        const long run = rows * tw;
+        for (long p = first_pair; p < first_pair + pair_count; p++) {
+            const float *channel = input + 2 * p * g->batch * plane;
+            transform_rows(channel + n * plane, g->height, g->width, ty0, vectors, parts.segments, parts.first,
+                           parts.even, span);
+            transform_rows(channel + (g->batch + n) * plane, g->height, g->width, ty0, vectors, parts.segments,
+                           parts.first, parts.odd, span);
+            for (long t = 0; t < run; t += 16) {
+                const long valid = run - t < 16 ? run - t : 16;
+                for (long j = 0; j < 6; j++) {
                     __m512 y[6], z[6];
-                    VERTICAL(even, j, vec, lanes, y)
-                    VERTICAL(odd, j, vec, lanes, z)
-                    const long t = r * g->tiles_wide + 16 * vec, valid = g->tiles_wide - 16 * vec;
+                    VERTICAL(parts.even, span, tw, j, t, y)
+                    VERTICAL(parts.odd, span, tw, j, t, z)
                     for (long i = 0; i < 6; i++)
-                        hae_bf16_store_columns(words + (6 * i + j) * xi_stride, pairs, p, t, valid < 16 ? valid : 16,
+                        hae_bf16_store_columns(words + (6 * i + j) * xi_stride, pairs, p, r * tw + t, valid,
                                                hae_bf16_pair_words(y[i], z[i]));
                 }
+            }
         }
-        for (long xi = 0; xi < 36; xi++) hae_bf16_zero_tail(words + xi * xi_stride, pairs, p, count);
     }
+    for (long p = first_pair; p < first_pair + pair_count; p++)
+        for (long xi = 0; xi < 36; xi++) hae_bf16_zero_tail(words + xi * xi_stride, pairs, p, count);
 }
 
 HAE_W_TARGET void hae_winograd_output(const float *m, long first_channel, long channel_count, long stride,
                                       const hae_winograd_geometry *g, const float *bias, int activation,
                                       float *output, float *scratch) {
-    const long lanes = padded_tiles(g), plane = g->height * g->width;
-    float *s = aligned(scratch), *line = s + 24 * lanes;                // s: (4, 6, lanes) = (Aᵀ M)[q, j]
+    const long plane = g->height * g->width, tw = g->tiles_wide, span = output_span(g);
+    const long xi_stride = g->channels * stride;
+    float *s = aligned(scratch), *line = s + 24 * span;                 // s: (4, 6, span) = (Aᵀ M)[q, j]
     // Output row q of 16 tiles: R_w lane l = o_(l mod 4)[4w + ⌊l/4⌋] — two rounds of VPERMT2PS.
     const __m512i pairs_low = _mm512_set_epi32(23, 7, 22, 6, 21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
     const __m512i pairs_high = _mm512_set_epi32(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8);
@@ -201,14 +275,17 @@ HAE_W_TARGET void hae_winograd_output(const float *m, long first_channel, long c
     const __m512i quads_high = _mm512_set_epi32(31, 30, 15, 14, 29, 28, 13, 12, 27, 26, 11, 10, 25, 24, 9, 8);
     for (long co = first_channel; co < first_channel + channel_count; co++) {
         const float add = bias ? bias[co] : 0;
-        for (long r = 0; r < g->row_count; r++) {
-            const long global = g->first_row + r, n = global / g->tiles_high, ty = global - n * g->tiles_high;
-            const float *source = m + co * stride + r * g->tiles_wide;
-            const long xi_stride = g->channels * stride;
+        long n, ty0;
+        for (long r = 0, rows; r < g->row_count; r += rows) {           // runs of one image's tile rows
+            rows = next_run(g, r, &n, &ty0);
+            // Vectors run across the run's tiles t = k·tw + tx, on from one tile row into the next (as in the input
+            // transform: narrow rows would leave most lanes idle).
+            const long count = rows * tw;
+            const float *source = m + co * stride + r * tw;
             for (long j = 0; j < 6; j++)                                 // Aᵀ down the tile, column position j
-                for (long vec = 0; vec < lanes / 16; vec++) {
-                    const __mmask16 valid = hae_first_lanes(g->tiles_wide - 16 * vec);
-                    const float *at = source + j * xi_stride + 16 * vec;
+                for (long t = 0; t < count; t += 16) {
+                    const __mmask16 valid = hae_first_lanes(count - t);
+                    const float *at = source + j * xi_stride + t;
                     const __m512 m0 = _mm512_maskz_loadu_ps(valid, at);
                     const __m512 m1 = _mm512_maskz_loadu_ps(valid, at + 6 * xi_stride);
                     const __m512 m2 = _mm512_maskz_loadu_ps(valid, at + 12 * xi_stride);
@@ -217,30 +294,31 @@ HAE_W_TARGET void hae_winograd_output(const float *m, long first_channel, long c
                     const __m512 m5 = _mm512_maskz_loadu_ps(valid, at + 30 * xi_stride);
                     __m512 o[4];
                     OUTPUT_TRANSFORM(m0, m1, m2, m3, m4, m5, o)
-                    for (long q = 0; q < 4; q++) _mm512_storeu_ps(s + (q * 6 + j) * lanes + 16 * vec, o[q]);
+                    for (long q = 0; q < 4; q++) _mm512_storeu_ps(s + (q * 6 + j) * span + t, o[q]);
                 }
-            float *image = output + (co * g->batch + n) * plane;
-            for (long q = 0; q < 4; q++) {                               // · A along the tile, output row 4ty + q
-                const long y = 4 * ty + q;
-                if (y >= g->height) break;
-                const float *row = s + q * 6 * lanes;
-                for (long vec = 0; vec < lanes / 16; vec++) {
-                    const long at = 16 * vec;
+            for (long q = 0; q < 4; q++) {                               // · A along the tile, output rows 4ty + q
+                const float *row = s + q * 6 * span;
+                for (long t = 0; t < count; t += 16) {
                     __m512 o[4];
-                    OUTPUT_TRANSFORM(_mm512_loadu_ps(row + at), _mm512_loadu_ps(row + lanes + at),
-                                     _mm512_loadu_ps(row + 2 * lanes + at), _mm512_loadu_ps(row + 3 * lanes + at),
-                                     _mm512_loadu_ps(row + 4 * lanes + at), _mm512_loadu_ps(row + 5 * lanes + at), o)
+                    OUTPUT_TRANSFORM(_mm512_loadu_ps(row + t), _mm512_loadu_ps(row + span + t),
+                                     _mm512_loadu_ps(row + 2 * span + t), _mm512_loadu_ps(row + 3 * span + t),
+                                     _mm512_loadu_ps(row + 4 * span + t), _mm512_loadu_ps(row + 5 * span + t), o)
                     const __m512 a = _mm512_permutex2var_ps(o[0], pairs_low, o[1]);     // o0[i] o1[i], i < 8
                     const __m512 b = _mm512_permutex2var_ps(o[2], pairs_low, o[3]);
                     const __m512 c = _mm512_permutex2var_ps(o[0], pairs_high, o[1]);    // i ≥ 8
                     const __m512 d = _mm512_permutex2var_ps(o[2], pairs_high, o[3]);
-                    float *out = line + 64 * vec;
+                    float *out = line + 4 * t;                           // line: tile t's four values at 4t
                     _mm512_storeu_ps(out, _mm512_permutex2var_ps(a, quads_low, b));
                     _mm512_storeu_ps(out + 16, _mm512_permutex2var_ps(a, quads_high, b));
                     _mm512_storeu_ps(out + 32, _mm512_permutex2var_ps(c, quads_low, d));
                     _mm512_storeu_ps(out + 48, _mm512_permutex2var_ps(c, quads_high, d));
                 }
-                hae_epilogue_apply(activation, line, image + y * g->width, g->width, add);
+                float *image = output + (co * g->batch + n) * plane;
+                for (long k = 0; k < rows; k++) {                        // tile row k's W values of row 4ty + q
+                    const long y = 4 * (ty0 + k) + q;
+                    if (y < g->height)
+                        hae_epilogue_apply(activation, line + 4 * k * tw, image + y * g->width, g->width, add);
+                }
             }
         }
     }
