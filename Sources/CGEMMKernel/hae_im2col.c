@@ -18,41 +18,100 @@ static window_row locate(const float *input, long k, long rows, long kernel, lon
     return (window_row){input + c * batch * plane, uv / kernel, uv - uv / kernel * kernel};
 }
 
-/// Row `w` at output row (n, i), output columns j … j + 15 (zero past out_w and in the padding).
-HAE_COLUMNS_TARGET static inline __m512 gather(window_row w, long n, long i, long j, long stride, long padding,
-                                               long height, long width, long out_w) {
-    const long y = stride * i + w.u - padding;
-    if (!w.channel || y < 0 || y >= height) return _mm512_setzero_ps();
-    const float *row = w.channel + (n * height + y) * width;
-    const long x = stride * j + w.v - padding;                         // source column of output column j
-    const __mmask16 columns = hae_first_lanes(out_w - j);
-    if (stride == 1) return _mm512_maskz_loadu_ps(hae_lanes_inside(x, width) & columns, row + x);
-    // stride 2: the even lanes of 32 loaded floats.
+/// One output row's lanes in a 16-column vector of the chunk (columns t = r·out_w + j run on from one output row
+/// into the next, so a narrow map — enc4's 10 columns, enc3's 19 — fills whole vectors). Lane l of the segment
+/// reads column `column + stride·l` of input row `stride·i + u − padding` of image n; `low`/`high[v]` mask the
+/// positions of the 32 (stride 2) or 16 (stride 1) loaded floats that are the segment's lanes and inside the row,
+/// for kernel column v. Depends on the chunk's shape only: built once per block of vectors, for every depth pair.
+typedef struct {
+    int32_t n, i, column;                                              // column: of lane 0 (may lie outside)
+    __mmask16 low[HAE_IM2COL_MAX_KERNEL], high[HAE_IM2COL_MAX_KERNEL];
+} column_segment;
+
+/// Segments one block of vectors holds at most (a vector spans at most 16 output rows).
+#define HAE_IM2COL_SEGMENTS 128
+
+/// Lanes lo … hi − 1 of positions base … base + 15 (none when lo ≥ hi).
+static inline __mmask16 lanes_between(long lo, long hi, long base) {
+    return lo < hi ? (__mmask16)(hae_first_lanes(hi - base) & ~hae_first_lanes(lo - base)) : 0;
+}
+
+/// The segments of vectors v0 … (at most) v0 + 31 of a chunk of `count` columns; vector k's are
+/// first[k − v0] … first[k − v0 + 1] − 1. Stops early rather than overflow the table. Returns the vectors built.
+static long column_segments(long v0, long vectors, long count, long first_row, long out_h, long out_w, long stride,
+                            long padding, long width, long kernel, column_segment *segments, int32_t *first) {
+    long k = 0, built = 0;
+    for (long v = v0; v < vectors && built < 32; v++, built++) {
+        const long t0 = 16 * v, end = count - t0 < 16 ? count : t0 + 16;
+        long r = t0 / out_w, j = t0 - r * out_w;
+        if (k + (end - t0 + out_w - 1) / out_w + 1 > HAE_IM2COL_SEGMENTS) break;
+        first[built] = (int32_t)k;
+        for (long t = t0; t < end; r++, j = 0) {
+            const long stop = t + (out_w - j) < end ? t + (out_w - j) : end;
+            const long lo = t - t0, hi = stop - t0, global = first_row + r, n = global / out_h;
+            column_segment *segment = segments + k++;
+            segment->n = (int32_t)n;
+            segment->i = (int32_t)(global - n * out_h);
+            segment->column = (int32_t)(stride * (j - lo) - padding);
+            for (long v = 0; v < kernel; v++) {
+                // Position m (lane m/stride) holds column column + u + m: inside 0 … width − 1 and the segment's.
+                const long c0 = segment->column + v;
+                const long mlo = stride * lo > -c0 ? stride * lo : -c0;
+                const long mhi = stride * hi < width - c0 ? stride * hi : width - c0;
+                segment->low[v] = lanes_between(mlo, mhi, 0);
+                segment->high[v] = lanes_between(mlo, mhi, 16);
+            }
+            t = stop;
+        }
+    }
+    first[built] = (int32_t)k;
+    return built;
+}
+
+/// Row `w` at the vector whose segments are segments[a … b − 1] (zero in the padding and past the chunk).
+HAE_COLUMNS_TARGET static inline __m512 gather(window_row w, const column_segment *segments, long a, long b,
+                                               long stride, long padding, long height, long width) {
+    __m512 low = _mm512_setzero_ps(), high = low;
+    if (!w.channel) return low;
+    for (long k = a; k < b; k++) {
+        const column_segment *segment = segments + k;
+        const long y = stride * segment->i + w.u - padding;
+        if (y < 0 || y >= height) continue;
+        const float *at = w.channel + (segment->n * height + y) * width + segment->column + w.v;
+        low = _mm512_mask_loadu_ps(low, segment->low[w.v], at);
+        if (stride == 2) high = _mm512_mask_loadu_ps(high, segment->high[w.v], at + 16);
+    }
+    if (stride == 1) return low;
+    // stride 2: the even positions of the 32 loaded floats.
     const __m512i even = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
-    const __m512 low = _mm512_maskz_loadu_ps(hae_lanes_inside(x, width), row + x);
-    const __m512 high = _mm512_maskz_loadu_ps(hae_lanes_inside(x + 16, width), row + x + 16);
-    return _mm512_maskz_mov_ps(columns, _mm512_permutex2var_ps(low, even, high));
+    return _mm512_permutex2var_ps(low, even, high);
 }
 
 HAE_COLUMNS_TARGET void hae_im2col_bf16(const float *input, long channels, long batch, long height, long width,
                                         long kernel, long stride, long padding, long out_h, long out_w, long first_row,
                                         long row_count, long first_pair, long pair_count, uint16_t *b) {
     const long rows = channels * kernel * kernel, panel_pairs = (rows + 1) / 2, count = row_count * out_w;
-    const long plane = height * width;
+    const long plane = height * width, vectors = (count + 15) / 16;
     int32_t *words = (int32_t *)b;
-    for (long q = first_pair; q < first_pair + pair_count; q++) {
-        const window_row even = locate(input, 2 * q, rows, kernel, batch, plane);
-        const window_row odd = locate(input, 2 * q + 1, rows, kernel, batch, plane);
-        long n = first_row / out_h, i = first_row - n * out_h;
-        for (long r = 0; r < row_count; r++) {
-            for (long j = 0; j < out_w; j += 16)
-                hae_bf16_store_columns(words, panel_pairs, q, r * out_w + j, out_w - j < 16 ? out_w - j : 16,
-                                       hae_bf16_pair_words(gather(even, n, i, j, stride, padding, height, width, out_w),
-                                                           gather(odd, n, i, j, stride, padding, height, width, out_w)));
-            if (++i == out_h) { i = 0; n++; }
+    column_segment segments[HAE_IM2COL_SEGMENTS];
+    int32_t first[33];
+    for (long v0 = 0; v0 < vectors;) {
+        const long built = column_segments(v0, vectors, count, first_row, out_h, out_w, stride, padding, width, kernel,
+                                           segments, first);
+        for (long q = first_pair; q < first_pair + pair_count; q++) {
+            const window_row even = locate(input, 2 * q, rows, kernel, batch, plane);
+            const window_row odd = locate(input, 2 * q + 1, rows, kernel, batch, plane);
+            for (long v = 0; v < built; v++) {
+                const long t = 16 * (v0 + v);
+                hae_bf16_store_columns(words, panel_pairs, q, t, count - t < 16 ? count - t : 16,
+                                       hae_bf16_pair_words(
+                                           gather(even, segments, first[v], first[v + 1], stride, padding, height, width),
+                                           gather(odd, segments, first[v], first[v + 1], stride, padding, height, width)));
+            }
         }
-        hae_bf16_zero_tail(words, panel_pairs, q, count);
+        v0 += built;
     }
+    for (long q = first_pair; q < first_pair + pair_count; q++) hae_bf16_zero_tail(words, panel_pairs, q, count);
 }
 
 #else

@@ -119,6 +119,7 @@ public struct Conv2d: Sendable {
         // At bf16: (⌈n/32⌉, ⌈fanIn/2⌉ pairs, 32, 2) bf16 panels (`hae_im2col.h`).
         let pairs = (fanIn + 1) / 2
         let prepacked = gathersPackedBF16 && packedWeight.acceptsPrepackedBF16 && (stride == 1 || stride == 2)
+            && kernel <= Int(HAE_IM2COL_MAX_KERNEL)
         let columns = scratch.reserve(prepacked ? BF16Panels.scratchFloats(columns: out.width * rowsPerTile, depth: fanIn)
                                                 : fanIn * out.width * rowsPerTile)
         let packed = BF16Panels.packedB(in: columns)
