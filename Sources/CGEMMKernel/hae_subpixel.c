@@ -34,29 +34,46 @@ void hae_subpixel_interleave_add(const float *even, const float *odd, float *out
     else interleave_plain(even, odd, out, count, bias);
 }
 
+/// Vectors of the gather's edge masks built at once (a block: 1 KB of stack).
+#define HAE_SUBPIXEL_BLOCK 256
+
 HAE_COLUMNS_TARGET void hae_subpixel_gather_bf16(const float *input, long channels, long batch, long height,
                                                  long width, long first_row, long row_count, long first_pair,
                                                  long pair_count, uint16_t *b) {
     const long plane = height * width, panel_pairs = 2 * channels, count = row_count * width;
+    const long vectors = (count + 15) / 16;
     int32_t *words = (int32_t *)b;
-    for (long q = first_pair; q < first_pair + pair_count; q++) {
-        const long block = 2 * q / channels, ci = 2 * q - block * channels;
-        const long dy = block == 0 || block == 3, dx = block >= 2;
-        const float *even_channel = input + ci * batch * plane, *odd_channel = even_channel + batch * plane;
-        for (long r = 0; r < row_count; r++) {
-            const long g = first_row + r, n = g / height, i = g - n * height;
-            const int inside = i + dy < height;
-            const float *even = even_channel + n * plane + (i + dy) * width + dx, *odd = odd_channel + (even - even_channel);
-            const long valid = inside ? width - dx : 0;              // columns j < valid read the row; the rest are 0
-            for (long j = 0; j < width; j += 16) {
-                const __mmask16 m = hae_first_lanes(valid - j);
-                const __m512i pair = hae_bf16_pair_words(_mm512_maskz_loadu_ps(m, even + j),
-                                                         _mm512_maskz_loadu_ps(m, odd + j));
-                hae_bf16_store_columns(words, panel_pairs, q, r * width + j, width - j < 16 ? width - j : 16, pair);
+    // Column t = r·W + j of the chunk reads input row g + dy, column j + dx — in (C, N, H, W) the float
+    // t + dy·W + dx after the chunk's first, so a vector's 16 columns are one contiguous load running on across
+    // rows (and images), but for the lanes that must read 0: j = W − 1 when dx = 1, i = H − 1 when dy = 1.
+    __mmask16 last_column[HAE_SUBPIXEL_BLOCK], last_row[HAE_SUBPIXEL_BLOCK];
+    for (long v0 = 0; v0 < vectors; v0 += HAE_SUBPIXEL_BLOCK) {
+        const long block_vectors = vectors - v0 < HAE_SUBPIXEL_BLOCK ? vectors - v0 : HAE_SUBPIXEL_BLOCK;
+        long r = 16 * v0 / width, j = 16 * v0 - r * width, i = (first_row + r) % height;
+        for (long v = 0; v < block_vectors; v++) {
+            __mmask16 column = 0, row = 0;
+            for (long lane = 0; lane < 16; lane++) {
+                if (j == width - 1) column |= (__mmask16)(1u << lane);
+                if (i == height - 1) row |= (__mmask16)(1u << lane);
+                if (++j == width) { j = 0; if (++i == height) i = 0; }
+            }
+            last_column[v] = column;
+            last_row[v] = row;
+        }
+        for (long q = first_pair; q < first_pair + pair_count; q++) {
+            const long block = 2 * q / channels, ci = 2 * q - block * channels;
+            const long dy = block == 0 || block == 3, dx = block >= 2;
+            const float *even = input + ci * batch * plane + first_row * width + dy * width + dx;
+            const float *odd = even + batch * plane;
+            for (long v = 0; v < block_vectors; v++) {
+                const long t = 16 * (v0 + v);
+                const __mmask16 m = hae_first_lanes(count - t) & (__mmask16)~((dx ? last_column[v] : 0) | (dy ? last_row[v] : 0));
+                const __m512i pair = hae_bf16_pair_words(_mm512_maskz_loadu_ps(m, even + t), _mm512_maskz_loadu_ps(m, odd + t));
+                hae_bf16_store_columns(words, panel_pairs, q, t, count - t < 16 ? count - t : 16, pair);
             }
         }
-        hae_bf16_zero_tail(words, panel_pairs, q, count);
     }
+    for (long q = first_pair; q < first_pair + pair_count; q++) hae_bf16_zero_tail(words, panel_pairs, q, count);
 }
 
 #else

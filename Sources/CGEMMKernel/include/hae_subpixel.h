@@ -4,7 +4,8 @@
 // Why: compiled for AVX2 the Swift loops stored the outputs one float at a time at stride 2, and at bf16 the shifted
 // copies were written in float32 only for the GEMM to round and repack them; together ~6 % of a bf16 forward pass.
 // Here two VPERMT2PS interleave 16 + 16 outputs, and the bf16 gather writes the shifted rows straight into the packed
-// B panels of hae_gemm_bf16_multiply_prepacked.
+// B panels of hae_gemm_bf16_multiply_prepacked, 16 columns a load running on from one row into the next (up1's rows
+// are 10 columns, up2's 20).
 //
 // ```c
 // hae_subpixel_interleave_add(even_plane_row, odd_plane_row, output_row, width, bias[co]);  // 2·width floats out
