@@ -5,7 +5,9 @@
 // Why: with the GEMMs at bf16 (twice as fast), the transforms — Swift compiled for AVX2, four tiles per step and a
 // 4 × 4 transpose per step — were a fifth of the forward pass. Here each input row is transformed along its
 // width first (stride-4 columns gathered by two VPERMT2PS per vector), then down the six rows of a tile row
-// (contiguous over tiles); the products are transformed down the tile first, then along it.
+// (contiguous over tiles); the products are transformed down the tile first, then along it. A vector's 16 tiles run
+// on from one tile row into the next (fuse1's rows are 5 tiles, fuse2's 10: one vector per tile row left most
+// lanes idle).
 //
 // Layouts (all row-major, as in Winograd.swift): the feature map is (C, N, H, W); a chunk is `row_count` global
 // tile rows g = n·tiles_high + ty starting at `first_row`, its tiles numbered t = r·tiles_wide + tx (r = g −
