@@ -38,33 +38,14 @@ public enum ErrorMaps {
                 }
             }
         }
-        let c1 = (ScoringConstants.ssimK1 * ScoringConstants.dataRange) * (ScoringConstants.ssimK1 * ScoringConstants.dataRange)
-        let c2 = (ScoringConstants.ssimK2 * ScoringConstants.dataRange) * (ScoringConstants.ssimK2 * ScoringConstants.dataRange)
-        let filter = ws.ssimFilter
-        let x = ws.x, y = ws.y, p = ws.product, tmp = ws.temporary, pad = ws.padded
+        // SSIM per channel, summed into the map and divided by 3 at the last channel (SSIMMap: no filtered
+        // planes materialized; the same sums in the same order).
         ws.ssim.withUnsafeMutableBufferPointer { ssim in
-            for i in 0..<plane { ssim[i] = 0 }
             for c in 0..<channels {
-                let a = input + c * plane, b = reconstruction + c * plane
-                for i in 0..<plane { x[i] = Double(a[i]); y[i] = Double(b[i]) }
-                filter.apply(x, to: ws.mx, temporary: tmp, padded: pad)
-                filter.apply(y, to: ws.my, temporary: tmp, padded: pad)
-                for i in 0..<plane { p[i] = x[i] * x[i] }
-                filter.apply(p, to: ws.sxx, temporary: tmp, padded: pad)
-                for i in 0..<plane { p[i] = y[i] * y[i] }
-                filter.apply(p, to: ws.syy, temporary: tmp, padded: pad)
-                for i in 0..<plane { p[i] = x[i] * y[i] }
-                filter.apply(p, to: ws.sxy, temporary: tmp, padded: pad)
-                let mx = ws.mx, my = ws.my, sxx = ws.sxx, syy = ws.syy, sxy = ws.sxy
-                for i in 0..<plane {
-                    let vx = sxx[i] - mx[i] * mx[i]
-                    let vy = syy[i] - my[i] * my[i]
-                    let vxy = sxy[i] - mx[i] * my[i]
-                    ssim[i] += ((2 * mx[i] * my[i] + c1) * (2 * vxy + c2))
-                        / ((mx[i] * mx[i] + my[i] * my[i] + c1) * (vx + vy + c2))
-                }
+                let step: SSIMMap.Step = c == 0 ? .first : c == channels - 1 ? .last : .middle
+                SSIMMap.addChannel(input + c * plane, reconstruction + c * plane, step: step,
+                                   into: ssim.baseAddress!, workspace: ws)
             }
-            for i in 0..<plane { ssim[i] /= Double(channels) }
         }
     }
 }
@@ -91,10 +72,24 @@ public struct ErrorStatistics: Sendable, Equatable {
     public init(workspace ws: ScoringWorkspace) {
         let plane = ws.planeCount, w = ws.width, h = ws.height, r = ScoringConstants.ssimRadius
         var seSum = 0.0, aeSum = 0.0, ssimSum = 0.0
-        ws.squaredError.withUnsafeBufferPointer { for v in $0 { seSum += v } }
-        ws.absoluteError.withUnsafeBufferPointer { for v in $0 { aeSum += v } }
-        ws.ssim.withUnsafeBufferPointer { s in
-            for yy in r ..< h - r { for xx in r ..< w - r { ssimSum += s[yy * w + xx] } }
+        ws.squaredError.withUnsafeBufferPointer { se in
+            ws.absoluteError.withUnsafeBufferPointer { ae in
+                ws.ssim.withUnsafeBufferPointer { s in
+                    // Three plain sums, each in its own original order (every value in turn), in one pass:
+                    // each add waits on the one before, so one sum alone runs at the add's latency; three side
+                    // by side overlap.
+                    for yy in 0..<h {
+                        let row = yy * w
+                        if yy >= r && yy < h - r {
+                            for i in row ..< row + r { seSum += se[i]; aeSum += ae[i] }
+                            for i in row + r ..< row + w - r { seSum += se[i]; aeSum += ae[i]; ssimSum += s[i] }
+                            for i in row + w - r ..< row + w { seSum += se[i]; aeSum += ae[i] }
+                        } else {
+                            for i in row ..< row + w { seSum += se[i]; aeSum += ae[i] }
+                        }
+                    }
+                }
+            }
         }
         mse = seSum / Double(plane)
         l1 = aeSum / Double(plane)
@@ -108,60 +103,11 @@ public struct ErrorStatistics: Sendable, Equatable {
         }
     }
 
-    /// The `q`-th percentile of `map` smoothed by the σ-4 filter (the smoothed plane lands in `ws.selection`).
+    /// The `q`-th percentile of `map` smoothed by the σ-4 filter (the smoothed plane lands in `ws.selection`;
+    /// the filter's scratch plane, free again, is the percentile's).
     static func smoothedPercentile(_ map: UnsafePointer<Double>, _ q: Double, _ ws: ScoringWorkspace) -> Double {
         ws.smoothFilter.apply(map, to: ws.selection, temporary: ws.temporary, padded: ws.padded)
-        return Percentile.linear(UnsafeMutableBufferPointer(start: ws.selection, count: ws.planeCount), percent: q)
-    }
-}
-
-/// numpy's `np.percentile(a, q)` with the default `'linear'` method, by in-place selection (no sort, no
-/// allocation).
-public enum Percentile {
-    /// The `percent`-th percentile of `values` (reordered in place): virtual index `v = (n − 1)·(q/100)`,
-    /// `lo = ⌊v⌋`, `t = v − lo`, then numpy's `_lerp`: `a + (b − a)·t`, or `b − (b − a)·(1 − t)` when `t ≥ 0.5`.
-    public static func linear(_ values: UnsafeMutableBufferPointer<Double>, percent: Double) -> Double {
-        let n = values.count
-        precondition(n > 0, "percentile of no values")
-        let virtual = Double(n - 1) * (percent / 100)
-        let lo = min(n - 1, max(0, Int(virtual.rounded(.down))))
-        let hi = min(n - 1, lo + 1)
-        let a = values.baseAddress!
-        select(a, count: n, k: lo)
-        let below = a[lo]
-        var above = below
-        if hi != lo {
-            above = a[hi]
-            for i in hi ..< n where a[i] < above { above = a[i] }
-        }
-        let t = virtual - Double(lo)
-        let diff = above - below
-        return t >= 0.5 ? above - diff * (1 - t) : below + diff * t
-    }
-
-    /// Reorders `a[0..<count]` so `a[k]` is the k-th smallest, smaller-or-equal values before it and
-    /// larger-or-equal after (Hoare partition, median-of-three pivot).
-    static func select(_ a: UnsafeMutablePointer<Double>, count: Int, k: Int) {
-        var lo = 0, hi = count - 1
-        while hi > lo {
-            let mid = lo + (hi - lo) / 2
-            if a[mid] < a[lo] { a.swapAt(mid, lo) }
-            if a[hi] < a[lo] { a.swapAt(hi, lo) }
-            if a[hi] < a[mid] { a.swapAt(hi, mid) }
-            let pivot = a[mid]
-            var i = lo, j = hi
-            while i <= j {
-                while a[i] < pivot { i += 1 }
-                while a[j] > pivot { j -= 1 }
-                if i <= j { a.swapAt(i, j); i += 1; j -= 1 }
-            }
-            if k <= j { hi = j } else if k >= i { lo = i } else { return }
-        }
-    }
-}
-
-extension UnsafeMutablePointer where Pointee == Double {
-    @inline(__always) fileprivate func swapAt(_ i: Int, _ j: Int) {
-        let t = self[i]; self[i] = self[j]; self[j] = t
+        return Percentile.linear(UnsafeMutableBufferPointer(start: ws.selection, count: ws.planeCount), percent: q,
+                                 scratch: ws.temporary)
     }
 }

@@ -27,6 +27,9 @@ public struct GaussianFilter: Sendable {
     let columnSource: [Int]
     /// Source row of each padded row `-radius ..< height + radius`.
     let rowSource: [Int]
+    /// `rowSource[p] mod (2·radius + 1)`: where padded row `p`'s row-filtered values sit in a ring of
+    /// `2·radius + 1` rows (``SSIMMap``).
+    let ringSlot: [Int]
 
     public init(sigma: Double, radius: Int, width: Int, height: Int) {
         precondition(sigma > 0 && radius >= 0 && width > 0 && height > 0)
@@ -37,6 +40,7 @@ public struct GaussianFilter: Sendable {
         weights = Self.kernel(sigma: sigma, radius: radius)
         columnSource = (-radius ..< width + radius).map { Self.reflectIndex($0, count: width) }
         rowSource = (-radius ..< height + radius).map { Self.reflectIndex($0, count: height) }
+        ringSlot = rowSource.map { $0 % (2 * radius + 1) }
     }
 
     /// `w_i = exp(-i²/(2σ²))` for `i = -radius…radius`, divided by their sum.
@@ -71,7 +75,7 @@ public struct GaussianFilter: Sendable {
             columnSource.withUnsafeBufferPointer { cols in
                 // Along rows: reflect one row into `padded`, then filter it.
                 for y in 0..<h {
-                    for p in 0 ..< w &+ 2 &* radius { padded[p] = source[y &* w &+ cols[p]] }
+                    Self.reflect(row: source + y &* w, into: padded, columns: cols.baseAddress!, width: w, radius: radius)
                     Self.accumulate(taps: taps, weights: k.baseAddress!, count: w, into: temporary + y &* w) { t in
                         UnsafePointer(padded + t)
                     }
@@ -88,8 +92,34 @@ public struct GaussianFilter: Sendable {
         }
     }
 
+    /// `padded[p] = row[columns[p]]` for `p < width + 2·radius`: the interior is a straight copy (the table maps
+    /// it to itself), so only the `2·radius` border entries go through the reflect table.
+    @inline(__always)
+    static func reflect(row: UnsafePointer<Double>, into padded: UnsafeMutablePointer<Double>,
+                        columns: UnsafePointer<Int>, width w: Int, radius r: Int) {
+        (padded + r).update(from: row, count: w)
+        for p in 0..<r { padded[p] = row[columns[p]] }
+        for p in r &+ w ..< w &+ 2 &* r { padded[p] = row[columns[p]] }
+    }
+
+    /// One reflected row filtered: `out[x] = Σ_t weights[t] · padded[x + t]` for `x < count` (the row pass of
+    /// ``apply(_:to:temporary:padded:)``, for callers in other files: no closure crosses the file).
+    static func filterRow(taps: Int, weights: UnsafePointer<Double>, count: Int, padded: UnsafePointer<Double>,
+                          into out: UnsafeMutablePointer<Double>) {
+        accumulate(taps: taps, weights: weights, count: count, into: out) { t in padded + t }
+    }
+
+    /// One output row of the column pass: `out[x] = Σ_t weights[t] · rows[slots[t]·rowStride + x]` for
+    /// `x < count` (``apply(_:to:temporary:padded:)``'s column pass, over any store of row-filtered rows).
+    static func filterColumns(taps: Int, weights: UnsafePointer<Double>, count: Int, rows: UnsafePointer<Double>,
+                              rowStride: Int, slots: UnsafePointer<Int>, into out: UnsafeMutablePointer<Double>) {
+        accumulate(taps: taps, weights: weights, count: count, into: out) { t in rows + slots[t] &* rowStride }
+    }
+
     /// `out[x] = Σ_t weights[t] · row(t)[x]` for `x < count`, summed from zero in ascending `t` (numpy's order)
     /// — the outputs held in registers across all taps, so `out` is written once, not once per tap.
+    /// A ragged end (150 = 4·32 + 22) is one more step ending at `count`: it recomputes a few outputs already
+    /// written, with the same operations, so they are rewritten with the same bits.
     @inline(__always)
     private static func accumulate(taps: Int, weights: UnsafePointer<Double>, count: Int,
                                    into out: UnsafeMutablePointer<Double>,
@@ -98,9 +128,8 @@ public struct GaussianFilter: Sendable {
         @inline(__always) func load(_ t: Int, _ x: Int) -> Lanes {
             UnsafeRawPointer(row(t) + x).loadUnaligned(as: Lanes.self)
         }
-        var x = 0
         // 32 outputs per step: four independent sums hide the adds' latency (one sum alone waits on each).
-        while x &+ 32 <= count {
+        @inline(__always) func step32(_ x: Int) {
             var s0 = Lanes(repeating: 0), s1 = s0, s2 = s0, s3 = s0
             for t in 0..<taps {
                 let weight = Lanes(repeating: weights[t])
@@ -114,7 +143,17 @@ public struct GaussianFilter: Sendable {
             target.storeBytes(of: s1, toByteOffset: 64, as: Lanes.self)
             target.storeBytes(of: s2, toByteOffset: 128, as: Lanes.self)
             target.storeBytes(of: s3, toByteOffset: 192, as: Lanes.self)
+        }
+        var x = 0
+        while x &+ 32 <= count {
+            step32(x)
             x &+= 32
+        }
+        // The ragged end as one more full step ending at `count` (150 = 4·32 + 22): narrower steps would wait
+        // on the adds' latency.
+        if x < count && count >= 32 {
+            step32(count &- 32)
+            return
         }
         while x &+ 8 <= count {
             var sum = SIMD8<Double>(repeating: 0)
@@ -124,6 +163,16 @@ public struct GaussianFilter: Sendable {
             }
             UnsafeMutableRawPointer(out + x).storeBytes(of: sum, as: SIMD8<Double>.self)
             x &+= 8
+        }
+        if x < count && count >= 8 {
+            var sum = SIMD8<Double>(repeating: 0)
+            let last = count &- 8
+            for t in 0..<taps {
+                let values = UnsafeRawPointer(row(t) + last).loadUnaligned(as: SIMD8<Double>.self)
+                sum = sum + SIMD8(repeating: weights[t]) * values
+            }
+            UnsafeMutableRawPointer(out + last).storeBytes(of: sum, as: SIMD8<Double>.self)
+            x = count
         }
         while x < count {
             var sum = 0.0

@@ -28,9 +28,16 @@ public final class ScoringWorkspace {
     let smoothFilter: GaussianFilter
 
     /// Scratch planes, each `width · height` Doubles, carved out of one allocation.
-    let x, y, product, mx, my, sxx, syy, sxy, temporary, selection: UnsafeMutablePointer<Double>
+    let x, product, temporary, selection: UnsafeMutablePointer<Double>
     /// One reflected row for the widest filter.
     let padded: UnsafeMutablePointer<Double>
+    /// ``SSIMMap``'s five reflected rows (x, y, x·x, y·y, x·y), each `width + 2·ssimRadius`, then its five
+    /// column-filtered rows, each `width`.
+    let ssimRows: UnsafeMutablePointer<Double>
+    /// ``SSIMMap``'s ring: five quantities × `2·ssimRadius + 1` row-filtered rows of `width`.
+    let ssimRing: UnsafeMutablePointer<Double>
+    /// ``StainResidual``'s three rows (the optical densities of R, G and B), each `width`.
+    let stainScratch: UnsafeMutablePointer<Double>
     private let storage: UnsafeMutableBufferPointer<Double>
 
     /// - Precondition: both sides > 10, so the SSIM mean (cropped by 5 on every side) is defined.
@@ -48,15 +55,20 @@ public final class ScoringWorkspace {
                                     width: width, height: height)
         smoothFilter = GaussianFilter(sigma: ScoringConstants.smoothSigma, radius: ScoringConstants.smoothRadius,
                                       width: width, height: height)
-        let planes = 10
-        storage = .allocate(capacity: planes * plane + width + 2 * ScoringConstants.smoothRadius)
+        let planes = 4
+        let paddedCount = width + 2 * ScoringConstants.smoothRadius
+        let ssimRowsCount = SSIMMap.quantities * (2 * width + 2 * ScoringConstants.ssimRadius)
+        let ssimRingCount = SSIMMap.quantities * (2 * ScoringConstants.ssimRadius + 1) * width
+        let stainScratchCount = 3 * width
+        storage = .allocate(capacity: planes * plane + paddedCount + ssimRowsCount + ssimRingCount + stainScratchCount)
         storage.initialize(repeating: 0)
         let base = storage.baseAddress!
-        x = base; y = base + plane; product = base + 2 * plane
-        mx = base + 3 * plane; my = base + 4 * plane
-        sxx = base + 5 * plane; syy = base + 6 * plane; sxy = base + 7 * plane
-        temporary = base + 8 * plane; selection = base + 9 * plane
+        x = base; product = base + plane
+        temporary = base + 2 * plane; selection = base + 3 * plane
         padded = base + planes * plane
+        ssimRows = padded + paddedCount
+        ssimRing = ssimRows + ssimRowsCount
+        stainScratch = ssimRing + ssimRingCount
     }
 
     deinit { storage.deallocate() }

@@ -23,17 +23,30 @@ public enum StainResidual {
     public static func compute(image: RGBImage, normal n: SIMD3<Double>, workspace ws: ScoringWorkspace) -> Double {
         precondition(image.width == ws.width && image.height == ws.height && image.pixels.count == 3 * ws.planeCount,
                      "StainResidual: image is \(image.width)×\(image.height), workspace \(ws.width)×\(ws.height)")
-        let plane = ws.planeCount
+        let w = ws.width, h = ws.height
         let n = n.z < 0 ? -n : n
         let floor = OpticalDensity.residualFloor
+        // Per row: the three table reads per pixel first (a gather, scalar), then the formula over the row,
+        // which vectorizes — the square root included: it is of a sum of squares, which the compiler can see
+        // is never negative, so it needs no libm call.
+        let rowRed = ws.stainScratch, rowGreen = rowRed + w, rowBlue = rowGreen + w
         OpticalDensity.table.withUnsafeBufferPointer { od in
             image.pixels.withUnsafeBufferPointer { rgb in
-                ws.stain.withUnsafeMutableBufferPointer { r in
-                    for i in 0..<plane {
-                        let red = od[Int(rgb[3 &* i])], green = od[Int(rgb[3 &* i &+ 1])], blue = od[Int(rgb[3 &* i &+ 2])]
-                        let along = red * n.x + green * n.y + blue * n.z
-                        let magnitude = (red * red + green * green + blue * blue).squareRoot()
-                        r[i] = max(along, 0) / max(magnitude, floor)
+                ws.stain.withUnsafeMutableBufferPointer { residual in
+                    for y in 0..<h {
+                        let pixels = rgb.baseAddress! + 3 * y * w
+                        for x in 0..<w {
+                            rowRed[x] = od[Int(pixels[3 &* x])]
+                            rowGreen[x] = od[Int(pixels[3 &* x &+ 1])]
+                            rowBlue[x] = od[Int(pixels[3 &* x &+ 2])]
+                        }
+                        let out = residual.baseAddress! + y * w
+                        for x in 0..<w {
+                            let red = rowRed[x], green = rowGreen[x], blue = rowBlue[x]
+                            let along = red * n.x + green * n.y + blue * n.z
+                            let magnitude = (red * red + green * green + blue * blue).squareRoot()
+                            out[x] = max(along, 0) / max(magnitude, floor)
+                        }
                     }
                 }
             }
