@@ -93,12 +93,12 @@ enum ResponseRenderer {
         return out
     }
 
-    /// One patch: JSONEncoder for every field but the map arrays, which are inserted after `"height":…,`
+    /// One patch: a score-only report by ``PatchReportJSON``; otherwise JSONEncoder for every field but the map arrays, which are inserted after `"height":…,`
     /// of the `maps` object (keys stay sorted: format, height, mse, ssim, stain, width). `"maps":{` can only be
     /// that key: a quote inside any string value is escaped.
     static func appendJSON(_ report: PatchReport, to out: inout [UInt8], encoder: JSONEncoder) throws {
         guard let maps = report.maps, let mse = maps.mse, let ssim = maps.ssim, let stain = maps.stain else {
-            out += try encoder.encode(report)
+            if !PatchReportJSON.append(report, to: &out) { out += try encoder.encode(report) }
             return
         }
         var bare = report
