@@ -200,19 +200,35 @@ static input_scratch carve(float *scratch, const hae_winograd_geometry *g) {
     return parts;
 }
 
+/// One run of a chunk (its tile rows of one image) with its segments built in the scratch: chunk tile rows
+/// first … first + rows − 1 are image n's tile rows ty0 … ty0 + rows − 1.
+typedef struct {
+    long first, rows, n, ty0, vectors;
+} input_run;
+
+static input_run begin_run(const hae_winograd_geometry *g, long first, const input_scratch *parts) {
+    input_run run = {.first = first};
+    run.rows = next_run(g, first, &run.n, &run.ty0);
+    run.vectors = row_segments(run.rows, g->tiles_wide, g->width, parts->segments, parts->first);
+    return run;
+}
+
+/// transform_rows for one channel (`channel`: its (N, H, W)) over the run, into `h` (one of the scratch's two).
+HAE_W_TARGET static void transform_run(const float *channel, const hae_winograd_geometry *g, const input_run *run,
+                                       const input_scratch *parts, float *h) {
+    transform_rows(channel + run->n * g->height * g->width, g->height, g->width, run->ty0, run->vectors,
+                   parts->segments, parts->first, h, row_span(g));
+}
+
 HAE_W_TARGET void hae_winograd_input_f32(const float *input, long first_channel, long channel_count,
                                          const hae_winograd_geometry *g, float *v, long stride, float *scratch) {
     const long plane = g->height * g->width, tw = g->tiles_wide, span = row_span(g);
     const input_scratch parts = carve(scratch, g);
-    long n, ty0;
-    for (long r = 0, rows; r < g->row_count; r += rows) {
-        rows = next_run(g, r, &n, &ty0);
-        const long vectors = row_segments(rows, tw, g->width, parts.segments, parts.first);
-        const long count = rows * tw;
+    for (long r = 0; r < g->row_count;) {
+        const input_run run = begin_run(g, r, &parts);
+        const long count = run.rows * tw;
         for (long c = first_channel; c < first_channel + channel_count; c++) {
-            const float *channel = input + c * g->batch * plane;
-            transform_rows(channel + n * plane, g->height, g->width, ty0, vectors, parts.segments, parts.first,
-                           parts.even, span);
+            transform_run(input + c * g->batch * plane, g, &run, &parts, parts.even);
             for (long t = 0; t < count; t += 16) {
                 const __mmask16 valid = hae_first_lanes(count - t);
                 float *target = v + c * stride + r * tw + t;
@@ -224,6 +240,7 @@ HAE_W_TARGET void hae_winograd_input_f32(const float *input, long first_channel,
                 }
             }
         }
+        r += run.rows;
     }
 }
 
@@ -234,19 +251,15 @@ HAE_W_BF16_TARGET void hae_winograd_input_bf16(const float *input, long first_pa
     const long xi_stride = hae_gemm_bf16_packed_b_count(count, g->channels) / 2;   // in 32-bit words
     int32_t *words = (int32_t *)b;
     const input_scratch parts = carve(scratch, g);
-    long n, ty0;
-    for (long r = 0, rows; r < g->row_count; r += rows) {
-        rows = next_run(g, r, &n, &ty0);
-        const long vectors = row_segments(rows, tw, g->width, parts.segments, parts.first);
-        const long run = rows * tw;
+    for (long r = 0; r < g->row_count;) {
+        const input_run run = begin_run(g, r, &parts);
+        const long tiles = run.rows * tw;
         for (long p = first_pair; p < first_pair + pair_count; p++) {
             const float *channel = input + 2 * p * g->batch * plane;
-            transform_rows(channel + n * plane, g->height, g->width, ty0, vectors, parts.segments, parts.first,
-                           parts.even, span);
-            transform_rows(channel + (g->batch + n) * plane, g->height, g->width, ty0, vectors, parts.segments,
-                           parts.first, parts.odd, span);
-            for (long t = 0; t < run; t += 16) {
-                const long valid = run - t < 16 ? run - t : 16;
+            transform_run(channel, g, &run, &parts, parts.even);
+            transform_run(channel + g->batch * plane, g, &run, &parts, parts.odd);
+            for (long t = 0; t < tiles; t += 16) {
+                const long valid = tiles - t < 16 ? tiles - t : 16;
                 for (long j = 0; j < 6; j++) {
                     __m512 y[6], z[6];
                     VERTICAL(parts.even, span, tw, j, t, y)
@@ -257,6 +270,7 @@ HAE_W_BF16_TARGET void hae_winograd_input_bf16(const float *input, long first_pa
                 }
             }
         }
+        r += run.rows;
     }
     for (long p = first_pair; p < first_pair + pair_count; p++)
         for (long xi = 0; xi < 36; xi++) hae_bf16_zero_tail(words + xi * xi_stride, pairs, p, count);

@@ -18,9 +18,9 @@ enum PatchReportJSON {
         guard report.maps == nil, report.reconstructionPNG == nil else { return false }
         let s = report.score
         out.append(UInt8(ascii: "{"))
-        key("anomalous", &out, first: true); out += Array((s.anomalous ? "true" : "false").utf8)
+        key("anomalous", &out, first: true); out.append(contentsOf: (s.anomalous ? "true" : "false").utf8)
         key("calibration", &out)
-        out += Array(#"{"patches":"#.utf8); out += Array(String(s.calibration.patches).utf8)
+        out.append(contentsOf: #"{"patches":"#.utf8); out.append(contentsOf: String(s.calibration.patches).utf8)
         key("source", &out); string(s.calibration.source, &out)
         out.append(UInt8(ascii: "}"))
         key("deviation", &out); number(s.deviation, &out)
@@ -33,15 +33,15 @@ enum PatchReportJSON {
         }
         out.append(UInt8(ascii: "]"))
         key("fpr", &out); number(s.fpr, &out)
-        key("index", &out); out += Array(String(report.index).utf8)
+        key("index", &out); out.append(contentsOf: String(report.index).utf8)
         key("method", &out); string(s.method.rawValue, &out)
         key("model", &out)
-        out += Array(#"{"name":"#.utf8); string(s.model.name, &out)
+        out.append(contentsOf: #"{"name":"#.utf8); string(s.model.name, &out)
         key("version", &out); string(s.model.version, &out)
         key("weights_sha256", &out); string(s.model.weightsSHA256, &out)
         out.append(UInt8(ascii: "}"))
         key("name", &out)
-        if let name = report.name { string(name, &out) } else { out += Array("null".utf8) }
+        if let name = report.name { string(name, &out) } else { out.append(contentsOf: "null".utf8) }
         key("percentile", &out); number(s.percentile, &out)
         key("percentiles", &out); statistics(s.percentiles, &out)
         key("score", &out); number(s.score, &out)
@@ -51,8 +51,8 @@ enum PatchReportJSON {
         for (index, signal) in [(ArtefactSignal.background, s.signals.background), (.blur, s.signals.blur),
                                 (.highError, s.signals.highError), (.stain, s.signals.stain)].enumerated() {
             key(signal.0.rawValue, &out, first: index == 0)
-            out += Array(#"{"deviation":"#.utf8); number(signal.1.deviation, &out)
-            key("flag", &out); out += Array((signal.1.flag ? "true" : "false").utf8)
+            out.append(contentsOf: #"{"deviation":"#.utf8); number(signal.1.deviation, &out)
+            key("flag", &out); out.append(contentsOf: (signal.1.flag ? "true" : "false").utf8)
             key("statistic", &out); string(signal.1.statistic.rawValue, &out)
             out.append(UInt8(ascii: "}"))
         }
@@ -69,13 +69,13 @@ enum PatchReportJSON {
     private static func key(_ name: String, _ out: inout [UInt8], first: Bool = false) {
         if !first { out.append(UInt8(ascii: ",")) }
         out.append(UInt8(ascii: "\""))
-        out += name.utf8
-        out += Array("\":".utf8)
+        out.append(contentsOf: name.utf8)
+        out.append(contentsOf: "\":".utf8)
     }
 
     /// The eight statistics, keys sorted.
     private static func statistics(_ v: PatchStatistics, _ out: inout [UInt8]) {
-        out += Array(#"{"dssim_p99":"#.utf8); number(v.dssimP99, &out)
+        out.append(contentsOf: #"{"dssim_p99":"#.utf8); number(v.dssimP99, &out)
         key("l1", &out); number(v.l1, &out)
         key("mse", &out); number(v.mse, &out)
         key("mse_p99", &out); number(v.mseP99, &out)
@@ -90,12 +90,12 @@ enum PatchReportJSON {
     /// non-finite value as the string the encoder's strategy names.
     private static func number(_ value: Double, _ out: inout [UInt8]) {
         guard value.isFinite else {
-            out += Array((value.isNaN ? #""NaN""# : value > 0 ? #""Infinity""# : #""-Infinity""#).utf8)
+            out.append(contentsOf: (value.isNaN ? #""NaN""# : value > 0 ? #""Infinity""# : #""-Infinity""#).utf8)
             return
         }
         var text = value.description
         if text.hasSuffix(".0") { text.removeLast(2) }
-        out += text.utf8
+        out.append(contentsOf: text.utf8)
     }
 
     /// JSONEncoder's string: `"` and `\` escaped, `\b \f \n \r \t`, the other bytes below 0x20 (NUL too) as `\u00xx`
@@ -112,12 +112,16 @@ enum PatchReportJSON {
             case 0x0D: out += [UInt8(ascii: "\\"), UInt8(ascii: "r")]
             case 0x09: out += [UInt8(ascii: "\\"), UInt8(ascii: "t")]
             case 0x00..<0x20:
-                let hex = Array("0123456789abcdef".utf8)
                 out += [UInt8(ascii: "\\"), UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"),
-                        hex[Int(byte >> 4)], hex[Int(byte & 0x0F)]]
+                        hexDigit(byte >> 4), hexDigit(byte & 0x0F)]
             default: out.append(byte)
             }
         }
         out.append(UInt8(ascii: "\""))
+    }
+
+    /// The lowercase hex digit of `value` (0 … 15).
+    private static func hexDigit(_ value: UInt8) -> UInt8 {
+        value < 10 ? UInt8(ascii: "0") + value : UInt8(ascii: "a") + value - 10
     }
 }

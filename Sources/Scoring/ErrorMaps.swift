@@ -38,11 +38,11 @@ public enum ErrorMaps {
                 }
             }
         }
-        // SSIM per channel, summed into the map and divided by 3 at the last channel (SSIMMap: no filtered
+        // SSIM per channel, summed into the map and divided by the channel count at the last channel (SSIMMap: no filtered
         // planes materialized; the same sums in the same order).
         ws.ssim.withUnsafeMutableBufferPointer { ssim in
             for c in 0..<channels {
-                let step: SSIMMap.Step = c == 0 ? .first : c == channels - 1 ? .last : .middle
+                let step: SSIMMap.Step = c == 0 ? .first : c == channels - 1 ? .last(channels: channels) : .middle
                 SSIMMap.addChannel(input + c * plane, reconstruction + c * plane, step: step,
                                    into: ssim.baseAddress!, workspace: ws)
             }

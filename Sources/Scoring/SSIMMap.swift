@@ -10,13 +10,13 @@
 /// column filter (five rows of `width`), not on five planes read back afterwards.
 ///
 /// ```swift
-/// SSIMMap.addChannel(x + c * plane, xHat + c * plane, step: c == 0 ? .first : c == 2 ? .last : .middle,
+/// SSIMMap.addChannel(x + c * plane, xHat + c * plane, step: c == 0 ? .first : c == 2 ? .last(channels: 3) : .middle,
 ///                    into: ssim, workspace: workspace)
 /// ```
 enum SSIMMap {
-    /// How a channel's SSIM joins the running map: `0 + s` (first), `m + s`, or `(m + s) / 3` (last) — the
-    /// original's zero fill, `+=` per channel and final `/= 3` (three channels), fused.
-    enum Step { case first, middle, last }
+    /// How a channel's SSIM joins the running map: `0 + s` (first), `m + s`, or `(m + s) / channels` (last) —
+    /// the original's zero fill, `+=` per channel and final `/= channels`, fused.
+    enum Step { case first, middle, last(channels: Int) }
 
     /// The five quantities of one channel, in ring order.
     static let quantities = 5
@@ -89,7 +89,7 @@ enum SSIMMap {
         let c1 = (ScoringConstants.ssimK1 * ScoringConstants.dataRange) * (ScoringConstants.ssimK1 * ScoringConstants.dataRange)
         let c2 = (ScoringConstants.ssimK2 * ScoringConstants.dataRange) * (ScoringConstants.ssimK2 * ScoringConstants.dataRange)
         // ErrorMaps' formula, operation for operation; the three steps are the original's zero fill, `+=` per
-        // channel and final `/= 3`.
+        // channel and final `/= channels`.
         @inline(__always) func ssim(_ i: Int) -> Double {
             let vx = sxx[i] - mx[i] * mx[i]
             let vy = syy[i] - my[i] * my[i]
@@ -99,7 +99,9 @@ enum SSIMMap {
         switch step {
         case .first: for i in 0..<w { out[i] = 0 + ssim(i) }
         case .middle: for i in 0..<w { out[i] = out[i] + ssim(i) }
-        case .last: for i in 0..<w { out[i] = (out[i] + ssim(i)) / 3 }
+        case .last(let channels):
+            let count = Double(channels)
+            for i in 0..<w { out[i] = (out[i] + ssim(i)) / count }
         }
     }
 }

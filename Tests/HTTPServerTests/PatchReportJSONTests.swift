@@ -22,8 +22,8 @@ struct PatchReportJSONTests {
         /// Every kind of Double the encoder formats differently: integers, tiny and huge exponents, subnormals,
         /// signed zeros, non-finite values and arbitrary bit patterns.
         mutating func double() -> Double {
-            let special: [Double] = [0, -0.0, 1, -1, 3, 0.1, 1e-5, 5e-324, 2.2250738585072014e-308, 1e16, 1e300,
-                                     -1.7976931348623157e308, 123456789012345678, 0.5, .nan, .infinity, -.infinity]
+            let special: [Double] = [0, -0.0, 1, -1, 3, 0.1, 1e-5, .leastNonzeroMagnitude, 2.2250738585072014e-308, 1e16, 1e300,
+                                     -1.7976931348623157e308, 1.2345678901234568e17, 0.5, .nan, .infinity, -.infinity]
             switch below(4) {
             case 0: return special[below(special.count)]
             case 1: return Double(below(2_000_001)) - 1_000_000
