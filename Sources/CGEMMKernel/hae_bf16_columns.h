@@ -1,6 +1,6 @@
 // hae_bf16_columns.h — private to CGEMMKernel: writing float columns into the packed bf16 B panels of
 // hae_gemm_bf16_multiply_prepacked ((tiles of 32 columns, pairs, 32, 2) uint16), shared by the producers that
-// write them directly (the Winograd input transform, the sub-pixel gather). Include only on x86-64.
+// write them directly (the Winograd input transforms of the fuse and the transposed convolutions). Include only on x86-64.
 #pragma once
 #include <immintrin.h>
 #include <stdint.h>

@@ -102,8 +102,8 @@ struct BF16Panels: Sendable {
 
     /// `C (rows × n, ldc) = A · B` with B already packed for the kernel (``hae_gemm_bf16_multiply_prepacked``:
     /// `(⌈n/32⌉, panelPairs, 32, 2)` bf16, the first ⌈K/2⌉ pairs of each tile's panel read), split as
-    /// ``multiply(matrixAt:rows:columns:n:b:ldb:c:ldc:parts:)`` is: what the Winograd input transform and the
-    /// sub-pixel gather write directly.
+    /// ``multiply(matrixAt:rows:columns:n:b:ldb:c:ldc:parts:)`` is: what the Winograd input transforms (of the
+    /// fuse and of the transposed convolutions) write directly.
     func multiplyPrepacked(matrixAt offset: Int, rows: Int, columns k: Int, n: Int, packedB: UnsafePointer<UInt16>,
                            panelPairs: Int, c: UnsafeMutablePointer<Float>, ldc: Int, parts: Int) {
         let index = index(ofMatrixAt: offset, columns: k)

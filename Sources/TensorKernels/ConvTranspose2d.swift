@@ -1,5 +1,5 @@
 /// A transposed convolution (docs/model.md §5) with PyTorch's weight layout `(C_in, C_out, k, k)`. The decoder's
-/// `up1…up4` (k 3, stride 2, padding 1, output_padding 1) run as ``SubPixelConvTranspose``; any other
+/// `up1…up4` (k 3, stride 2, padding 1, output_padding 1) run as ``TransposedWinograd``; any other
 /// configuration as one `sgemm` per chunk of the batch (`Wᵀ · X`) followed by col2im, the scatter-add of
 /// every product into the output position it lands on.
 ///
@@ -11,16 +11,16 @@
 /// up.forward(input: x, shape: s, output: y, scratch: &scratch)   // y: (128, N, 2H, 2W)
 /// ```
 public struct ConvTranspose2d: Sendable {
-    /// How the layer computes: ``automatic`` picks the sub-pixel form where it applies; ``col2im`` forces
-    /// GEMM + col2im, the general form (the sub-pixel form's reference in its tests).
+    /// How the layer computes: ``automatic`` picks the Winograd form where it applies; ``col2im`` forces
+    /// GEMM + col2im, the general form (the Winograd form's reference in its tests).
     public enum Method: Sendable { case automatic, col2im }
 
     /// The weights in the layout the method reads.
     enum Form: Sendable {
         /// `(C_in, C_out·k·k)` — PyTorch's `(C_in, C_out, k, k)` flattened; used transposed as the GEMM's A.
         case col2im(weight: [Float])
-        /// k 3, stride 2, padding 1, output_padding 1: the four parity GEMMs' packed weights.
-        case subPixel(SubPixelConvTranspose)
+        /// k 3, stride 2, padding 1, output_padding 1: the 25 Winograd GEMMs' packed weights.
+        case winograd(TransposedWinograd)
     }
 
     public let inChannels: Int, outChannels: Int
@@ -40,11 +40,12 @@ public struct ConvTranspose2d: Sendable {
         self.stride = stride
         self.padding = padding
         self.outputPadding = outputPadding
-        let subPixel = method == .automatic && kernel == 3 && stride == 2 && padding == 1 && outputPadding == 1
-        // `precision` reaches only the sub-pixel GEMMs: the col2im form (tests' reference) stays on float32 OpenBLAS.
-        form = subPixel ? .subPixel(SubPixelConvTranspose(weight: weight, inChannels: inChannels, outChannels: outChannels,
-                                                          precision: precision))
-                        : .col2im(weight: weight)
+        let doubling = kernel == 3 && stride == 2 && padding == 1 && outputPadding == 1
+        // `precision` reaches only the Winograd GEMMs: the col2im form (tests' reference) stays on float32 OpenBLAS.
+        form = method == .automatic && doubling
+            ? .winograd(TransposedWinograd(weight: weight, inChannels: inChannels, outChannels: outChannels,
+                                           precision: precision))
+            : .col2im(weight: weight)
     }
 
     /// `H_out = (H − 1)·s − 2p + k + op` (docs/model.md §5).
@@ -63,9 +64,9 @@ public struct ConvTranspose2d: Sendable {
         switch form {
         case .col2im(let weight):
             forwardByCol2im(weight: weight, input: input, shape: shape, output: output, scratch: &scratch)
-        case .subPixel(let subPixel):
+        case .winograd(let winograd):
             bias.withUnsafeBufferPointer { b in
-                subPixel.forward(input: input, shape: shape, bias: b.baseAddress!, output: output, scratch: &scratch)
+                winograd.forward(input: input, shape: shape, bias: b.baseAddress!, output: output, scratch: &scratch)
             }
         }
     }

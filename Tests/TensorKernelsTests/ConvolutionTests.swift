@@ -66,7 +66,7 @@ struct ConvolutionTests {
         #expect(got.maxAbsDifference(KernelFixtures.tensor("conv_bn.output")) <= 1e-5)
     }
 
-    @Test("ConvTranspose2d k3 s2 p1 op1: (2,6,5,7) → (2,4,10,14), sub-pixel and col2im",
+    @Test("ConvTranspose2d k3 s2 p1 op1: (2,6,5,7) → (2,4,10,14), Winograd and col2im",
           arguments: [16 << 20, 1], [ConvTranspose2d.Method.automatic, .col2im])
     func transposed(chunkLimit: Int, method: ConvTranspose2d.Method) {
         let w = KernelFixtures.tensor("convT.weight")

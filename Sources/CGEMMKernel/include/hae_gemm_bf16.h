@@ -55,7 +55,7 @@ void hae_gemm_bf16_multiply(long m, long n, long k, const uint16_t *packed, cons
 long hae_gemm_bf16_packed_b_count(long n, long k);
 
 /// hae_gemm_bf16_multiply with B already rounded and packed (64-byte aligned): for producers that write the panels
-/// directly (the Winograd input transform, the sub-pixel gather), saving the conversion pass. Same sums in the same
+/// directly (the Winograd input transforms), saving the conversion pass. Same sums in the same
 /// order. Tile t's pairs start `t · panel_pairs` pairs (64 uint16 each) into `packed_b`: panel_pairs = ⌈k/2⌉ for a B
 /// of its own (hae_gemm_bf16_packed_b_count(n, k) uint16), more for rows of a taller packed matrix.
 void hae_gemm_bf16_multiply_prepacked(long m, long n, long k, const uint16_t *packed_a, const uint16_t *packed_b,

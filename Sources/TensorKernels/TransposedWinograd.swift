@@ -1,0 +1,130 @@
+import CGEMMKernel
+
+/// ConvTranspose2d with k 3, stride 2, padding 1, output_padding 1 (docs/model.md §5; the decoder's `up1…up4`,
+/// §11) as 25 GEMMs of depth C_in per 2 × 2 block of input pixels — the sub-pixel form's 36 taps per block cut by
+/// Winograd's F(2, 2) on the odd outputs of each axis (`hae_transposed_winograd.h` derives it).
+///
+/// Along one axis, with `w_u` the tap `u` and inputs `x0, x1` (the block) and `x2` (the next pixel, 0 past the
+/// edge), the products `P0 = w1·x0`, `P1 = w1·x1`, `P2 = w2·(x0 − x1)`, `P3 = (w2 + w0)·x1`, `P4 = w0·(x2 − x1)` give
+/// the four outputs `P0, P2 + P3, P1, P3 + P4`. In 2-D product `k = 5i + j` multiplies
+/// `G_k[co, ci] = Σ_{u ∈ U(i), v ∈ U(j)} W[ci, co, u, v]` (`U = {1}, {1}, {2}, {2, 0}, {0}`, summed in Double at
+/// load) by transformed input `4·r(i) + r(j)` (`r = 0, 1, 2, 1, 3`: `x0, x1, x0 − x1, x2 − x1`), so 16 transformed
+/// inputs feed the 25 GEMMs.
+///
+/// It replaced the sub-pixel form (four parity GEMMs over shifted copies of the input, 36 products per block).
+/// `histoae bench --batch 1 --workers 1 --layers --detail reconstruction --input pixels`, one Zen 4 core, fastest
+/// pass, the two forms alternating in one build: `up1…up4` 4.69 → 3.91 ms per image at bf16, 9.3 → 7.8 ms at fp32.
+///
+/// ```swift
+/// let up = TransposedWinograd(weight: w, inChannels: 64, outChannels: 32, precision: .bf16)
+/// up.forward(input: x, shape: s, bias: b, output: y, scratch: &scratch)    // y: (32, N, 2H, 2W)
+/// ```
+public struct TransposedWinograd: Sendable {
+    public let inChannels: Int, outChannels: Int
+    /// The 25 matrices `G_k (C_out, C_in)` at float offsets `k·C_out·C_in`, packed for the GEMMs.
+    let weights: PackedWeights
+    /// At bf16 with an even C_in, the input transform writes packed bf16 panels (`hae_transposed_winograd.h`);
+    /// false keeps float32 transformed inputs that the GEMM rounds as it packs them (tests compare the two).
+    let transformsPackedBF16: Bool
+
+    /// The sets U(i) of kernel taps product axis index i sums.
+    static let taps: [[Int]] = [[1], [1], [2], [2, 0], [0]]
+
+    /// - Parameter weight: PyTorch's `(C_in, C_out, 3, 3)`.
+    /// - Parameter precision: what the 25 GEMMs run in (``PackedWeights``).
+    public init(weight: [Float], inChannels: Int, outChannels: Int, precision: Precision = .fp32,
+                transformsPackedBF16: Bool = true) {
+        precondition(weight.count == inChannels * outChannels * 9)
+        self.inChannels = inChannels
+        self.outChannels = outChannels
+        self.transformsPackedBF16 = transformsPackedBF16
+        let size = outChannels * inChannels
+        var g = [Float](repeating: 0, count: 25 * size)
+        for k in 0..<25 {
+            for co in 0..<outChannels {
+                for ci in 0..<inChannels {
+                    var sum = 0.0
+                    for u in Self.taps[k / 5] {
+                        for v in Self.taps[k % 5] { sum += Double(weight[((ci * outChannels + co) * 3 + u) * 3 + v]) }
+                    }
+                    g[k * size + co * inChannels + ci] = Float(sum)
+                }
+            }
+        }
+        weights = PackedWeights(rowMajor: consume g, rows: outChannels,
+                                matrices: (0..<25).map { (offset: $0 * size, columns: inChannels) }, precision: precision)
+    }
+
+    /// Floats from one row of a chunk's matrices to the next for `columns` tiles: whole vectors plus 32, so the 16
+    /// and 25 rows the transforms stream through at once do not share L1 sets (a multiple of 4 KB apart, they did:
+    /// the output transform ran 2× slower).
+    @inline(__always) static func rowStride(_ columns: Int) -> Int { (columns + 15) / 16 * 16 + 32 }
+
+    /// - Parameters:
+    ///   - input: `(C_in, N, H, W)`.
+    ///   - bias: `(C_out)`.
+    ///   - output: `(C_out, N, 2H, 2W)`, fully overwritten (it may be the front of a concat buffer).
+    ///   - scratch: per chunk of tile rows, the 16 transformed inputs `(16, C_in, tiles)` (or their bf16 panels) and
+    ///     the products `(C_out, 25, tiles)`.
+    public func forward(input: UnsafePointer<Float>, shape: FeatureShape, bias: UnsafePointer<Float>,
+                        output: UnsafeMutablePointer<Float>, scratch: inout ScratchBuffer) {
+        precondition(shape.channels == inChannels)
+        let tilesHigh = (shape.height + 1) / 2, tilesWide = (shape.width + 1) / 2
+        let totalRows = shape.batch * tilesHigh                  // global tile row g = n·⌈H/2⌉ + a
+        let prepacked = transformsPackedBF16 && weights.acceptsPrepackedBF16 && inChannels % 2 == 0
+        let rowsPerChunk = scratch.rowsPerTile(floatsPerRow: ((prepacked ? 8 : 16) * inChannels + 25 * outChannels) * tilesWide,
+                                               rowWidth: tilesWide, totalRows: totalRows)
+        let capacity = rowsPerChunk * tilesWide
+        let ld = Self.rowStride(capacity)
+        // bf16: each transformed input's panels, 64 uint16 (128 bytes) apart beyond their size for the same reason.
+        let panelStride = hae_gemm_bf16_packed_b_count(capacity, inChannels) + 64
+        let transformedFloats = prepacked ? BF16Panels.scratchFloats(columns: capacity, depth: inChannels, matrices: 16) + 16 * 32
+                                          : 16 * inChannels * ld
+        let buffer = scratch.reserve(transformedFloats + 25 * outChannels * ld)
+        let transformed = buffer                                  // (16, C_in, ld) float
+        let packed = BF16Panels.packedB(in: buffer)               // 16 × (⌈tiles/32⌉, C_in/2, 32, 2) bf16
+        let products = buffer + transformedFloats                 // (C_out, 25, ld)
+        let threads = scratch.threads
+        withUnsafeTemporaryAllocation(of: Int.self, capacity: 25) { offsets in
+            for k in 0..<25 { offsets[k] = k * ld }
+            var firstRow = 0
+            while firstRow < totalRows {
+                let rows = min(rowsPerChunk, totalRows - firstRow)
+                let n = rows * tilesWide
+                let geometry = hae_transposed_winograd_geometry(batch: shape.batch, height: shape.height,
+                                                                width: shape.width, first_row: firstRow, row_count: rows)
+                withUnsafePointer(to: geometry) { geometry in
+                    if prepacked {
+                        Parallel.forEach(inChannels / 2, parts: threads) { _, pairs in
+                            hae_transposed_winograd_input_bf16(input, inChannels, pairs.lowerBound, pairs.count, geometry,
+                                                               packed, panelStride)
+                        }
+                    } else {
+                        Parallel.forEach(inChannels, parts: threads) { _, channels in
+                            hae_transposed_winograd_input_f32(input, inChannels, channels.lowerBound, channels.count,
+                                                              geometry, transformed, ld)
+                        }
+                    }
+                    for k in 0..<25 {
+                        // (C_out, C_in) · (C_in, tiles) → rows (co, k) of the products, 25·ld apart.
+                        let combination = Int(hae_transposed_winograd_combination(Int32(k)))
+                        if prepacked {
+                            weights.multiplyPrepacked(matrixAt: k * outChannels * inChannels, columns: inChannels, n: n,
+                                                      packedB: packed + combination * panelStride, panelPairs: inChannels / 2,
+                                                      c: products + k * ld, ldc: 25 * ld, parts: threads)
+                        } else {
+                            weights.multiply(matrixAt: k * outChannels * inChannels, columns: inChannels, n: n,
+                                             b: transformed + combination * inChannels * ld, ldb: ld,
+                                             c: products + k * ld, ldc: 25 * ld, parts: threads)
+                        }
+                    }
+                    Parallel.forEach(outChannels, parts: threads) { _, channels in
+                        hae_transposed_winograd_output(products, offsets.baseAddress!, 25 * ld, outChannels,
+                                                       channels.lowerBound, channels.count, bias, geometry, output)
+                    }
+                }
+                firstRow += rows
+            }
+        }
+    }
+}
