@@ -25,8 +25,9 @@
 // ```c
 // hae_transposed_winograd_geometry g = {.batch = 1, .height = 80, .width = 80, .first_row = 0, .row_count = 40};
 // hae_transposed_winograd_input_f32(x, 64, 0, 64, &g, b, 1600);     // b: (16, 64, 1600)
-// // … 25 GEMMs: products[k] (C_out, 1600) = G_k (C_out, C_in) · b[combination of k] …
-// hae_transposed_winograd_output(products, offsets, 1600, 0, 32, bias, &g, y);   // y: (32, 1, 160, 160)
+// // … 25 GEMMs: product k (32, 1600) = G_k (32, 64) · b[hae_transposed_winograd_combination(k)], written as rows
+// // (co, k) of products (32, 25, 1600): C at products + k·1600, ldc 25·1600; offsets[k] = k·1600 …
+// hae_transposed_winograd_output(products, offsets, 25 * 1600, 32, 0, 32, bias, &g, y);   // y: (32, 1, 160, 160)
 // ```
 #pragma once
 #include <stdint.h>
