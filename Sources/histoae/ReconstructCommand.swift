@@ -20,6 +20,11 @@ struct ReconstructCommand: ParsableCommand {
     @Option(help: "The .npy file (format npy) or the folder (format png) to write.")
     var output: String
 
+    @Option(help: ArgumentHelp("Also write every block's output, (N, C, H, W) float32, as <block>.npy in this folder "
+                               + "(enc1 … head, output; at most \(BlockOutputs.maximumPatches) patches): for comparing "
+                               + "precisions block by block.", valueName: "folder"))
+    var blocks: String?
+
     @OptionGroup var patchOptions: PatchOptions
 
     @OptionGroup var engineOptions: EngineOptions
@@ -30,7 +35,11 @@ struct ReconstructCommand: ParsableCommand {
     func run() throws {
         let network = try modelOptions.load().model
         let patches = try PatchInputs.load(inputs, options: patchOptions)
+        if blocks != nil, patches.inputs.count > BlockOutputs.maximumPatches {
+            throw CLIError("--blocks takes at most \(BlockOutputs.maximumPatches) patches (each holds ~12 MB of block outputs); got \(patches.inputs.count)")
+        }
         let reconstruction = try reconstruct(patches.inputs, with: network)
+        if let blocks { try BlockOutputs.write(network, inputs: patches.inputs, to: URL(fileURLWithPath: blocks)) }
         switch format {
         case .npy:
             try write(PatchArrays.npy(reconstruction), to: URL(fileURLWithPath: output))

@@ -50,6 +50,31 @@ struct CommandLineTests {
         #expect(data.count == 128 + 2 * 3 * 150 * 150 * 4)
     }
 
+    @Test("reconstruct --blocks writes every block's (N, C, H, W) output; output.npy is the reconstruction")
+    func reconstructBlocks() throws {
+        let folder = try Self.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let output = folder.appendingPathComponent("out.npy"), blocks = folder.appendingPathComponent("blocks")
+        let result = try Self.histoae(["reconstruct", "--model", Self.weights, "--format", "npy", "--output", output.path,
+                                       "--blocks", blocks.path] + Self.patches)
+        #expect(result.status == 0, "\(result.stderr)")
+        let shapes = ["enc1": "(2, 64, 75, 75)", "enc2": "(2, 128, 38, 38)", "enc3": "(2, 256, 19, 19)",
+                      "enc4": "(2, 256, 10, 10)", "up1": "(2, 256, 20, 20)", "fuse1": "(2, 256, 20, 20)",
+                      "up2": "(2, 128, 40, 40)", "fuse2": "(2, 128, 40, 40)", "up3": "(2, 64, 80, 80)",
+                      "fuse3": "(2, 64, 80, 80)", "up4": "(2, 32, 160, 160)", "head": "(2, 3, 160, 160)",
+                      "output": "(2, 3, 150, 150)"]
+        for (block, shape) in shapes {
+            let data = try Data(contentsOf: blocks.appendingPathComponent("\(block).npy"))
+            let header = String(decoding: data.prefix(128), as: UTF8.self)
+            #expect(header.contains("'descr': '<f4'") && header.contains("'shape': \(shape)"), "\(block): \(header)")
+        }
+        // The last block is what the engine answered, bit for bit (one patch per pass either way).
+        #expect(try Data(contentsOf: blocks.appendingPathComponent("output.npy")) == Data(contentsOf: output))
+        let many = try Self.histoae(["reconstruct", "--model", Self.weights, "--output", output.path, "--blocks", blocks.path]
+                                    + Array(repeating: Self.patches[0], count: 33))
+        #expect(many.status != 0 && many.stderr.contains("at most 32 patches"), "\(many.stderr)")
+    }
+
     @Test("reconstruct writes one 150×150 PNG per input")
     func reconstructPNG() throws {
         let folder = try Self.temporaryFolder()

@@ -7,7 +7,8 @@ HISTOAE_PRECISION=fp32 and once with HISTOAE_PRECISION=bf16, and reconstructs a 
 patches with ``histoae reconstruct --format npy`` in both. Compares, per method: AUROC per artefact kind
 (|Δ| must be ≤ --auroc-tolerance, 0.005), per-patch score |Δ| (max, p99, mean), the fraction of patches whose
 verdict changes (all sets together must be ≤ --verdict-tolerance, 0.5 %; per set reported), the false-positive
-rate on normal patches; and the reconstruction |Δ| in the normalized [-1, 1] space. Writes
+rate on normal patches; the reconstruction |Δ| in the normalized [-1, 1] space; and, on the first
+--block-sample patches of that sample, every block's output |Δ| (``histoae reconstruct --blocks``). Writes
 
   docs/precision.md                   CPU, GEMM path per precision, command, tables, PASS/FAIL lines
   WORK/fp32/evaluation.json, WORK/bf16/evaluation.json
@@ -15,12 +16,12 @@ rate on normal patches; and the reconstruction |Δ| in the normalized [-1, 1] sp
   WORK/precision.json                 every number of docs/precision.md
 
 and exits 1 when a threshold fails (2 when the bf16 kernel did not run). docs/evaluation.* are not touched.
-Per-block drift is not measured here: no command exposes block outputs (`histoae bench --layers` times them).
 
 Usage (from the repository root; the binary is built with `swift build -c release`):
 
   python3 training/scripts/evaluate_precision.py [--model models/default] [--bin .build/release/histoae]
-      [--work DIR] [--workers N] [--max-per-set N] [--recon-sample 128] [--markdown docs/precision.md]
+      [--work DIR] [--workers N] [--max-per-set N] [--recon-sample 128] [--block-sample 16]
+      [--markdown docs/precision.md]
 
 Smoke test (a random-weight MODEL_DIR as in evaluate_scores.py; numbers meaningless):
 
@@ -61,6 +62,23 @@ def drift(a, b) -> dict:
     if d.size == 0:
         return {"n": 0, "max": None, "p99": None, "mean": None}
     return {"n": int(d.size), "max": float(d.max()), "p99": float(np.percentile(d, 99)), "mean": float(d.mean())}
+
+
+# The blocks `histoae reconstruct --blocks` writes, in the order of the forward pass.
+BLOCKS = ["enc1", "enc2", "enc3", "enc4", "up1", "fuse1", "up2", "fuse2", "up3", "fuse3", "up4", "head", "output"]
+
+
+def block_drift(fp_dir: Path, bf_dir: Path) -> list[dict]:
+    """Per block: its (N, C, H, W) shape, the drift of bf16 from fp32 and the largest |fp32| value (the scale the
+    drift is read against), from the two precisions' `--blocks` folders."""
+    rows = []
+    for name in BLOCKS:
+        fp, bf = np.load(fp_dir / f"{name}.npy"), np.load(bf_dir / f"{name}.npy")
+        if fp.shape != bf.shape:
+            raise RuntimeError(f"{name}: fp32 shape {fp.shape} but bf16 {bf.shape}")
+        rows.append({"block": name, "shape": list(fp.shape), **drift(fp, bf),
+                     "scale": float(np.abs(fp).max()) if fp.size else None})
+    return rows
 
 
 def verdict_of(rec: dict) -> str:
@@ -159,9 +177,12 @@ def machine_and_gemm(a) -> dict:
     return info
 
 
-def reconstruct(a, ea, paths: list[str], out: Path) -> tuple[np.ndarray, float]:
+def reconstruct(a, ea, paths: list[str], out: Path, blocks: Path | None = None) -> tuple[np.ndarray, float]:
+    """`histoae reconstruct --format npy` of `paths` into `out`; with `blocks`, every block's output too
+    (`--blocks`: one `<block>.npy` each)."""
     t = time.time()
     cmd = [a.bin, "reconstruct", "--model", a.model, "--format", "npy", "--output", str(out)]
+    cmd += ["--blocks", str(blocks)] if blocks is not None else []
     r = subprocess.run(cmd + (["--workers", str(a.workers)] if a.workers else []) + paths, capture_output=True, text=True)
     if r.returncode != 0:
         raise RuntimeError(f"histoae reconstruct exited {r.returncode}:\n{r.stderr[-4000:]}")
@@ -200,6 +221,22 @@ def method_summary(verdict_lines, methods: list[str], default: str) -> str:
                                                        "used." if default in failed else "passes."))
 
 
+def block_table(rows: list[dict]) -> list[str]:
+    """The per-block section: one row per block of `histoae reconstruct --blocks`."""
+    if not rows:
+        return ["Per block: not measured in this run (`--block-sample 0`)."]
+    n = rows[0]["shape"][0]
+    lines = [f"Per block (`histoae reconstruct --blocks`, the first {n} patches of that sample): |bf16 − fp32| of "
+             "every block's output, one patch per pass as the engine runs them. Each block's input already carries "
+             "the drift of the blocks before it; the last column is the block's largest |fp32| value, the scale to "
+             "read the drift against.", "",
+             "| block | output (N, C, H, W) | max | p99 | mean | max |fp32| |", "|---|---|---:|---:|---:|---:|"]
+    for r in rows:
+        lines.append(f"| `{r['block']}` | {tuple(r['shape'])} | {_f(r['max'], 5)} | {_f(r['p99'], 5)} | "
+                     f"{_f(r['mean'], 6)} | {_f(r['scale'], 4)} |")
+    return lines
+
+
 def markdown(a, info, counts, cmp, recon, timing, verdict_lines, command, card, default) -> str:
     methods = list(cmp["auroc"])
     total = sum(counts.values())
@@ -231,9 +268,9 @@ def markdown(a, info, counts, cmp, recon, timing, verdict_lines, command, card, 
               "| values | max | p99 | mean | median over patches of the patch's max |", "|---:|---:|---:|---:|---:|",
               f"| {recon['drift']['n']} | {_f(recon['drift']['max'], 5)} | {_f(recon['drift']['p99'], 5)} | "
               f"{_f(recon['drift']['mean'], 6)} | {_f(recon['patch_max_median'], 5)} |", "",
-              "Per block: not measured. No command exposes a block's output (`histoae bench --layers` times the "
-              "blocks, it does not return their values), so only the whole model is compared here.",
-              "", "## Scores", "",
+              ]
+    lines += block_table(recon.get("blocks") or [])
+    lines += ["", "## Scores", "",
               "Per-patch |bf16 − fp32| of the calibrated score (1 − false-positive rate, in [0, 1]) over all "
               f"{total} patches:", "",
               "| method | max | p99 | mean | largest move: patch, fp32 → bf16 |", "|---|---:|---:|---:|---|"]
@@ -297,6 +334,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--workers", type=int, help="histoae --workers")
     p.add_argument("--batch", type=int, help="histoae score --batch")
     p.add_argument("--recon-sample", type=int, default=128, help="normal patches reconstructed in both (default 128)")
+    p.add_argument("--block-sample", type=int, default=16,
+                   help="of those, how many also have every block's output compared (default 16, at most 32; 0: none)")
     p.add_argument("--bench-seconds", type=float, default=5.0, help="histoae bench --seconds per precision")
     p.add_argument("--auroc-tolerance", type=float, default=0.005)
     p.add_argument("--verdict-tolerance", type=float, default=0.005, help="fraction of patches (0.005 = 0.5 %%)")
@@ -321,6 +360,8 @@ def main(argv=None) -> int:
         raise SystemExit(f"unknown method {bad[0]!r}; one of {', '.join(es.METHODS)}")
     if not Path(a.bin).exists():
         raise SystemExit(f"{a.bin}: no such binary (swift build -c release)")
+    if not 0 <= a.block_sample <= 32:
+        raise SystemExit(f"--block-sample {a.block_sample}: 0 … 32 (histoae reconstruct --blocks takes at most 32)")
     card_path = Path(a.model) / "model.json" if Path(a.model).is_dir() else Path(a.model).with_name("model.json")
     card = json.loads(card_path.read_text()) if card_path.exists() else {}
     ranked = [k.key for k in es.KINDS if k.ranked]
@@ -362,6 +403,9 @@ def main(argv=None) -> int:
                 timing[prec][m] = dt
                 print(f"{prec} {m}: {len(recs)} patches in {dt:.1f} s", file=sys.stderr)
             recons[prec], timing["recon"][prec] = reconstruct(a, ea, sample, work / prec / "reconstruction.npy")
+            if a.block_sample:
+                reconstruct(a, ea, sample[:a.block_sample], work / prec / "blocks-reconstruction.npy",
+                            blocks=work / prec / "blocks")
         results[prec] = es.evaluate(sets, scores[prec], ranked)
         doc = {"command": command, "precision": prec, "gemm": info[prec]["path"], "seed": a.seed, "counts": counts,
                "seconds": timing[prec], "results": results[prec]}
@@ -370,7 +414,8 @@ def main(argv=None) -> int:
     cmp = compare(names, scores, results)
     per_patch = np.abs(recons["fp32"].astype(np.float64) - recons["bf16"]).reshape(len(sample), -1).max(axis=1)
     recon = {"patches": len(sample), "shape": list(recons["fp32"].shape), "drift": drift(recons["fp32"], recons["bf16"]),
-             "patch_max_median": float(np.median(per_patch)) if len(sample) else None}
+             "patch_max_median": float(np.median(per_patch)) if len(sample) else None,
+             "blocks": block_drift(work / "fp32" / "blocks", work / "bf16" / "blocks") if a.block_sample and sample else []}
     verdict_lines = checks(cmp, a.auroc_tolerance, a.verdict_tolerance)
     ran_bf16 = "bf16" in info["bf16"]["path"] and (recon["drift"]["max"] or 0.0) > 0.0
     if not ran_bf16:

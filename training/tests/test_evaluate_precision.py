@@ -110,3 +110,27 @@ def test_method_summary_names_failures_and_the_default():
     assert "(`b`) fails" in ep.method_summary(lines, ["a", "b"], "b")
     assert "(`c`) was not evaluated" in ep.method_summary(lines, ["a", "b"], "c")
     assert "every method" in ep.method_summary(lines[:2], ["a"], "a")
+
+
+def test_block_drift_per_block_with_scale(tmp_path):
+    fp_dir, bf_dir = tmp_path / "fp32", tmp_path / "bf16"
+    fp_dir.mkdir()
+    bf_dir.mkdir()
+    rng = np.random.default_rng(0)
+    for k, name in enumerate(ep.BLOCKS):
+        a = rng.standard_normal((2, 3, 4, 5)).astype(np.float32)
+        np.save(fp_dir / f"{name}.npy", a)
+        np.save(bf_dir / f"{name}.npy", a + np.float32(0.001 * k))  # block k drifts by exactly 0.001·k (to rounding)
+    rows = ep.block_drift(fp_dir, bf_dir)
+    assert [r["block"] for r in rows] == ep.BLOCKS
+    for k, r in enumerate(rows):
+        assert r["shape"] == [2, 3, 4, 5] and r["n"] == 120
+        assert r["max"] == pytest.approx(0.001 * k, abs=1e-6) and r["mean"] == pytest.approx(0.001 * k, abs=1e-6)
+        assert r["scale"] == pytest.approx(float(np.abs(np.load(fp_dir / f"{r['block']}.npy")).max()))
+    table = ep.block_table(rows)
+    assert table[0].startswith("Per block (`histoae reconstruct --blocks`, the first 2 patches")
+    assert sum(line.startswith("| `") for line in table) == len(ep.BLOCKS)
+    assert ep.block_table([]) == ["Per block: not measured in this run (`--block-sample 0`)."]
+    np.save(bf_dir / "head.npy", np.zeros((1, 3, 4, 5), np.float32))
+    with pytest.raises(RuntimeError, match="head: fp32 shape"):
+        ep.block_drift(fp_dir, bf_dir)
