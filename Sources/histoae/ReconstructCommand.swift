@@ -39,7 +39,7 @@ struct ReconstructCommand: ParsableCommand {
             throw CLIError("--blocks takes at most \(BlockOutputs.maximumPatches) patches (each holds ~12 MB of block outputs); got \(patches.inputs.count)")
         }
         let reconstruction = try reconstruct(patches.inputs, with: network)
-        if let blocks { try BlockOutputs.write(network, inputs: patches.inputs, to: URL(fileURLWithPath: blocks)) }
+        if let blocks { try BlockOutputFiles.write(network, inputs: patches.inputs, to: URL(fileURLWithPath: blocks)) }
         switch format {
         case .npy:
             try write(PatchArrays.npy(reconstruction), to: URL(fileURLWithPath: output))
