@@ -65,7 +65,8 @@ void hae_transposed_winograd_output_plain(const float *products, const long *off
                     if (4 * a + py >= 2 * height) break;
                     float u[5];                                     // down first: row py of Aᵀ P
                     for (long j = 0; j < 5; j++)
-                        u[j] = py == 0 ? p[j] : py == 1 ? p[10 + j] + p[15 + j] : py == 2 ? p[5 + j] : p[15 + j] + p[20 + j];
+                        u[j] = py == 0 ? p[j] : py == 1 ? p[10 + j] + p[15 + j]
+                             : py == 2 ? p[5 + j] : p[15 + j] + p[20 + j];
                     const float o[4] = {u[0], u[2] + u[3], u[1], u[3] + u[4]};
                     float *row = image + (4 * a + py) * out_width + 4 * tx;
                     for (long q = 0; q < 4 && 4 * tx + q < out_width; q++) row[q] = o[q] + bias[co];
@@ -102,21 +103,27 @@ void hae_transposed_winograd_output_plain(const float *products, const long *off
         d[3] = _mm512_sub_ps(next, odd);                                                                    \
     }
 
-/// The 16 transformed inputs (4·ry + rx) of 16 tiles from tx0 in tile row a of one channel's image.
-HAE_TW_TARGET static inline void transform16(const float *image, long height, long width, long a, long tx0,
-                                             __m512 t[16]) {
-    __m512 d0[4], d1[4], d2[4];
-    const long y = 2 * a;
-    ACROSS(image + y * width, width, tx0, d0)
-    ACROSS(y + 1 < height ? image + (y + 1) * width : (const float *)0, width, tx0, d1)
-    ACROSS(y + 2 < height ? image + (y + 2) * width : (const float *)0, width, tx0, d2)
-    for (int rx = 0; rx < 4; rx++) {
-        t[rx] = d0[rx];
-        t[4 + rx] = d1[rx];
-        t[8 + rx] = _mm512_sub_ps(d0[rx], d1[rx]);
-        t[12 + rx] = _mm512_sub_ps(d2[rx], d1[rx]);
-    }
+/// D_rx along rows 2a, 2a + 1 and 2a + 2 of one channel for 16 tiles from tx0: d[k][rx] for row 2a + k. `row` points
+/// at row 2a; `below` and `further` are the offsets of rows 2a + 1 and 2a + 2, −1 for a row past the map (zero).
+/// Both helpers are always inlined: where the compiler declined (into the bf16 caller's wider target), d went to the
+/// stack and the transform ran 5 % slower.
+#define HAE_TW_INLINE HAE_TW_TARGET __attribute__((always_inline)) static inline
+HAE_TW_INLINE void rows_across(const float *row, long below, long further, long width, long tx0, __m512 d[3][4]) {
+    ACROSS(row, width, tx0, d[0])
+    ACROSS(below < 0 ? (const float *)0 : row + below, width, tx0, d[1])
+    ACROSS(further < 0 ? (const float *)0 : row + further, width, tx0, d[2])
 }
+
+/// Transformed input k = 4·ry + rx: D_ry down the three rows' D_rx (x0, x1, x0 − x1, x2 − x1).
+HAE_TW_INLINE __m512 combination(__m512 d[3][4], int k) {
+    const int ry = k / 4, rx = k % 4;
+    return ry == 0 ? d[0][rx] : ry == 1 ? d[1][rx] : ry == 2 ? _mm512_sub_ps(d[0][rx], d[1][rx])
+                                                             : _mm512_sub_ps(d[2][rx], d[1][rx]);
+}
+
+/// Offsets of rows 2a + 1 and 2a + 2 from row 2a, −1 past the map (rows_across).
+#define ROWS_BELOW(y, height, width)                                                                        \
+    const long below = (y) + 1 < (height) ? (width) : -1, further = (y) + 2 < (height) ? 2 * (width) : -1;
 
 HAE_TW_TARGET static void input_f32_avx512(const float *input, long channels, long first_channel, long channel_count,
                                            const hae_transposed_winograd_geometry *geometry, float *b, long ldb) {
@@ -124,14 +131,16 @@ HAE_TW_TARGET static void input_f32_avx512(const float *input, long channels, lo
     const long th = tiles_high(geometry), tw = tiles_wide(geometry), step = channels * ldb;
     for (long c = first_channel; c < first_channel + channel_count; c++)
         for (long r = 0; r < geometry->row_count; r++) {
-            const long g = geometry->first_row + r, n = g / th, a = g - n * th;
-            const float *image = input + (c * geometry->batch + n) * plane;
+            const long g = geometry->first_row + r, n = g / th, a = g - n * th, y = 2 * a;
+            const float *row = input + (c * geometry->batch + n) * plane + y * width;
+            ROWS_BELOW(y, height, width)
             for (long tx0 = 0; tx0 < tw; tx0 += 16) {
-                __m512 t[16];
-                transform16(image, height, width, a, tx0, t);
+                __m512 d[3][4];
+                rows_across(row, below, further, width, tx0, d);
                 const __mmask16 m = hae_first_lanes(tw - tx0);
                 float *out = b + c * ldb + r * tw + tx0;
-                for (int k = 0; k < 16; k++) _mm512_mask_storeu_ps(out + k * step, m, t[k]);
+                _Pragma("clang loop unroll(full)")       // constant k: d stays in registers
+                for (int k = 0; k < 16; k++) _mm512_mask_storeu_ps(out + k * step, m, combination(d, k));
             }
         }
 }
@@ -148,27 +157,18 @@ HAE_COLUMNS_TARGET void hae_transposed_winograd_input_bf16(const float *input, l
             const long g = geometry->first_row + r, n = g / th, a = g - n * th, y = 2 * a;
             const float *even = input + (2 * p * geometry->batch + n) * plane + y * width;   // channel 2p, row 2a
             const float *odd = even + geometry->batch * plane;                               // channel 2p + 1
-            const long below = y + 1 < height ? width : -1, further = y + 2 < height ? 2 * width : -1;
+            ROWS_BELOW(y, height, width)
             for (long tx0 = 0; tx0 < tw; tx0 += 16) {
-                // Per channel, D_rx along rows 2a, 2a + 1, 2a + 2 (e: channel 2p, o: 2p + 1); then each
-                // combination D_ry down, stored at once (all 32 transformed vectors of the pair at once spilled).
-                __m512 e0[4], e1[4], e2[4], o0[4], o1[4], o2[4];
-                ACROSS(even, width, tx0, e0)
-                ACROSS(below < 0 ? (const float *)0 : even + below, width, tx0, e1)
-                ACROSS(further < 0 ? (const float *)0 : even + further, width, tx0, e2)
-                ACROSS(odd, width, tx0, o0)
-                ACROSS(below < 0 ? (const float *)0 : odd + below, width, tx0, o1)
-                ACROSS(further < 0 ? (const float *)0 : odd + further, width, tx0, o2)
+                // Both channels' rows across, then each combination stored at once (holding all 32 transformed
+                // vectors of the pair spilled them to the stack).
+                __m512 e[3][4], o[3][4];
+                rows_across(even, below, further, width, tx0, e);
+                rows_across(odd, below, further, width, tx0, o);
                 const long t = r * tw + tx0, lanes = tw - tx0 < 16 ? tw - tx0 : 16;
-#define STORE_COMBINATION(k, ev, ov) \
-    hae_bf16_store_columns((int32_t *)(b + (k) * stride), panel_pairs, p, t, lanes, hae_bf16_pair_words(ev, ov));
-                for (int rx = 0; rx < 4; rx++) {
-                    STORE_COMBINATION(rx, e0[rx], o0[rx])
-                    STORE_COMBINATION(4 + rx, e1[rx], o1[rx])
-                    STORE_COMBINATION(8 + rx, _mm512_sub_ps(e0[rx], e1[rx]), _mm512_sub_ps(o0[rx], o1[rx]))
-                    STORE_COMBINATION(12 + rx, _mm512_sub_ps(e2[rx], e1[rx]), _mm512_sub_ps(o2[rx], o1[rx]))
-                }
-#undef STORE_COMBINATION
+                _Pragma("clang loop unroll(full)")       // constant k: e and o stay in registers
+                for (int k = 0; k < 16; k++)
+                    hae_bf16_store_columns((int32_t *)(b + k * stride), panel_pairs, p, t, lanes,
+                                           hae_bf16_pair_words(combination(e, k), combination(o, k)));
             }
         }
         for (int k = 0; k < 16; k++) hae_bf16_zero_tail((int32_t *)(b + k * stride), panel_pairs, p, count);
@@ -227,7 +227,10 @@ HAE_TW_TARGET static void output_avx512(const float *products, const long *offse
                 // Row by row of Aᵀ P (down first), loading only the products a row needs (all 25 at once spilled):
                 // rows 0 and 2 are P[0][·] and P[1][·]; rows 1 and 3 share P[3][·].
                 { LOAD5(0, p0, p1, p2, p3, p4) store_row(p0, p1, p2, p3, p4, b, row, columns); }
-                if (rows > 2) { LOAD5(1, p0, p1, p2, p3, p4) store_row(p0, p1, p2, p3, p4, b, row + 2 * out_width, columns); }
+                if (rows > 2) {
+                    LOAD5(1, p0, p1, p2, p3, p4)
+                    store_row(p0, p1, p2, p3, p4, b, row + 2 * out_width, columns);
+                }
                 {
                     LOAD5(3, s0, s1, s2, s3, s4)
                     { LOAD5(2, p0, p1, p2, p3, p4)

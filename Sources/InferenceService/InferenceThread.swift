@@ -30,11 +30,7 @@ final class InferenceThread: @unchecked Sendable {
             workspace.threads = threads
             let started = DispatchTime.now().uptimeNanoseconds
             metrics.queueWait.recordNanoseconds(Int64(started &- patch.ticket.enqueuedAt))
-            switch patch.input {
-            case .image(let image): Normalization.normalize(image, into: input)
-            case .normalized(let values):
-                values.withUnsafeBufferPointer { input.update(from: $0.baseAddress!, count: min(per, $0.count)) }
-            }
+            patch.input.normalize(into: input)
             model.forward(input: input, count: 1, output: output, workspace: workspace)
             var outcome = PatchOutcome()
             var failure: String?

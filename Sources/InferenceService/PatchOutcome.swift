@@ -1,3 +1,4 @@
+import AutoencoderModel
 import ImageCodecs
 import Scoring
 
@@ -8,6 +9,16 @@ public enum PatchInput: Sendable {
     case image(RGBImage)
     /// `(3, 150, 150)` floats, channel-major.
     case normalized([Float])
+
+    /// Writes the model's `(3, 150, 150)` input for this patch into `input`: the image normalized (docs/model.md §3),
+    /// or the values as given (at most ``PatchArrays/patchCount`` of them).
+    public func normalize(into input: UnsafeMutablePointer<Float>) {
+        switch self {
+        case .image(let image): Normalization.normalize(image, into: input)
+        case .normalized(let values):
+            values.withUnsafeBufferPointer { input.update(from: $0.baseAddress!, count: min(PatchArrays.patchCount, $0.count)) }
+        }
+    }
 }
 
 /// How much a request wants back for each patch.

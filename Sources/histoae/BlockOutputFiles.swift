@@ -12,15 +12,10 @@ enum BlockOutputFiles {
     /// - Precondition: at most ``BlockOutputs/maximumPatches`` inputs (the command refuses more before it writes
     ///   anything).
     static func write(_ network: CNNAutoencoder3, inputs: [PatchInput], to folder: URL) throws {
-        let normalized = inputs.map { patch -> [Float] in
-            switch patch {
-            case .image(let image):
-                [Float](unsafeUninitializedCapacity: PatchArrays.patchCount) { values, count in
-                    Normalization.normalize(image, into: values.baseAddress!)
-                    count = PatchArrays.patchCount
-                }
-            case .normalized(let values): values
-            }
+        let normalized = inputs.map { patch in
+            var values = [Float](repeating: 0, count: PatchArrays.patchCount)
+            values.withUnsafeMutableBufferPointer { patch.normalize(into: $0.baseAddress!) }
+            return values
         }
         do { try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true) } catch {
             throw CLIError("\(folder.path): cannot create folder: \(error.localizedDescription)")
