@@ -59,19 +59,42 @@ def test_model_card(server, session, auth):
     assert response.headers["HistoAE-Precision"] in ("fp32", "bf16")
 
 
-def bf16_runs() -> bool:
-    """`--precision bf16` runs bf16 here: AVX-512F/BW and AVX512-BF16, and the packed kernel (not
-    HISTOAE_GEMM=openblas); elsewhere the server falls back to fp32."""
+def cpuinfo(key: str) -> str:
+    """The first processor's `key` line of /proc/cpuinfo ("" where there is none)."""
     with open("/proc/cpuinfo") as info:
-        flags = next((line.split(":", 1)[1].split() for line in info if line.startswith("flags")), [])
-    return {"avx512f", "avx512bw", "avx512_bf16"} <= set(flags) and os.environ.get("HISTOAE_GEMM") != "openblas"
+        return next((line.split(":", 1)[1].strip() for line in info if line.split(":", 1)[0].strip() == key), "")
+
+
+def bf16_runs() -> bool:
+    """The bf16 kernel can run here: AVX-512F/BW and AVX512-BF16, and the packed kernel (not
+    HISTOAE_GEMM=openblas); elsewhere the server falls back to fp32."""
+    flags = set(cpuinfo("flags").split())
+    return {"avx512f", "avx512bw", "avx512_bf16"} <= flags and os.environ.get("HISTOAE_GEMM") != "openblas"
+
+
+@pytest.mark.skipif(not bf16_runs() or cpuinfo("vendor_id") == "AuthenticAMD",
+                    reason="bf16 pays on this CPU (AMD) or cannot run at all: nothing falls back for being slower")
+def test_bf16_server_runs_fp32_where_bf16_does_not_pay(png):
+    """On a CPU with AVX512-BF16 where it is no faster than fp32 (Intel's, without AMX), `serve --precision bf16`
+    logs why once and answers fp32."""
+    s = Server("--precision", "bf16", "--max-patches", "2", env={"HISTOAE_API_KEYS": "", "HISTOAE_GEMM": ""})
+    try:
+        reason = "bf16 requested but AVX512-BF16 is no faster than fp32"
+        s.wait_for_log(reason)
+        response = requests.post(s.url + "/v1/score", data=png, headers=PNG)
+        assert response.status_code == 200, response.text
+        assert response.json()["precision"] == "fp32" and response.headers["HistoAE-Precision"] == "fp32"
+        assert sum(reason in line for line in s.stderr_lines) == 1
+    finally:
+        assert s.terminate() == 0
 
 
 @pytest.mark.skipif(not bf16_runs(), reason="this CPU cannot run bf16 (no AVX512-BF16): the server would run fp32")
 def test_bf16_server_names_bf16_on_every_answer(png):
     """`histoae serve --precision bf16`: the /v1 answers (JSON and PNG) and /v1/model carry `HistoAE-Precision:
-    bf16`, the JSON bodies `"precision": "bf16"`, and a /v2 infer response `parameters.precision`."""
-    s = Server("--precision", "bf16", "--max-patches", "2", env={"HISTOAE_API_KEYS": ""})
+    bf16`, the JSON bodies `"precision": "bf16"`, and a /v2 infer response `parameters.precision`.
+    HISTOAE_GEMM=avx512-bf16 runs the kernel on CPUs where it would not pay (Intel's), so it is tested there too."""
+    s = Server("--precision", "bf16", "--max-patches", "2", env={"HISTOAE_API_KEYS": "", "HISTOAE_GEMM": "avx512-bf16"})
     try:
         model = requests.get(s.url + "/v1/model")
         assert model.headers["HistoAE-Precision"] == "bf16"

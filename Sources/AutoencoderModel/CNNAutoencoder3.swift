@@ -23,7 +23,7 @@ public struct CNNAutoencoder3: Sendable {
     public let fuse1: FuseBlock, fuse2: FuseBlock, fuse3: FuseBlock
     /// `head`: Conv2d(32→3, k 3, s 1, p 1) with a tanh epilogue.
     public let head: Conv2d
-    /// What the GEMMs run in: the precision asked for, as this CPU runs it (``Precision/resolved(on:)``).
+    /// What the GEMMs run in: the precision asked for, where this CPU can run it (``Precision/runnable(on:)``).
     public let precision: Precision
 
     /// Loads and validates a safetensors state dict (F32, F16 or BF16), folding BatchNorm once.
@@ -37,7 +37,7 @@ public struct CNNAutoencoder3: Sendable {
     public init(stateDict file: SafetensorsFile, precision requested: Precision = .fp32) throws(ModelLoadError) {
         try StateDictContract.validate(file)
         let w = WeightSet(tensors: file.tensors)
-        let precision = requested.resolved().precision
+        let precision = requested.runnable()
         self.precision = precision
         let encoder = Architecture.encoder.map {
             w.encoderBlock($0.name, inChannels: $0.inChannels, outChannels: $0.outChannels, attention: $0.attention,

@@ -5,7 +5,7 @@ import TensorKernels
 ///
 /// ```swift
 /// guard let requested = ModelPrecision(rawValue: "bf16") else { … }
-/// let resolution = requested.resolved()              // bf16 → fp32 where the CPU lacks AVX512-BF16
+/// let resolution = requested.resolved()              // bf16 → fp32 where the CPU lacks AVX512-BF16 or it does not pay
 /// let bundle = try ModelBundle.load(url, precision: resolution.precision)
 /// bundle.model.precision                             // what runs
 /// ```

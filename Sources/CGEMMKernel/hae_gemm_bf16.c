@@ -70,6 +70,11 @@ int hae_gemm_bf16_available(void) {
         && __builtin_cpu_supports("avx512bf16") ? 1 : 0;
 }
 
+int hae_gemm_bf16_pays(void) {
+    __builtin_cpu_init();
+    return __builtin_cpu_is("amd") ? 1 : 0;
+}
+
 #define HAE_BF16_TARGET __attribute__((target("avx512f,avx512bw,avx512bf16")))
 
 /// One 32-bit word of a packed panel: a row's bf16 pair. may_alias: the panel is stored as uint16_t.
@@ -251,6 +256,7 @@ HAE_BF16_TARGET void hae_gemm_bf16_multiply_prepacked(long m, long n, long k, co
 #else  // not x86-64: never available; callers use the float32 paths.
 
 int hae_gemm_bf16_available(void) { return 0; }
+int hae_gemm_bf16_pays(void) { return 0; }
 void hae_gemm_bf16_multiply(long m, long n, long k, const uint16_t *packed, const float *b, long ldb,
                             float *c, long ldc) {
     (void)m; (void)n; (void)k; (void)packed; (void)b; (void)ldb; (void)c; (void)ldc;

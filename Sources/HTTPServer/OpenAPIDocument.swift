@@ -813,7 +813,7 @@ components:
     Precision:
       description: |
         The arithmetic the model ran in for this answer (`histoae serve --precision`, after a bf16 request
-        fell back to fp32 on a CPU without AVX512-BF16): `fp32` or `bf16`.
+        fell back to fp32 on a CPU without AVX512-BF16 or where it does not pay): `fp32` or `bf16`.
       required: true
       schema: {$ref: '#/components/schemas/Precision'}
     ServerTiming:

@@ -23,7 +23,8 @@ struct ModelOptions: ParsableArguments {
 
 /// `--precision fp32|bf16` (default: `HISTOAE_PRECISION`, else fp32; the flag wins): the arithmetic of the model's
 /// GEMMs. fp32 is PyTorch's numbers; bf16 runs the AVX512-BF16 kernel (about twice the GEMM speed; the default
-/// model's outputs within 0.02 of fp32) where the CPU has it, else fp32 with one line on stderr saying why.
+/// model's outputs within 0.05 of fp32) where the CPU has it and it pays (``Precision/resolved(on:)``), else fp32
+/// with one line on stderr saying why.
 ///
 /// ```swift
 /// @OptionGroup var precisionOptions: PrecisionOptions
@@ -32,7 +33,7 @@ struct ModelOptions: ParsableArguments {
 struct PrecisionOptions: ParsableArguments {
     static let environmentName = "HISTOAE_PRECISION"
 
-    @Option(help: ArgumentHelp("GEMM arithmetic: fp32 (exact to PyTorch) or bf16 (AVX512-BF16 where the CPU has it, else fp32) (default: $HISTOAE_PRECISION, else fp32).",
+    @Option(help: ArgumentHelp("GEMM arithmetic: fp32 (exact to PyTorch) or bf16 (AVX512-BF16 where the CPU has it and it is faster, else fp32) (default: $HISTOAE_PRECISION, else fp32).",
                                valueName: "fp32|bf16"))
     var precision: String?
 

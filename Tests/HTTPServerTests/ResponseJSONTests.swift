@@ -40,7 +40,7 @@ struct ResponseJSONTests {
 
     /// The server's engine and its Open Inference service run the bundle's model: what `/v1` (`precision`, the
     /// `HistoAE-Precision` header) and `/v2` (`parameters.precision`) report is the precision the model loaded at.
-    @Test(.enabled(if: ModelPrecision.bf16.resolved().precision == .bf16,
+    @Test(.enabled(if: ModelPrecision.bf16.runnable() == .bf16,
                    "this CPU cannot run bf16 (no AVX512-BF16, or HISTOAE_GEMM=openblas): it would load fp32"))
     func serverReportsTheBundlesPrecision() throws {
         let folder = Self.card.deletingLastPathComponent()

@@ -9,7 +9,7 @@ import Testing
 /// `ModelInfer` answers name the precision the engine's model ran in, in the response's `parameters` (a
 /// `string_param`, where tritonclient's `InferResult.get_response().parameters` reads it).
 @Suite(.serialized) struct GRPCPrecisionTests {
-    static let bf16Runs = ModelPrecision.bf16.resolved().precision == .bf16
+    static let bf16Runs = ModelPrecision.bf16.runnable() == .bf16
 
     /// The `precision` parameter of one `ModelInfer` answer from an engine running the default model at `precision`.
     static func answeredPrecision(_ precision: ModelPrecision) async throws -> String? {

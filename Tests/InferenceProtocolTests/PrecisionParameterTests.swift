@@ -8,7 +8,7 @@ import Testing
 /// model, so a model loaded at bf16 answers `"bf16"` (and the REST JSON carries it as tritonclient reads it).
 @Suite(.serialized) struct PrecisionParameterTests {
     /// bf16 runs on this CPU (AVX512-BF16 and the packed kernel); elsewhere it falls back to fp32.
-    static let bf16Runs = ModelPrecision.bf16.resolved().precision == .bf16
+    static let bf16Runs = ModelPrecision.bf16.runnable() == .bf16
 
     /// One scored patch through a service whose engine runs the default model loaded at `precision`.
     static func answer(at precision: ModelPrecision) async throws -> (OpenInferenceService, InferenceResponse) {

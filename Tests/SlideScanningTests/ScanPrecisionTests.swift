@@ -10,7 +10,7 @@ import Testing
 /// at bf16, so a value that did not come from the engine would show.
 @Suite("scan outputs name the precision", .enabled(if: ScanFixtures.available, ScanFixtures.skipReason))
 struct ScanPrecisionTests {
-    static let bf16Runs = ModelPrecision.bf16.resolved().precision == .bf16
+    static let bf16Runs = ModelPrecision.bf16.runnable() == .bf16
 
     @Test("the default scan (fp32) says fp32 in the summary and on every row")
     func fp32() async throws {

@@ -115,7 +115,7 @@ struct BF16PackedWeightsTests {
         }
     }
 
-    @Test("bf16 resolves to fp32, with the reason, where the kernel cannot run")
+    @Test("bf16 resolves to fp32, with the reason, where the kernel cannot run or does not pay")
     func fallback() {
         let noInstructions = Precision.bf16.resolved(on: GEMMCapabilities(packedKernel: true, bf16Instructions: false))
         #expect(noInstructions.precision == .fp32 && noInstructions.requested == .bf16)
@@ -127,6 +127,15 @@ struct BF16PackedWeightsTests {
         #expect(noAVX512.precision == .fp32 && noAVX512.fallbackReason?.contains("no AVX512-BF16") == true)
         let runs = Precision.bf16.resolved(on: GEMMCapabilities(packedKernel: true, bf16Instructions: true))
         #expect(runs.precision == .bf16 && runs.fallbackReason == nil)
+        // An Intel CPU with AVX512-BF16 but no gain from it: fp32, saying how to run the kernel anyway.
+        let slower = GEMMCapabilities(packedKernel: true, bf16Instructions: true, bf16Pays: false)
+        let unpaid = Precision.bf16.resolved(on: slower)
+        #expect(unpaid.precision == .fp32 && unpaid.fallbackReason?.contains("no faster than fp32") == true)
+        #expect(unpaid.fallbackReason?.contains("HISTOAE_GEMM=avx512-bf16") == true)
+        // A model loaded at bf16 still runs the kernel there (the tests' way to it on every CPU that has it).
+        #expect(Precision.bf16.runnable(on: slower) == .bf16)
+        #expect(Precision.bf16.runnable(on: GEMMCapabilities(packedKernel: true, bf16Instructions: false)) == .fp32)
+        #expect(Precision.fp32.runnable(on: slower) == .fp32)
         for capable in [true, false] {
             let fp32 = Precision.fp32.resolved(on: GEMMCapabilities(packedKernel: capable, bf16Instructions: capable))
             #expect(fp32.precision == .fp32 && fp32.fallbackReason == nil)

@@ -109,8 +109,9 @@ struct ScoreCommandTests {
     @Test("every record names the precision the model ran in: JSON's \"precision\", CSV's last column",
           arguments: ["fp32", "bf16"])
     func precisionIsNamed(_ precision: String) throws {
-        // bf16 falls back to fp32 (saying so on stderr) where the CPU lacks AVX512-BF16: expect what runs.
-        let runs = ModelPrecision(rawValue: precision)!.resolved().precision.rawValue
+        // bf16 falls back to fp32 (saying so on stderr) where the CPU lacks AVX512-BF16 or it does not pay.
+        let resolution = ModelPrecision(rawValue: precision)!.resolved()
+        let runs = resolution.precision.rawValue
         let root = try Self.workspace(inputs: Array(Self.good.prefix(2)))
         defer { try? FileManager.default.removeItem(at: root) }
         let arguments = ["score", "--model", root.appendingPathComponent("model").path, "--precision", precision,
@@ -119,6 +120,9 @@ struct ScoreCommandTests {
         #expect(json.status == 0, "\(json.stderr)")
         let records = try Self.records(json.stdout)
         #expect(records.count == 2 && records.allSatisfy { $0["precision"] as? String == runs && $0["model"] != nil })
+        // A fallback is said once, on stderr (no AVX512-BF16, or an Intel CPU where bf16 does not pay).
+        #expect(json.stderr.components(separatedBy: resolution.fallbackReason ?? "\u{0}").count
+                == (resolution.fallbackReason == nil ? 1 : 2), "\(json.stderr)")
         let csv = try Self.histoae(arguments + ["--format", "csv"])
         let rows = csv.stdout.split(separator: "\n").map(Self.csvFields)
         #expect(csv.status == 0 && rows.count == 3 && rows[0].last == "precision", "\(csv.stderr)")

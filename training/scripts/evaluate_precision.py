@@ -253,6 +253,9 @@ def markdown(a, info, counts, cmp, recon, timing, verdict_lines, command, card, 
            "[evaluation.md](evaluation.md))") + f": {total} patches ("
         + ", ".join(f"{k} {n}" for k, n in counts.items()) + ").",
         "", "Machine (`histoae machine`):", "", "```", info["machine"], "```", "",
+        f"Every `histoae` here ran with `HISTOAE_GEMM={os.environ.get('HISTOAE_GEMM', '')}`: `avx512-bf16` runs "
+        "bf16 on its kernel even on CPUs where `--precision bf16` alone would run fp32 because bf16 does not pay "
+        "there (Intel's AVX512-BF16).", "",
         "GEMM path and speed per precision (`histoae bench --detail reconstruction`, a shared machine: speed "
         "is indicative):", "",
         "| precision | GEMM | forward pass |", "|---|---|---|",
@@ -345,6 +348,9 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def main(argv=None) -> int:
     a = parse_args(argv)
+    # The drift is the bf16 kernel's wherever the CPU has its instructions: on a CPU where bf16 would not pay
+    # (Intel's AVX512-BF16), `--precision bf16` alone resolves to fp32 and there would be nothing to measure.
+    os.environ.setdefault("HISTOAE_GEMM", "avx512-bf16")
     argv_used = sys.argv[1:] if argv is None else list(argv)
     # The scratch folder does not change a figure, and names one machine's path: left out of the record.
     argv_used = [x for i, x in enumerate(argv_used)
