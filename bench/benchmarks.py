@@ -62,9 +62,9 @@ def medians(run):
     return {e: {int(b): statistics.median(v) for b, v in per.items()} for e, per in run["results"].items()}
 
 
-def service_section():
-    """The "## The service" section: bench/load_results.md's table, or nothing before a load test has run."""
-    load = BENCH / "load_results.md"
+def service_section(load=BENCH / "load_results.md"):
+    """The "## The service" section: `load`'s table (bench/load_results.md, or another machine's report), or nothing
+    before a load test has run."""
     if not load.exists():
         return []
     report = load.read_text().splitlines()
@@ -73,17 +73,25 @@ def service_section():
     command = next((l for l in report if l.startswith("- command:")), "- command: `python3 bench/load_test.py`")
     command = command.replace(" (release build)", "")
     return ["", "## The service (bench/load_test.py)", "",
-            f"From the last load test (bench/load_results.md, release build, same machine{command[len('- command'):]}); "
+            f"From the last load test ({display(load)}, release build, same machine{command[len('- command'):]}); "
             "its throughput is compared with `histoae bench` in alternating rounds of that run:", "",
             *report[start:end]]
 
 
-def refresh_service_section(path):
+def display(path):
+    """`path` relative to the repository where it lies inside it (the reports name files as a reader finds them)."""
+    try:
+        return str(path.resolve().relative_to(ROOT))
+    except ValueError:
+        return str(path)
+
+
+def refresh_service_section(path, load):
     """Replaces only the service section of an existing report (after a new `bench/load_test.py` run)."""
     lines = path.read_text().splitlines()
     start = lines.index("## The service (bench/load_test.py)") - 1
     end = lines.index("## The run's own report (bench/compare_onnx.py)") - 1
-    path.write_text("\n".join(lines[:start] + service_section() + lines[end:]) + "\n")
+    path.write_text("\n".join(lines[:start] + service_section(load) + lines[end:]) + "\n")
     print(f"refreshed the service section of {path}")
 
 
@@ -98,11 +106,14 @@ def main():
     ap.add_argument("--batches", default="1,4,8,16", help="batch sizes of the T-thread run")
     ap.add_argument("--quiet-wait", type=float, default=None,
                     help="compare_onnx.py's --quiet-wait (its default: wait up to 60 s for an idle machine)")
+    ap.add_argument("--load-results", type=Path, default=BENCH / "load_results.md",
+                    help="the load test's report whose table becomes the service section (bench/load_test.py --report; "
+                         "a page for another CPU takes that CPU's)")
     ap.add_argument("--service-only", action="store_true",
-                    help="only rewrite --out's service section from bench/load_results.md (after a load test)")
+                    help="only rewrite --out's service section from --load-results (after a load test)")
     args = ap.parse_args()
     if args.service_only:
-        return refresh_service_section(args.out)
+        return refresh_service_section(args.out, args.load_results)
     if not args.bin.exists():
         raise SystemExit(f"{args.bin} not found: run `swift build -c release` first")
     T = args.threads
@@ -191,7 +202,7 @@ def main():
     lines += ["", f"## fp32 and bf16: HistoAE and OpenVINO ({T} threads)", "",
               "Both engines in both precisions, in the same alternating rounds as above; batch 1 and each one's best "
               "batch.", "", *openvino_peer.precision_table(med, raw, full["precision"])]
-    lines += service_section()
+    lines += service_section(args.load_results)
     lines += ["", "## The run's own report (bench/compare_onnx.py)", "", "<details><summary>full output</summary>", "",
               full_md, "</details>", ""]
     args.out.write_text("\n".join(lines))

@@ -119,11 +119,37 @@ HAE_TARGET void hae_gemm_multiply(long m, long n, long k, const float *packed, c
     }
 }
 
+HAE_TARGET void hae_gemm_multiply_prepacked(long m, long n, long k, const float *packed_a, const float *packed_b,
+                                            long panel_depth, float *c, long ldc) {
+    // hae_gemm_multiply's loops without its packing: the same blocks of k in the same order.
+    for (long n0 = 0; n0 < n; n0 += HAE_GEMM_NC) {
+        const long nc = n - n0 < HAE_GEMM_NC ? n - n0 : HAE_GEMM_NC;
+        for (long k0 = 0; k0 < k; k0 += HAE_GEMM_KC) {
+            const long kc = k - k0 < HAE_GEMM_KC ? k - k0 : HAE_GEMM_KC;
+            const int accumulate = k0 > 0;
+            for (long p = 0; p < m / HAE_GEMM_MR; p++) {
+                const float *a = packed_a + (p * k + k0) * HAE_GEMM_MR;
+                for (long t = 0; t < nc; t += 32) {
+                    const long nr = nc - t < 32 ? nc - t : 32;
+                    float *cp = c + p * HAE_GEMM_MR * ldc + n0 + t;
+                    const float *panel = packed_b + ((n0 + t) / 32 * panel_depth + k0) * 32;
+                    if (nr > 16) kernel_8x32(kc, a, panel, cp, ldc, accumulate, hae_first_lanes(nr), hae_first_lanes(nr - 16));
+                    else kernel_8x16(kc, a, panel, cp, ldc, accumulate, hae_first_lanes(nr));
+                }
+            }
+        }
+    }
+}
+
 #else  // not x86-64: never available; callers use OpenBLAS.
 
 int hae_gemm_available(void) { return 0; }
 void hae_gemm_multiply(long m, long n, long k, const float *packed, const float *b, long ldb, float *c, long ldc) {
     (void)m; (void)n; (void)k; (void)packed; (void)b; (void)ldb; (void)c; (void)ldc;
+}
+void hae_gemm_multiply_prepacked(long m, long n, long k, const float *packed_a, const float *packed_b,
+                                 long panel_depth, float *c, long ldc) {
+    (void)m; (void)n; (void)k; (void)packed_a; (void)packed_b; (void)panel_depth; (void)c; (void)ldc;
 }
 
 #endif
@@ -133,4 +159,12 @@ void hae_gemm_pack(long m, long k, const float *a, long lda, float *packed) {
         for (long kk = 0; kk < k; kk++)
             for (long r = 0; r < HAE_GEMM_MR; r++)
                 packed[(p * k + kk) * HAE_GEMM_MR + r] = a[(p * HAE_GEMM_MR + r) * lda + kk];
+}
+
+long hae_gemm_packed_b_count(long n, long k) {
+    if (n < 0 || k < 0) return -1;
+    const long tiles = (n + 31) / 32;
+    long count;
+    if (__builtin_mul_overflow(tiles, 32L, &count) || __builtin_mul_overflow(count, k, &count)) return -1;
+    return count;
 }

@@ -79,6 +79,7 @@ void hae_transposed_winograd_output_plain(const float *products, const long *off
 #include <immintrin.h>
 
 #include "hae_bf16_columns.h"
+#include "hae_f32_columns.h"
 
 #define HAE_TW_TARGET __attribute__((target("avx512f")))
 
@@ -143,6 +144,29 @@ HAE_TW_TARGET static void input_f32_avx512(const float *input, long channels, lo
                 for (int k = 0; k < 16; k++) _mm512_mask_storeu_ps(out + k * step, m, combination(d, k));
             }
         }
+}
+
+HAE_TW_TARGET void hae_transposed_winograd_input_f32_packed(const float *input, long channels, long first_channel,
+                                                            long channel_count,
+                                                            const hae_transposed_winograd_geometry *geometry,
+                                                            float *b, long stride) {
+    const long height = geometry->height, width = geometry->width, plane = height * width;
+    const long th = tiles_high(geometry), tw = tiles_wide(geometry), count = geometry->row_count * tw;
+    for (long c = first_channel; c < first_channel + channel_count; c++) {
+        for (long r = 0; r < geometry->row_count; r++) {
+            const long g = geometry->first_row + r, n = g / th, a = g - n * th, y = 2 * a;
+            const float *row = input + (c * geometry->batch + n) * plane + y * width;
+            ROWS_BELOW(y, height, width)
+            for (long tx0 = 0; tx0 < tw; tx0 += 16) {
+                __m512 d[3][4];
+                rows_across(row, below, further, width, tx0, d);
+                const long t = r * tw + tx0, lanes = tw - tx0 < 16 ? tw - tx0 : 16;
+                _Pragma("clang loop unroll(full)")       // constant k: d stays in registers
+                for (int k = 0; k < 16; k++) hae_f32_store_columns(b + k * stride, channels, c, t, lanes, combination(d, k));
+            }
+        }
+        for (int k = 0; k < 16; k++) hae_f32_zero_tail(b + k * stride, channels, c, count);
+    }
 }
 
 HAE_COLUMNS_TARGET void hae_transposed_winograd_input_bf16(const float *input, long channels, long first_pair,
@@ -275,6 +299,11 @@ void hae_transposed_winograd_input_f32(const float *input, long channels, long f
 void hae_transposed_winograd_input_bf16(const float *input, long channels, long first_pair, long pair_count,
                                         const hae_transposed_winograd_geometry *geometry, uint16_t *b, long stride) {
     (void)input; (void)channels; (void)first_pair; (void)pair_count; (void)geometry; (void)b; (void)stride;
+}
+void hae_transposed_winograd_input_f32_packed(const float *input, long channels, long first_channel,
+                                              long channel_count, const hae_transposed_winograd_geometry *geometry,
+                                              float *b, long stride) {
+    (void)input; (void)channels; (void)first_channel; (void)channel_count; (void)geometry; (void)b; (void)stride;
 }
 void hae_transposed_winograd_output(const float *products, const long *offsets, long ldp, long channels,
                                     long first_channel, long channel_count, const float *bias,

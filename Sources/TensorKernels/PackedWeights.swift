@@ -115,6 +115,43 @@ public struct PackedWeights: Sendable {
                                c: c, ldc: ldc, parts: parts)
     }
 
+    /// Whether ``multiplyPrepacked(matrixAt:columns:n:packedB:panelDepth:c:ldc:parts:)`` runs: the weights are
+    /// float32 panels for the packed kernel.
+    var acceptsPrepackedF32: Bool { isPacked && bf16 == nil }
+
+    /// `C (rows × n, ldc) = A · B` for a B its producer packed for the float32 kernel: `(⌈n/32⌉, panelDepth, 32)`
+    /// floats, 64-byte aligned (`panelDepth` = columns for a B of its own, `hae_gemm_packed_b_count(n, columns)`
+    /// floats), as `parts` calls side by side; the same bits as ``multiply(matrixAt:columns:n:b:ldb:c:ldc:parts:)``.
+    /// Only where ``acceptsPrepackedF32``.
+    func multiplyPrepacked(matrixAt offset: Int, columns k: Int, n: Int, packedB: UnsafePointer<Float>,
+                           panelDepth: Int, c: UnsafeMutablePointer<Float>, ldc: Int, parts: Int = 1) {
+        precondition(acceptsPrepackedF32, "prepacked float32 B for weights that are not float32 panels")
+        values.withUnsafeBufferPointer { w in
+            let a = w.baseAddress! + offset
+            Self.split(rows: rows, n: n, parts: parts) { first, count, column, width in
+                // Column splits fall on whole 32-column tiles (split), so the tile's panel starts there.
+                hae_gemm_multiply_prepacked(count, width, k, a + first * k, packedB + column / 32 * panelDepth * 32,
+                                            panelDepth, c + first * ldc + column, ldc)
+            }
+        }
+    }
+
+    /// Floats of scratch that hold `matrices` B operands (`k × n` each) packed for the float32 kernel
+    /// (``multiplyPrepacked(matrixAt:columns:n:packedB:panelDepth:c:ldc:parts:)``) `stride` apart, plus room to
+    /// align them (``packedB(in:)``); fatal if the count overflows (the shapes are the architecture's).
+    static func scratchFloats(columns n: Int, depth k: Int, matrices: Int, stride: Int) -> Int {
+        let count = hae_gemm_packed_b_count(n, k)
+        let (all, overflow) = stride.multipliedReportingOverflow(by: matrices)
+        guard count >= 0, stride >= count, !overflow else { fatalError("packed B: \(matrices) × (\(k) × \(n)) overflows") }
+        return all + 16
+    }
+
+    /// Where packed float32 B operands start in a scratch buffer of ``scratchFloats(columns:depth:matrices:stride:)``:
+    /// its first 64-byte boundary (the kernel's aligned loads).
+    static func packedB(in buffer: UnsafeMutablePointer<Float>) -> UnsafeMutablePointer<Float> {
+        UnsafeMutableRawPointer(buffer).alignedUp(toMultipleOf: 64).assumingMemoryBound(to: Float.self)
+    }
+
     /// Runs a `rows × n` product as `parts` calls `kernel(firstRow, rowCount, firstColumn, columnCount)` side by
     /// side through ``Parallel`` (one inline call where a split does not pay).
     ///

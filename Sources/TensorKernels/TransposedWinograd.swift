@@ -23,9 +23,10 @@ public struct TransposedWinograd: Sendable {
     public let inChannels: Int, outChannels: Int
     /// The 25 matrices `G_k (C_out, C_in)` at float offsets `k·C_out·C_in`, packed for the GEMMs.
     let weights: PackedWeights
-    /// At bf16 with an even C_in, the input transform writes packed bf16 panels (`hae_transposed_winograd.h`);
-    /// false keeps float32 transformed inputs that the GEMM rounds as it packs them (tests compare the two).
-    let transformsPackedBF16: Bool
+    /// The input transform writes the GEMMs' packed B panels (`hae_transposed_winograd.h`): bf16 ones at bf16 with
+    /// an even C_in, float32 ones on the float32 packed kernel; false keeps row-major float32 transformed inputs
+    /// that the GEMM packs (and at bf16 rounds) itself (tests compare the two: the same bits).
+    let transformsPacked: Bool
 
     /// The sets U(i) of kernel taps product axis index i sums.
     static let taps: [[Int]] = [[1], [1], [2], [2, 0], [0]]
@@ -33,11 +34,11 @@ public struct TransposedWinograd: Sendable {
     /// - Parameter weight: PyTorch's `(C_in, C_out, 3, 3)`.
     /// - Parameter precision: what the 25 GEMMs run in (``PackedWeights``).
     public init(weight: [Float], inChannels: Int, outChannels: Int, precision: Precision = .fp32,
-                transformsPackedBF16: Bool = true) {
+                transformsPacked: Bool = true) {
         precondition(weight.count == inChannels * outChannels * 9)
         self.inChannels = inChannels
         self.outChannels = outChannels
-        self.transformsPackedBF16 = transformsPackedBF16
+        self.transformsPacked = transformsPacked
         let size = outChannels * inChannels
         var g = [Float](repeating: 0, count: 25 * size)
         for k in 0..<25 {
@@ -71,18 +72,22 @@ public struct TransposedWinograd: Sendable {
         precondition(shape.channels == inChannels)
         let tilesHigh = (shape.height + 1) / 2, tilesWide = (shape.width + 1) / 2
         let totalRows = shape.batch * tilesHigh                  // global tile row g = n·⌈H/2⌉ + a
-        let prepacked = transformsPackedBF16 && weights.acceptsPrepackedBF16 && inChannels % 2 == 0
+        let prepacked = transformsPacked && weights.acceptsPrepackedBF16 && inChannels % 2 == 0
+        let prepackedF32 = transformsPacked && weights.acceptsPrepackedF32
         let rowsPerChunk = scratch.rowsPerTile(floatsPerRow: ((prepacked ? 8 : 16) * inChannels + 25 * outChannels) * tilesWide,
                                                rowWidth: tilesWide, totalRows: totalRows)
         let capacity = rowsPerChunk * tilesWide
         let ld = Self.rowStride(capacity)
-        // bf16: each transformed input's panels, 64 uint16 (128 bytes) apart beyond their size for the same reason.
-        let panelStride = hae_gemm_bf16_packed_b_count(capacity, inChannels) + 64
+        // Packed: each transformed input's panels, 128 bytes apart beyond their size for the same reason.
+        let panelStride = hae_gemm_bf16_packed_b_count(capacity, inChannels) + 64               // uint16
+        let panelStrideF32 = hae_gemm_packed_b_count(capacity, inChannels) + 32                 // float
         let transformedFloats = prepacked ? BF16Panels.scratchFloats(columns: capacity, depth: inChannels, matrices: 16) + 16 * 32
-                                          : 16 * inChannels * ld
+            : prepackedF32 ? PackedWeights.scratchFloats(columns: capacity, depth: inChannels, matrices: 16, stride: panelStrideF32)
+            : 16 * inChannels * ld
         let buffer = scratch.reserve(transformedFloats + 25 * outChannels * ld)
         let transformed = buffer                                  // (16, C_in, ld) float
         let packed = BF16Panels.packedB(in: buffer)               // 16 × (⌈tiles/32⌉, C_in/2, 32, 2) bf16
+        let packedF32 = PackedWeights.packedB(in: buffer)         // 16 × (⌈tiles/32⌉, C_in, 32) float
         let products = buffer + transformedFloats                 // (C_out, 25, ld)
         let threads = scratch.threads
         withUnsafeTemporaryAllocation(of: Int.self, capacity: 25) { offsets in
@@ -99,6 +104,11 @@ public struct TransposedWinograd: Sendable {
                             hae_transposed_winograd_input_bf16(input, inChannels, pairs.lowerBound, pairs.count, geometry,
                                                                packed, panelStride)
                         }
+                    } else if prepackedF32 {
+                        Parallel.forEach(inChannels, parts: threads) { _, channels in
+                            hae_transposed_winograd_input_f32_packed(input, inChannels, channels.lowerBound,
+                                                                     channels.count, geometry, packedF32, panelStrideF32)
+                        }
                     } else {
                         Parallel.forEach(inChannels, parts: threads) { _, channels in
                             hae_transposed_winograd_input_f32(input, inChannels, channels.lowerBound, channels.count,
@@ -112,6 +122,11 @@ public struct TransposedWinograd: Sendable {
                             weights.multiplyPrepacked(matrixAt: k * outChannels * inChannels, columns: inChannels, n: n,
                                                       packedB: packed + combination * panelStride, panelPairs: inChannels / 2,
                                                       c: products + k * ld, ldc: 25 * ld, parts: threads)
+                        } else if prepackedF32 {
+                            weights.multiplyPrepacked(matrixAt: k * outChannels * inChannels, columns: inChannels, n: n,
+                                                      packedB: packedF32 + combination * panelStrideF32,
+                                                      panelDepth: inChannels, c: products + k * ld, ldc: 25 * ld,
+                                                      parts: threads)
                         } else {
                             weights.multiply(matrixAt: k * outChannels * inChannels, columns: inChannels, n: n,
                                              b: transformed + combination * inChannels * ld, ldb: ld,

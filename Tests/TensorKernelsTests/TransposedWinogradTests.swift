@@ -81,7 +81,7 @@ struct TransposedWinogradTests {
                                                 outChannels: outChannels)
         let direct = TransposedWinograd(weight: w, inChannels: inChannels, outChannels: outChannels, precision: .bf16)
         let floats = TransposedWinograd(weight: w, inChannels: inChannels, outChannels: outChannels, precision: .bf16,
-                                        transformsPackedBF16: false)
+                                        transformsPacked: false)
         let fp32 = TransposedWinograd(weight: w, inChannels: inChannels, outChannels: outChannels)
         let want = Self.run(floats, x, shape, bias)
         let exact = Self.run(fp32, x, shape, bias)
@@ -93,6 +93,23 @@ struct TransposedWinogradTests {
             let got = Self.run(direct, x, shape, bias, chunkLimit: chunkLimit, minimumColumns: minimumColumns,
                                threads: threads)
             #expect(got == want, "chunk limit \(chunkLimit), \(threads) thread(s)")
+        }
+    }
+
+    @Test("fp32: transforming straight into packed panels gives the bits of the GEMM packing row-major transforms",
+          .enabled(if: PackedWeights.kernelAvailable, "no AVX-512F (or HISTOAE_GEMM=openblas): the packed kernel cannot run here"),
+          arguments: shapes + [(5, 5, 1, 264, 8)])               // C_in past one 256-deep block of the kernel
+    func packedTransformF32(height: Int, width: Int, batch: Int, inChannels: Int, outChannels: Int) {
+        let (shape, x, w, bias) = Self.operands(height: height, width: width, batch: batch, inChannels: inChannels,
+                                                outChannels: outChannels)
+        let direct = TransposedWinograd(weight: w, inChannels: inChannels, outChannels: outChannels)
+        let rowMajor = TransposedWinograd(weight: w, inChannels: inChannels, outChannels: outChannels,
+                                          transformsPacked: false)
+        let want = Self.run(rowMajor, x, shape, bias)
+        for (chunkLimit, minimumColumns, threads) in Self.chunkings {
+            let got = Self.run(direct, x, shape, bias, chunkLimit: chunkLimit, minimumColumns: minimumColumns,
+                               threads: threads)
+            #expect(got.map(\.bitPattern) == want.map(\.bitPattern), "chunk limit \(chunkLimit), \(threads) thread(s)")
         }
     }
 

@@ -33,6 +33,18 @@ void hae_gemm_pack(long m, long k, const float *a, long lda, float *packed);
 /// m % HAE_GEMM_MR == 0. Only call when hae_gemm_available() returned 1.
 void hae_gemm_multiply(long m, long n, long k, const float *packed, const float *b, long ldb, float *c, long ldc);
 
+/// Floats of a B (k × n) packed for hae_gemm_multiply_prepacked: (⌈n/32⌉ tiles, k, 32) — 32·⌈n/32⌉·k; −1 if n or
+/// k is negative or the count overflows. Column t of depth d lies at (⌊t/32⌋·panel_depth + d)·32 + t mod 32.
+long hae_gemm_packed_b_count(long n, long k);
+
+/// hae_gemm_multiply with B already packed (64-byte aligned): for producers that write the panels directly (the
+/// transposed convolutions' Winograd input transform, whose chunk stays in L2), saving the copy hae_gemm_multiply
+/// makes of every block of B. Same sums in the same order, so the same bits. Tile t's panel starts `t · panel_depth · 32` floats into
+/// `packed_b`: panel_depth = k for a B of its own (hae_gemm_packed_b_count(n, k) floats), more for rows of a
+/// taller packed matrix. Columns past n are read but never reach C.
+void hae_gemm_multiply_prepacked(long m, long n, long k, const float *packed_a, const float *packed_b,
+                                 long panel_depth, float *c, long ldc);
+
 #ifdef __cplusplus
 }
 #endif

@@ -54,6 +54,13 @@ static inline int hae_transposed_winograd_combination(int k) {
 void hae_transposed_winograd_input_f32(const float *input, long channels, long first_channel, long channel_count,
                                        const hae_transposed_winograd_geometry *geometry, float *b, long ldb);
 
+/// The same into packed float B panels for hae_gemm_multiply_prepacked: combination m's panels at `b + m·stride`
+/// floats, (⌈count/32⌉, C_in, 32) with count = row_count·⌈W/2⌉, zero past count; stride ≥
+/// hae_gemm_packed_b_count(count, C_in). Needs AVX-512F (hae_gemm_available()).
+void hae_transposed_winograd_input_f32_packed(const float *input, long channels, long first_channel,
+                                              long channel_count, const hae_transposed_winograd_geometry *geometry,
+                                              float *b, long stride);
+
 /// The same for channel pairs first_pair … + pair_count − 1 (channels 2p, 2p + 1; C_in even), rounded to bf16 (to
 /// nearest even, as VCVTNE2PS2BF16) into packed B panels for hae_gemm_bf16_multiply_prepacked: combination m's
 /// panels at `b + m·stride` uint16, (⌈count/32⌉, C_in/2, 32, 2) with count = row_count·⌈W/2⌉, zero past count;
