@@ -126,30 +126,11 @@ HAE_TW_INLINE __m512 combination(__m512 d[3][4], int k) {
 #define ROWS_BELOW(y, height, width)                                                                        \
     const long below = (y) + 1 < (height) ? (width) : -1, further = (y) + 2 < (height) ? 2 * (width) : -1;
 
-HAE_TW_TARGET static void input_f32_avx512(const float *input, long channels, long first_channel, long channel_count,
-                                           const hae_transposed_winograd_geometry *geometry, float *b, long ldb) {
-    const long height = geometry->height, width = geometry->width, plane = height * width;
-    const long th = tiles_high(geometry), tw = tiles_wide(geometry), step = channels * ldb;
-    for (long c = first_channel; c < first_channel + channel_count; c++)
-        for (long r = 0; r < geometry->row_count; r++) {
-            const long g = geometry->first_row + r, n = g / th, a = g - n * th, y = 2 * a;
-            const float *row = input + (c * geometry->batch + n) * plane + y * width;
-            ROWS_BELOW(y, height, width)
-            for (long tx0 = 0; tx0 < tw; tx0 += 16) {
-                __m512 d[3][4];
-                rows_across(row, below, further, width, tx0, d);
-                const __mmask16 m = hae_first_lanes(tw - tx0);
-                float *out = b + c * ldb + r * tw + tx0;
-                _Pragma("clang loop unroll(full)")       // constant k: d stays in registers
-                for (int k = 0; k < 16; k++) _mm512_mask_storeu_ps(out + k * step, m, combination(d, k));
-            }
-        }
-}
-
-HAE_TW_TARGET void hae_transposed_winograd_input_f32_packed(const float *input, long channels, long first_channel,
-                                                            long channel_count,
-                                                            const hae_transposed_winograd_geometry *geometry,
-                                                            float *b, long stride) {
+/// The float32 input transform of channels first_channel … + channel_count − 1: each combination k stored row-major
+/// (`ld` = ldb: b[(k·C_in + c)·ldb + t]) or, with `packed`, into the kernel's packed panels (`ld` = stride: combination
+/// k's at b + k·stride, zero past the chunk's tiles). Always inlined with a constant `packed`: two loops, no branch.
+HAE_TW_INLINE void input_f32_avx512(const float *input, long channels, long first_channel, long channel_count,
+                                    const hae_transposed_winograd_geometry *geometry, float *b, long ld, int packed) {
     const long height = geometry->height, width = geometry->width, plane = height * width;
     const long th = tiles_high(geometry), tw = tiles_wide(geometry), count = geometry->row_count * tw;
     for (long c = first_channel; c < first_channel + channel_count; c++) {
@@ -162,11 +143,28 @@ HAE_TW_TARGET void hae_transposed_winograd_input_f32_packed(const float *input, 
                 rows_across(row, below, further, width, tx0, d);
                 const long t = r * tw + tx0, lanes = tw - tx0 < 16 ? tw - tx0 : 16;
                 _Pragma("clang loop unroll(full)")       // constant k: d stays in registers
-                for (int k = 0; k < 16; k++) hae_f32_store_columns(b + k * stride, channels, c, t, lanes, combination(d, k));
+                for (int k = 0; k < 16; k++) {
+                    if (packed) hae_f32_store_columns(b + k * ld, channels, c, t, lanes, combination(d, k));
+                    else _mm512_mask_storeu_ps(b + (k * channels + c) * ld + t, hae_first_lanes(lanes), combination(d, k));
+                }
             }
         }
-        for (int k = 0; k < 16; k++) hae_f32_zero_tail(b + k * stride, channels, c, count);
+        if (packed)
+            for (int k = 0; k < 16; k++) hae_f32_zero_tail(b + k * ld, channels, c, count);
     }
+}
+
+HAE_TW_TARGET static void input_f32_row_major(const float *input, long channels, long first_channel,
+                                              long channel_count, const hae_transposed_winograd_geometry *geometry,
+                                              float *b, long ldb) {
+    input_f32_avx512(input, channels, first_channel, channel_count, geometry, b, ldb, 0);
+}
+
+HAE_TW_TARGET void hae_transposed_winograd_input_f32_packed(const float *input, long channels, long first_channel,
+                                                            long channel_count,
+                                                            const hae_transposed_winograd_geometry *geometry,
+                                                            float *b, long stride) {
+    input_f32_avx512(input, channels, first_channel, channel_count, geometry, b, stride, 1);
 }
 
 HAE_COLUMNS_TARGET void hae_transposed_winograd_input_bf16(const float *input, long channels, long first_pair,
@@ -278,7 +276,7 @@ static int has_avx512(void) {
 
 void hae_transposed_winograd_input_f32(const float *input, long channels, long first_channel, long channel_count,
                                        const hae_transposed_winograd_geometry *geometry, float *b, long ldb) {
-    if (has_avx512()) input_f32_avx512(input, channels, first_channel, channel_count, geometry, b, ldb);
+    if (has_avx512()) input_f32_row_major(input, channels, first_channel, channel_count, geometry, b, ldb);
     else hae_transposed_winograd_input_f32_plain(input, channels, first_channel, channel_count, geometry, b, ldb);
 }
 
