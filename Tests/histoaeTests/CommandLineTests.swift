@@ -1,3 +1,4 @@
+import AutoencoderModel
 import Foundation
 import Testing
 
@@ -157,6 +158,9 @@ struct CommandLineTests {
         let report = try Self.histoae(["machine"])
         #expect(report.status == 0, "\(report.stderr)")
         #expect(report.stdout.contains("cpu: ") && report.stdout.contains("GEMM: ") && report.stdout.contains("OpenBLAS"))
+        // What --precision bf16 runs on this CPU, as the commands and the server resolve it.
+        let bf16 = ModelPrecision.bf16.resolved()
+        #expect(report.stdout.contains("--precision bf16: \(bf16.fallbackReason ?? "bf16; GEMM: ")"), "\(report.stdout)")
         let core = try Self.histoae(["machine", "--openblas-core"])
         #expect(core.status == 0)
         let name = core.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
