@@ -90,6 +90,23 @@ static float *thread_panels(void) {
     return panels;
 }
 
+/// One block of depths k0 … k0 + kc − 1 and nc columns: C (m × nc, ldc) (+)= A's block · B's block, each 8-row panel of
+/// A (KC × 8, 8 KB, in L1) sweeping every 32-column tile; tile j's (kc × 32) panel starts at panels + j·tile_floats.
+HAE_TARGET static inline void multiply_block(long m, long k, long k0, long kc, long nc, const float *packed,
+                                             const float *panels, long tile_floats, float *c, long ldc) {
+    const int accumulate = k0 > 0;
+    for (long p = 0; p < m / HAE_GEMM_MR; p++) {
+        const float *a = packed + (p * k + k0) * HAE_GEMM_MR;
+        for (long t = 0; t < nc; t += 32) {
+            const long nr = nc - t < 32 ? nc - t : 32;
+            const float *panel = panels + t / 32 * tile_floats;
+            float *cp = c + p * HAE_GEMM_MR * ldc + t;
+            if (nr > 16) kernel_8x32(kc, a, panel, cp, ldc, accumulate, hae_first_lanes(nr), hae_first_lanes(nr - 16));
+            else kernel_8x16(kc, a, panel, cp, ldc, accumulate, hae_first_lanes(nr));
+        }
+    }
+}
+
 // The loops of Goto's GEMM with A already packed: per block of NC columns and KC depths, B's block is packed once
 // (one (KC × 32) panel per 32-column tile, in L2), then each 8-row panel of A (KC × 8, 8 KB, in L1) sweeps every
 // tile. So the weights stream from memory once per call, not once per 32 columns.
@@ -103,41 +120,21 @@ HAE_TARGET void hae_gemm_multiply(long m, long n, long k, const float *packed, c
         const long nc = n - n0 < block ? n - n0 : block;
         for (long k0 = 0; k0 < k; k0 += HAE_GEMM_KC) {
             const long kc = k - k0 < HAE_GEMM_KC ? k - k0 : HAE_GEMM_KC;
-            const int accumulate = k0 > 0;
             for (long t = 0; t < nc; t += 32)
                 pack_b(kc, nc - t < 32 ? nc - t : 32, b + k0 * ldb + n0 + t, ldb, panels + t * kc);
-            for (long p = 0; p < m / HAE_GEMM_MR; p++) {
-                const float *a = packed + (p * k + k0) * HAE_GEMM_MR;
-                for (long t = 0; t < nc; t += 32) {
-                    const long nr = nc - t < 32 ? nc - t : 32;
-                    float *cp = c + p * HAE_GEMM_MR * ldc + n0 + t;
-                    if (nr > 16) kernel_8x32(kc, a, panels + t * kc, cp, ldc, accumulate, hae_first_lanes(nr), hae_first_lanes(nr - 16));
-                    else kernel_8x16(kc, a, panels + t * kc, cp, ldc, accumulate, hae_first_lanes(nr));
-                }
-            }
+            multiply_block(m, k, k0, kc, nc, packed, panels, 32 * kc, c + n0, ldc);
         }
     }
 }
 
 HAE_TARGET void hae_gemm_multiply_prepacked(long m, long n, long k, const float *packed_a, const float *packed_b,
                                             long panel_depth, float *c, long ldc) {
-    // hae_gemm_multiply's loops without its packing: the same blocks of k in the same order.
+    // hae_gemm_multiply's blocks in the same order, reading the producer's panels instead of packing its own.
     for (long n0 = 0; n0 < n; n0 += HAE_GEMM_NC) {
         const long nc = n - n0 < HAE_GEMM_NC ? n - n0 : HAE_GEMM_NC;
-        for (long k0 = 0; k0 < k; k0 += HAE_GEMM_KC) {
-            const long kc = k - k0 < HAE_GEMM_KC ? k - k0 : HAE_GEMM_KC;
-            const int accumulate = k0 > 0;
-            for (long p = 0; p < m / HAE_GEMM_MR; p++) {
-                const float *a = packed_a + (p * k + k0) * HAE_GEMM_MR;
-                for (long t = 0; t < nc; t += 32) {
-                    const long nr = nc - t < 32 ? nc - t : 32;
-                    float *cp = c + p * HAE_GEMM_MR * ldc + n0 + t;
-                    const float *panel = packed_b + ((n0 + t) / 32 * panel_depth + k0) * 32;
-                    if (nr > 16) kernel_8x32(kc, a, panel, cp, ldc, accumulate, hae_first_lanes(nr), hae_first_lanes(nr - 16));
-                    else kernel_8x16(kc, a, panel, cp, ldc, accumulate, hae_first_lanes(nr));
-                }
-            }
-        }
+        for (long k0 = 0; k0 < k; k0 += HAE_GEMM_KC)
+            multiply_block(m, k, k0, k - k0 < HAE_GEMM_KC ? k - k0 : HAE_GEMM_KC, nc, packed_a,
+                           packed_b + (n0 / 32 * panel_depth + k0) * 32, 32 * panel_depth, c + n0, ldc);
     }
 }
 
