@@ -28,14 +28,16 @@ int hae_gemm_available(void) {
                       c##r##1 = _mm512_add_ps(c##r##1, _mm512_maskz_loadu_ps(m1, q + 16)); } \
     _mm512_mask_storeu_ps(q, m0, c##r##0); _mm512_mask_storeu_ps(q + 16, m1, c##r##1); }
 
-/// C (8 × ≤32, ldc) (+)= A panel (kc × 8) · B panel (kc × 32); m0/m1 mask the columns 0–15 and 16–31.
-HAE_TARGET static void kernel_8x32(long kc, const float *a, const float *b, float *c, long ldc,
-                                   int accumulate, __mmask16 m0, __mmask16 m1) {
+/// C (8 × ≤32, ldc) (+)= A panel (kc × 8) · B panel (kc × 32); m0/m1 mask the columns 0–15 and 16–31; `next`: see
+/// HAE_PREFETCH_NEXT_PANEL (hae_lanes.h).
+HAE_TARGET static inline void kernel_8x32(long kc, const float *a, const float *b, float *c, long ldc,
+                                          int accumulate, __mmask16 m0, __mmask16 m1, const char *next) {
     __m512 c00 = _mm512_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00,
            c40 = c00, c41 = c00, c50 = c00, c51 = c00, c60 = c00, c61 = c00, c70 = c00, c71 = c00;
     for (long k = 0; k < kc; k++) {
         const __m512 b0 = _mm512_load_ps(b), b1 = _mm512_load_ps(b + 16);
         HAE_ROW2(0) HAE_ROW2(1) HAE_ROW2(2) HAE_ROW2(3) HAE_ROW2(4) HAE_ROW2(5) HAE_ROW2(6) HAE_ROW2(7)
+        HAE_PREFETCH_NEXT_PANEL(k, next)
         a += HAE_GEMM_MR;
         b += 32;
     }
@@ -48,12 +50,13 @@ HAE_TARGET static void kernel_8x32(long kc, const float *a, const float *b, floa
     _mm512_mask_storeu_ps(q, m0, c##r); }
 
 /// The same for ≤ 16 columns: the 32-wide kernel would spend half its FMAs on masked-off lanes.
-HAE_TARGET static void kernel_8x16(long kc, const float *a, const float *b, float *c, long ldc,
-                                   int accumulate, __mmask16 m0) {
+HAE_TARGET static inline void kernel_8x16(long kc, const float *a, const float *b, float *c, long ldc,
+                                          int accumulate, __mmask16 m0, const char *next) {
     __m512 c0 = _mm512_setzero_ps(), c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0, c6 = c0, c7 = c0;
     for (long k = 0; k < kc; k++) {
         const __m512 b0 = _mm512_load_ps(b);
         HAE_ROW1(0) HAE_ROW1(1) HAE_ROW1(2) HAE_ROW1(3) HAE_ROW1(4) HAE_ROW1(5) HAE_ROW1(6) HAE_ROW1(7)
+        HAE_PREFETCH_NEXT_PANEL(k, next)
         a += HAE_GEMM_MR;
         b += 32;
     }
@@ -92,17 +95,23 @@ static float *thread_panels(void) {
 
 /// One block of depths k0 … k0 + kc − 1 and nc columns: C (m × nc, ldc) (+)= A's block · B's block, each 8-row panel of
 /// A (KC × 8, 8 KB, in L1) sweeping every 32-column tile; tile j's (kc × 32) panel starts at panels + j·tile_floats.
+/// A panel's first tile prefetches the panel that follows: the next 8 rows' block, or the next block's first panel.
 HAE_TARGET static inline void multiply_block(long m, long k, long k0, long kc, long nc, const float *packed,
                                              const float *panels, long tile_floats, float *c, long ldc) {
     const int accumulate = k0 > 0;
-    for (long p = 0; p < m / HAE_GEMM_MR; p++) {
+    const long panel_count = m / HAE_GEMM_MR;
+    for (long p = 0; p < panel_count; p++) {
         const float *a = packed + (p * k + k0) * HAE_GEMM_MR;
+        const float *following = p + 1 < panel_count ? a + k * HAE_GEMM_MR
+                               : k0 + kc < k ? packed + (k0 + kc) * HAE_GEMM_MR : NULL;
         for (long t = 0; t < nc; t += 32) {
             const long nr = nc - t < 32 ? nc - t : 32;
             const float *panel = panels + t / 32 * tile_floats;
             float *cp = c + p * HAE_GEMM_MR * ldc + t;
-            if (nr > 16) kernel_8x32(kc, a, panel, cp, ldc, accumulate, hae_first_lanes(nr), hae_first_lanes(nr - 16));
-            else kernel_8x16(kc, a, panel, cp, ldc, accumulate, hae_first_lanes(nr));
+            const char *next = t == 0 ? (const char *)following : NULL;
+            if (nr > 16)
+                kernel_8x32(kc, a, panel, cp, ldc, accumulate, hae_first_lanes(nr), hae_first_lanes(nr - 16), next);
+            else kernel_8x16(kc, a, panel, cp, ldc, accumulate, hae_first_lanes(nr), next);
         }
     }
 }

@@ -91,14 +91,15 @@ typedef int32_t __attribute__((may_alias)) bf16_pair;
     _mm512_mask_storeu_ps(q, m0, c##r##0); _mm512_mask_storeu_ps(q + 16, m1, c##r##1); }
 
 /// C (8 × ≤32 float, ldc) (+)= A panel (pairs, 8, 2 bf16, read as pairs × 8 words) · B panel (pairs, 32, 2 bf16);
-/// m0/m1 mask the columns 0–15 and 16–31.
-HAE_BF16_TARGET static void kernel_8x32(long pairs, const bf16_pair *a, const __m512i *b, float *c, long ldc,
-                                        int accumulate, __mmask16 m0, __mmask16 m1) {
+/// m0/m1 mask the columns 0–15 and 16–31; `next`: see HAE_PREFETCH_NEXT_PANEL (hae_lanes.h).
+HAE_BF16_TARGET static inline void kernel_8x32(long pairs, const bf16_pair *a, const __m512i *b, float *c, long ldc,
+                                               int accumulate, __mmask16 m0, __mmask16 m1, const char *next) {
     __m512 c00 = _mm512_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00,
            c40 = c00, c41 = c00, c50 = c00, c51 = c00, c60 = c00, c61 = c00, c70 = c00, c71 = c00;
     for (long j = 0; j < pairs; j++) {                                  // pair j: depths 2j, 2j + 1
         const __m512bh b0 = (__m512bh)_mm512_load_si512(b), b1 = (__m512bh)_mm512_load_si512(b + 1);
         BF16_ROW2(0) BF16_ROW2(1) BF16_ROW2(2) BF16_ROW2(3) BF16_ROW2(4) BF16_ROW2(5) BF16_ROW2(6) BF16_ROW2(7)
+        HAE_PREFETCH_NEXT_PANEL(j, next)
         a += HAE_GEMM_BF16_MR;
         b += 2;
     }
@@ -113,12 +114,13 @@ HAE_BF16_TARGET static void kernel_8x32(long pairs, const bf16_pair *a, const __
 
 /// The same for ≤ 16 columns (the panel's first 16 column pairs): the 32-wide kernel would spend half its
 /// instructions on masked-off lanes. Each lane sees the same instruction sequence as in kernel_8x32.
-HAE_BF16_TARGET static void kernel_8x16(long pairs, const bf16_pair *a, const __m512i *b, float *c, long ldc,
-                                        int accumulate, __mmask16 m0) {
+HAE_BF16_TARGET static inline void kernel_8x16(long pairs, const bf16_pair *a, const __m512i *b, float *c, long ldc,
+                                               int accumulate, __mmask16 m0, const char *next) {
     __m512 c0 = _mm512_setzero_ps(), c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0, c6 = c0, c7 = c0;
     for (long j = 0; j < pairs; j++) {
         const __m512bh b0 = (__m512bh)_mm512_load_si512(b);
         BF16_ROW1(0) BF16_ROW1(1) BF16_ROW1(2) BF16_ROW1(3) BF16_ROW1(4) BF16_ROW1(5) BF16_ROW1(6) BF16_ROW1(7)
+        HAE_PREFETCH_NEXT_PANEL(j, next)
         a += HAE_GEMM_BF16_MR;
         b += 2;
     }
@@ -152,7 +154,7 @@ HAE_BF16_TARGET static void pack_b(long kc, long nr, const float *b, long ldb, _
 /// behind the VDPBF16PS instead of running as a pass of their own; each lane's arithmetic is kernel_8x32's.
 HAE_BF16_TARGET static void kernel_8x32_packing(long kc, const bf16_pair *a, const float *src, long ldb,
                                                 __m512i *panel, float *c, long ldc, int accumulate,
-                                                __mmask16 m0, __mmask16 m1) {
+                                                __mmask16 m0, __mmask16 m1, const char *next) {
     const __m512i interleave = _mm512_set_epi16(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8,
                                                 23, 7, 22, 6, 21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
     __m512 c00 = _mm512_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00,
@@ -168,11 +170,20 @@ HAE_BF16_TARGET static void kernel_8x32_packing(long kc, const bf16_pair *a, con
         _mm512_store_si512(panel, (__m512i)b0);
         _mm512_store_si512(panel + 1, (__m512i)b1);
         BF16_ROW2(0) BF16_ROW2(1) BF16_ROW2(2) BF16_ROW2(3) BF16_ROW2(4) BF16_ROW2(5) BF16_ROW2(6) BF16_ROW2(7)
+        HAE_PREFETCH_NEXT_PANEL(kk / 2, next)
         a += HAE_GEMM_BF16_MR;
         panel += 2;
     }
     BF16_STORE2(0) BF16_STORE2(1) BF16_STORE2(2) BF16_STORE2(3)
     BF16_STORE2(4) BF16_STORE2(5) BF16_STORE2(6) BF16_STORE2(7)
+}
+
+/// The A panel to prefetch while panel p (at `a`) computes its block, whose pairs end before `block_end`: the next
+/// 8 rows' block, the first panel's next block, or NULL after the last.
+static inline const char *following_panel(long m, long p, long pairs, long block_end, const bf16_pair *packed,
+                                          const bf16_pair *a) {
+    if (p + 1 < m / HAE_GEMM_BF16_MR) return (const char *)(a + pairs * HAE_GEMM_BF16_MR);
+    return block_end < pairs ? (const char *)(packed + block_end * HAE_GEMM_BF16_MR) : NULL;
 }
 
 static pthread_key_t panel_key;
@@ -210,17 +221,21 @@ HAE_BF16_TARGET void hae_gemm_bf16_multiply(long m, long n, long k, const uint16
             for (long p = 0; p < m / HAE_GEMM_BF16_MR; p++) {                // A panel p: rows p·8 … p·8 + 7
                 // Its pairs k0/2 … k0/2 + kp − 1: (kp, 8) 32-bit words.
                 const bf16_pair *a = (const bf16_pair *)packed + (p * pairs + k0 / 2) * HAE_GEMM_BF16_MR;
+                const char *following = following_panel(m, p, pairs, k0 / 2 + kp, (const bf16_pair *)packed, a);
                 for (long t = 0; t < nc; t += 32) {                    // tile t: columns n0 + t … n0 + t + nr − 1
                     const long nr = nc - t < 32 ? nc - t : 32;
                     float *cp = c + p * HAE_GEMM_BF16_MR * ldc + n0 + t;    // C (8 × nr, ldc)
                     __m512i *panel = panels + t / 16 * kp;              // B panel (kp, 32, 2) bf16 = kp × 2 vectors
+                    const char *next = t == 0 ? following : NULL;
                     if (p == 0 && nr > 16)
                         kernel_8x32_packing(kc, a, b + k0 * ldb + n0 + t, ldb, panel, cp, ldc, accumulate,
-                                            hae_first_lanes(nr), hae_first_lanes(nr - 16));
+                                            hae_first_lanes(nr), hae_first_lanes(nr - 16), next);
                     else {
                         if (p == 0) pack_b(kc, nr, b + k0 * ldb + n0 + t, ldb, panel);
-                        if (nr > 16) kernel_8x32(kp, a, panel, cp, ldc, accumulate, hae_first_lanes(nr), hae_first_lanes(nr - 16));
-                        else kernel_8x16(kp, a, panel, cp, ldc, accumulate, hae_first_lanes(nr));
+                        if (nr > 16)
+                            kernel_8x32(kp, a, panel, cp, ldc, accumulate, hae_first_lanes(nr), hae_first_lanes(nr - 16),
+                                        next);
+                        else kernel_8x16(kp, a, panel, cp, ldc, accumulate, hae_first_lanes(nr), next);
                     }
                 }
             }
@@ -241,12 +256,15 @@ HAE_BF16_TARGET void hae_gemm_bf16_multiply_prepacked(long m, long n, long k, co
             const int accumulate = k0 > 0;
             for (long p = 0; p < m / HAE_GEMM_BF16_MR; p++) {
                 const bf16_pair *a = (const bf16_pair *)packed_a + (p * pairs + k0 / 2) * HAE_GEMM_BF16_MR;
+                const char *following = following_panel(m, p, pairs, k0 / 2 + kp, (const bf16_pair *)packed_a, a);
                 for (long t = 0; t < nc; t += 32) {
                     const long nr = nc - t < 32 ? nc - t : 32;
                     float *cp = c + p * HAE_GEMM_BF16_MR * ldc + n0 + t;
                     const __m512i *panel = b + ((n0 + t) / 32 * panel_pairs + k0 / 2) * 2;
-                    if (nr > 16) kernel_8x32(kp, a, panel, cp, ldc, accumulate, hae_first_lanes(nr), hae_first_lanes(nr - 16));
-                    else kernel_8x16(kp, a, panel, cp, ldc, accumulate, hae_first_lanes(nr));
+                    const char *next = t == 0 ? following : NULL;
+                    if (nr > 16)
+                        kernel_8x32(kp, a, panel, cp, ldc, accumulate, hae_first_lanes(nr), hae_first_lanes(nr - 16), next);
+                    else kernel_8x16(kp, a, panel, cp, ldc, accumulate, hae_first_lanes(nr), next);
                 }
             }
         }
