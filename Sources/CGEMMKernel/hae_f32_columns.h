@@ -1,6 +1,6 @@
 // hae_f32_columns.h — private to CGEMMKernel: writing float columns into the packed float B panels of
 // hae_gemm_multiply_prepacked ((tiles of 32 columns, depth, 32) float) for a producer that writes them directly
-// (the transposed convolutions' Winograd input transform): the float32 twin of hae_bf16_columns.h. The fuse
+// (the transposed convolutions' Winograd input transform, im2col): the float32 twin of hae_bf16_columns.h. The fuse
 // layers' F(4×4, 3×3) input transform does not: its V outgrows L2, and the GEMMs reading its panels from L3 ran
 // slower (fuse1…fuse3 +3 %) than packing each block into L1 themselves. Include only on x86-64.
 #pragma once

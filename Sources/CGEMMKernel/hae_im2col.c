@@ -5,6 +5,7 @@
 #include <immintrin.h>
 
 #include "hae_bf16_columns.h"
+#include "hae_f32_columns.h"
 
 /// Where row k of the im2col matrix reads: its channel plane and kernel offsets; `rows` past K: a zero row.
 typedef struct {
@@ -68,8 +69,9 @@ static long column_segments(long v0, long vectors, long count, long first_row, l
     return built;
 }
 
-/// Row `w` at the vector whose segments are segments[a … b − 1] (zero in the padding and past the chunk).
-HAE_COLUMNS_TARGET static inline __m512 gather(window_row w, const column_segment *segments, long a, long b,
+/// Row `w` at the vector whose segments are segments[a … b − 1] (zero in the padding and past the chunk). AVX-512F
+/// only, always inlined, so that both the float32 and the bf16 gather (a wider target) take it in.
+HAE_F32_COLUMNS_TARGET __attribute__((always_inline)) static inline __m512 gather(window_row w, const column_segment *segments, long a, long b,
                                                long stride, long padding, long height, long width) {
     __m512 low = _mm512_setzero_ps(), high = low;
     if (!w.channel) return low;
@@ -114,7 +116,38 @@ HAE_COLUMNS_TARGET void hae_im2col_bf16(const float *input, long channels, long 
     for (long q = first_pair; q < first_pair + pair_count; q++) hae_bf16_zero_tail(words, panel_pairs, q, count);
 }
 
+HAE_F32_COLUMNS_TARGET void hae_im2col_f32(const float *input, long channels, long batch, long height, long width,
+                                           long kernel, long stride, long padding, long out_h, long out_w,
+                                           long first_row, long row_count, long first_depth, long depth_count,
+                                           float *b) {
+    const long rows = channels * kernel * kernel, count = row_count * out_w;
+    const long plane = height * width, vectors = (count + 15) / 16;
+    column_segment segments[HAE_IM2COL_SEGMENTS];
+    int32_t first[33];
+    for (long v0 = 0; v0 < vectors;) {
+        const long built = column_segments(v0, vectors, count, first_row, out_h, out_w, stride, padding, width, kernel,
+                                           segments, first);
+        for (long d = first_depth; d < first_depth + depth_count; d++) {
+            const window_row row = locate(input, d, rows, kernel, batch, plane);
+            for (long v = 0; v < built; v++) {
+                const long t = 16 * (v0 + v);
+                hae_f32_store_columns(b, rows, d, t, count - t < 16 ? count - t : 16,
+                                      gather(row, segments, first[v], first[v + 1], stride, padding, height, width));
+            }
+        }
+        v0 += built;
+    }
+    for (long d = first_depth; d < first_depth + depth_count; d++) hae_f32_zero_tail(b, rows, d, count);
+}
+
 #else
+
+void hae_im2col_f32(const float *input, long channels, long batch, long height, long width, long kernel, long stride,
+                    long padding, long out_h, long out_w, long first_row, long row_count, long first_depth,
+                    long depth_count, float *b) {
+    (void)input; (void)channels; (void)batch; (void)height; (void)width; (void)kernel; (void)stride; (void)padding;
+    (void)out_h; (void)out_w; (void)first_row; (void)row_count; (void)first_depth; (void)depth_count; (void)b;
+}
 
 void hae_im2col_bf16(const float *input, long channels, long batch, long height, long width, long kernel, long stride,
                      long padding, long out_h, long out_w, long first_row, long row_count, long first_pair,

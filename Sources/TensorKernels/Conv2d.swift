@@ -18,9 +18,10 @@ public struct Conv2d: Sendable {
     public let bias: [Float]
     /// How it runs, fixed at load time; each way keeps the weights only in the form it reads.
     let method: Method
-    /// At bf16, im2col writes the kernel's packed bf16 panels directly (`hae_im2col.h`); false keeps the float32
-    /// matrix the GEMM rounds as it packs it (tests compare the two: the same bits).
-    let gathersPackedBF16: Bool
+    /// im2col writes the packed kernel's B panels directly (`hae_im2col.h`): float32 ones, or at bf16 rounded bf16
+    /// ones; false keeps the row-major float32 matrix the GEMM packs (at bf16 rounds) itself (tests compare the two:
+    /// the same bits).
+    let gathersPacked: Bool
 
     enum Method: Sendable {
         /// Winograd F(4×4, 3×3): 3×3 stride-1 "same" convolutions over many channels (the decoder's fuse convs).
@@ -32,11 +33,11 @@ public struct Conv2d: Sendable {
     }
 
     /// - Parameter precision: what its GEMMs run in (``PackedWeights``); the direct loops are always float32.
-    /// - Parameter gathersPackedBF16: see ``gathersPackedBF16``.
+    /// - Parameter gathersPacked: see ``gathersPacked``.
     public init(weight: [Float], bias: [Float], inChannels: Int, outChannels: Int,
                 kernel: Int, stride: Int, padding: Int, activation: Activation, precision: Precision = .fp32,
-                gathersPackedBF16: Bool = true) {
-        self.gathersPackedBF16 = gathersPackedBF16
+                gathersPacked: Bool = true) {
+        self.gathersPacked = gathersPacked
         precondition(weight.count == outChannels * inChannels * kernel * kernel && bias.count == outChannels)
         self.bias = bias
         self.inChannels = inChannels
@@ -116,13 +117,19 @@ public struct Conv2d: Sendable {
                              pooled: UnsafeMutablePointer<Float>?) {
         let totalRows = out.batch * out.height
         let rowsPerTile = scratch.rowsPerTile(floatsPerRow: fanIn * out.width, rowWidth: out.width, totalRows: totalRows)
-        // At bf16: (⌈n/32⌉, ⌈fanIn/2⌉ pairs, 32, 2) bf16 panels (`hae_im2col.h`).
+        // Packed (`hae_im2col.h`): at bf16 (⌈n/32⌉, ⌈fanIn/2⌉ pairs, 32, 2) bf16 panels, else (⌈n/32⌉, fanIn, 32)
+        // float ones; otherwise the row-major (fanIn, n) matrix.
         let pairs = (fanIn + 1) / 2
-        let prepacked = gathersPackedBF16 && packedWeight.acceptsPrepackedBF16 && (stride == 1 || stride == 2)
-            && kernel <= Int(HAE_IM2COL_MAX_KERNEL)
-        let columns = scratch.reserve(prepacked ? BF16Panels.scratchFloats(columns: out.width * rowsPerTile, depth: fanIn)
-                                                : fanIn * out.width * rowsPerTile)
+        let gathers = gathersPacked && (stride == 1 || stride == 2) && kernel <= Int(HAE_IM2COL_MAX_KERNEL)
+        let prepacked = gathers && packedWeight.acceptsPrepackedBF16
+        let prepackedF32 = gathers && packedWeight.acceptsPrepackedF32
+        let tileColumns = out.width * rowsPerTile
+        let columns = scratch.reserve(prepacked ? BF16Panels.scratchFloats(columns: tileColumns, depth: fanIn)
+            : prepackedF32 ? PackedWeights.scratchFloats(columns: tileColumns, depth: fanIn, matrices: 1,
+                                                         stride: hae_gemm_packed_b_count(tileColumns, fanIn))
+            : fanIn * tileColumns)
         let packed = BF16Panels.packedB(in: columns)
+        let packedF32 = PackedWeights.packedB(in: columns)
         let planes = outChannels * out.batch
         let threads = scratch.threads
         if let pooled { ChannelPooling.reset(pooled, planes: planes) }
@@ -140,6 +147,14 @@ public struct Conv2d: Sendable {
                     }
                     packedWeight.multiplyPrepacked(matrixAt: 0, columns: fanIn, n: rows * out.width, packedB: packed,
                                                    panelPairs: pairs, c: tile, ldc: out.channelStride, parts: threads)
+                } else if prepackedF32 {
+                    Parallel.forEach(fanIn, parts: threads) { _, range in
+                        hae_im2col_f32(input, inChannels, shape.batch, shape.height, shape.width, kernel, stride,
+                                       padding, out.height, out.width, firstRow, rows, range.lowerBound, range.count,
+                                       packedF32)
+                    }
+                    packedWeight.multiplyPrepacked(matrixAt: 0, columns: fanIn, n: rows * out.width, packedB: packedF32,
+                                                   panelDepth: fanIn, c: tile, ldc: out.channelStride, parts: threads)
                 } else {
                     Parallel.forEach(inChannels, parts: threads) { _, channels in
                         Im2col.gather(input: input, shape: shape, channels: channels, firstRow: firstRow,

@@ -111,11 +111,53 @@ struct ConvolutionTests {
     }
 }
 
-/// Conv2d's im2col at bf16 written straight into the kernel's packed panels (`hae_im2col.h`).
-@Suite("Conv2d im2col into packed bf16 panels")
+/// Conv2d's im2col written straight into the kernel's packed panels (`hae_im2col.h`), float32 and bf16.
+@Suite("Conv2d im2col into packed panels")
 struct PackedIm2colTests {
+    static let shapes = [(3, 16, 2, 9, 7, 2), (3, 64, 2, 75, 75, 1), (8, 16, 2, 20, 33, 2), (6, 8, 1, 10, 17, 1),
+                         (64, 16, 2, 38, 38, 1), (5, 24, 2, 1, 1, 3)]
+
+    @Test("float32: the bits of the row-major im2col matrix the GEMM packs, for every tiling and thread count",
+          .enabled(if: PackedWeights.kernelAvailable, "this CPU has no AVX-512F (or HISTOAE_GEMM=openblas): the packed kernel cannot run here"),
+          arguments: shapes)
+    func packedFloatMatchesRowMajor(inChannels: Int, outChannels: Int, stride: Int, height: Int, width: Int,
+                                    batch: Int) {
+        var rng = SplitMix64(seed: UInt64(inChannels * 1000 + height * 10 + width + 7))
+        let shape = FeatureShape(channels: inChannels, batch: batch, height: height, width: width)
+        let x = (0..<shape.count).map { _ in rng.nextUniform() * 2 - 1 }
+        let w = (0..<(outChannels * inChannels * 9)).map { _ in (rng.nextUniform() * 2 - 1) * 0.3 }
+        let b = (0..<outChannels).map { _ in rng.nextUniform() - 0.5 }
+        let padding = stride == 1 ? 0 : 1                   // off the direct path at stride 1
+        func conv(packed: Bool) -> Conv2d {
+            Conv2d(weight: w, bias: b, inChannels: inChannels, outChannels: outChannels, kernel: 3, stride: stride,
+                   padding: padding, activation: .gelu, precision: .fp32, gathersPacked: packed)
+        }
+        let want = Self.run(conv(packed: false), x, shape, chunkLimit: 384 << 10, minimumColumns: 1024, threads: 1)
+        #expect(!want.contains { $0.isNaN })
+        let packed = conv(packed: true)
+        for (chunkLimit, minimumColumns, threads) in [(384 << 10, 1024, 1), (1, 1, 1), (384 << 10, 1024, 2), (1, 1, 2)] {
+            let got = Self.run(packed, x, shape, chunkLimit: chunkLimit, minimumColumns: minimumColumns, threads: threads)
+            #expect(got == want, "chunk limit \(chunkLimit), \(threads) thread(s)")
+        }
+    }
+
+    static func run(_ c: Conv2d, _ x: [Float], _ shape: FeatureShape, chunkLimit: Int, minimumColumns: Int,
+                    threads: Int) -> [Float] {
+        let out = c.outputShape(for: shape)
+        var y = [Float](repeating: .nan, count: out.count)
+        var scratch = ScratchBuffer(chunkLimit: chunkLimit)
+        scratch.minimumColumns = minimumColumns
+        scratch.threads = threads
+        x.withUnsafeBufferPointer { xs in
+            y.withUnsafeMutableBufferPointer {
+                c.forward(input: xs.baseAddress!, shape: shape, output: $0.baseAddress!, scratch: &scratch)
+            }
+        }
+        return y
+    }
+
     @Test("the bits of rounding the float32 im2col matrix, for every tiling and thread count", .enabled(if: GEMMCapabilities.current.bf16, "this CPU has no AVX512-BF16 (or HISTOAE_GEMM=openblas): the bf16 kernel cannot run here"),
-          arguments: [(3, 16, 2, 9, 7, 2), (3, 64, 2, 75, 75, 1), (8, 16, 2, 20, 33, 2), (6, 8, 1, 10, 17, 1), (64, 16, 2, 38, 38, 1), (5, 24, 2, 1, 1, 3)])
+          arguments: shapes)
     func packedMatchesFloat(inChannels: Int, outChannels: Int, stride: Int, height: Int, width: Int, batch: Int) {
         var rng = SplitMix64(seed: UInt64(inChannels * 1000 + height * 10 + width))
         let shape = FeatureShape(channels: inChannels, batch: batch, height: height, width: width)
@@ -126,20 +168,10 @@ struct PackedIm2colTests {
         let padding = stride == 1 ? 0 : 1
         func conv(_ precision: Precision, direct: Bool) -> Conv2d {
             Conv2d(weight: w, bias: b, inChannels: inChannels, outChannels: outChannels, kernel: 3, stride: stride,
-                   padding: padding, activation: .gelu, precision: precision, gathersPackedBF16: direct)
+                   padding: padding, activation: .gelu, precision: precision, gathersPacked: direct)
         }
         func run(_ c: Conv2d, chunkLimit: Int, minimumColumns: Int, threads: Int) -> [Float] {
-            let out = c.outputShape(for: shape)
-            var y = [Float](repeating: .nan, count: out.count)
-            var scratch = ScratchBuffer(chunkLimit: chunkLimit)
-            scratch.minimumColumns = minimumColumns
-            scratch.threads = threads
-            x.withUnsafeBufferPointer { xs in
-                y.withUnsafeMutableBufferPointer {
-                    c.forward(input: xs.baseAddress!, shape: shape, output: $0.baseAddress!, scratch: &scratch)
-                }
-            }
-            return y
+            Self.run(c, x, shape, chunkLimit: chunkLimit, minimumColumns: minimumColumns, threads: threads)
         }
         let want = run(conv(.bf16, direct: false), chunkLimit: 384 << 10, minimumColumns: 1024, threads: 1)
         let exact = run(conv(.fp32, direct: true), chunkLimit: 384 << 10, minimumColumns: 1024, threads: 1)

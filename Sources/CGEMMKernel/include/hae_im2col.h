@@ -1,13 +1,14 @@
-// hae_im2col.h — im2col for the encoder's strided convolutions written straight into the packed bf16 B panels of
-// hae_gemm_bf16_multiply_prepacked.
+// hae_im2col.h — im2col for the encoder's strided convolutions written straight into the packed B panels of
+// hae_gemm_multiply_prepacked (float32) and hae_gemm_bf16_multiply_prepacked (bf16).
 //
-// Why: at bf16 the float32 im2col matrix was written only for the GEMM to read it back, round it and repack it;
-// here the windows are gathered (stride 2 by one VPERMT2PS per 16 columns), rounded and packed in one pass, half the
-// bytes. A vector's 16 columns run on from one output row into the next (enc4's rows are 10 columns, enc3's 19).
-// TensorKernels' Conv2d uses it where its weights are bf16 panels.
+// Why: the row-major im2col matrix was written only for the GEMM to read it back and repack it (at bf16 also round
+// it); here the windows are gathered (stride 2 by one VPERMT2PS per 16 columns) and packed in one pass (at bf16
+// rounded too: half the bytes). A vector's 16 columns run on from one output row into the next (enc4's rows are 10
+// columns, enc3's 19). TensorKernels' Conv2d uses it wherever its weights are panels of the packed kernels.
 //
 // ```c
 // hae_im2col_bf16(x, 64, 8, 75, 75, 3, 2, 1, 38, 38, 0, 304, 0, 288, b);   // enc2: K = 576, rows 0…303
+// hae_im2col_f32(x, 64, 8, 75, 75, 3, 2, 1, 38, 38, 0, 304, 0, 576, f);    // the same, float32
 // ```
 #pragma once
 #include <stdint.h>
@@ -27,6 +28,13 @@ extern "C" {
 void hae_im2col_bf16(const float *input, long channels, long batch, long height, long width, long kernel, long stride,
                      long padding, long out_h, long out_w, long first_row, long row_count, long first_pair,
                      long pair_count, uint16_t *b);
+
+/// The same rows as float32, depths first_depth … first_depth + depth_count − 1 of `b`, laid out as
+/// hae_gemm_multiply_prepacked reads it with panel_depth = K ((⌈count/32⌉, K, 32) floats, 64-byte aligned; zero past
+/// the chunk's columns). Needs AVX-512F.
+void hae_im2col_f32(const float *input, long channels, long batch, long height, long width, long kernel, long stride,
+                    long padding, long out_h, long out_w, long first_row, long row_count, long first_depth,
+                    long depth_count, float *b);
 
 #ifdef __cplusplus
 }
