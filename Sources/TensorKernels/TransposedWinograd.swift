@@ -28,6 +28,14 @@ public struct TransposedWinograd: Sendable {
     /// that the GEMM packs (and at bf16 rounds) itself (tests compare the two: the same bits).
     let transformsPacked: Bool
 
+    /// Tiles (GEMM columns) a chunk of tile rows holds at least: two of the kernel's 32-column tiles, so the GEMMs run
+    /// at speed, while the chunk's transformed inputs and products (16·C_in + 25·C_out floats a tile: 584 KB for
+    /// `up4`'s 80-tile chunks, and as much for `up2`, `up3`) stay in L2 between the transforms and the GEMMs. Chunks of
+    /// at least 1 024 columns (the im2col rule) put several MB in flight: `histoae bench --batch 1 --workers 1
+    /// --layers --detail reconstruction --input pixels`, fastest pass, 3 runs on one Xeon core: `up4` 2.41 → 1.73 ms,
+    /// `up3` 1.57 → 1.45 (32 tiles: 2.0 and 1.7; 128: 1.7 and 1.55); `up2`'s 100 tiles ran best whole.
+    static let chunkTiles = 64
+
     /// The sets U(i) of kernel taps product axis index i sums.
     static let taps: [[Int]] = [[1], [1], [2], [2, 0], [0]]
 
@@ -74,8 +82,12 @@ public struct TransposedWinograd: Sendable {
         let totalRows = shape.batch * tilesHigh                  // global tile row g = n·⌈H/2⌉ + a
         let prepacked = transformsPacked && weights.acceptsPrepackedBF16 && inChannels % 2 == 0
         let prepackedF32 = transformsPacked && weights.acceptsPrepackedF32
-        let rowsPerChunk = scratch.rowsPerTile(floatsPerRow: ((prepacked ? 8 : 16) * inChannels + 25 * outChannels) * tilesWide,
-                                               rowWidth: tilesWide, totalRows: totalRows)
+        // Whole tile rows of at least ``chunkTiles`` tiles per thread (fewer only where tests lower
+        // ``ScratchBuffer/minimumColumns``); a map of fewer than two chunks' tiles (`up1`, `up2`) in one: a second
+        // chunk would stream the weights again.
+        let minimumTiles = min(Self.chunkTiles * scratch.threads, scratch.minimumColumns)
+        let rowsPerChunk = totalRows * tilesWide < 2 * minimumTiles ? totalRows
+            : min(totalRows, max(1, (minimumTiles + tilesWide - 1) / tilesWide))
         let capacity = rowsPerChunk * tilesWide
         let ld = Self.rowStride(capacity)
         // Packed: each transformed input's panels, 128 bytes apart beyond their size for the same reason.
