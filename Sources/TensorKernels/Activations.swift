@@ -65,18 +65,19 @@ public enum GELU {
     public static func erf(_ value: Float) -> Float {
         let x = min(max(value, -4), 4)
         let x2 = x * x
+        // Each Horner step one fused multiply-add (c + p·x², rounded once), as hae_epilogue.c computes it.
         var p: Float = -2.72614225801306e-10
-        p = p * x2 + 2.77068142495902e-08
-        p = p * x2 - 2.10102402082508e-06
-        p = p * x2 - 5.69250639462346e-05
-        p = p * x2 - 7.34990630326855e-04
-        p = p * x2 - 2.95459980854025e-03
-        p = p * x2 - 1.60960333262415e-02
+        p = Float(2.77068142495902e-08).addingProduct(p, x2)
+        p = Float(-2.10102402082508e-06).addingProduct(p, x2)
+        p = Float(-5.69250639462346e-05).addingProduct(p, x2)
+        p = Float(-7.34990630326855e-04).addingProduct(p, x2)
+        p = Float(-2.95459980854025e-03).addingProduct(p, x2)
+        p = Float(-1.60960333262415e-02).addingProduct(p, x2)
         var q: Float = -1.45660718464996e-05
-        q = q * x2 - 2.13374055278905e-04
-        q = q * x2 - 1.68282697438203e-03
-        q = q * x2 - 7.37332916720468e-03
-        q = q * x2 - 1.42647390514189e-02
+        q = Float(-2.13374055278905e-04).addingProduct(q, x2)
+        q = Float(-1.68282697438203e-03).addingProduct(q, x2)
+        q = Float(-7.37332916720468e-03).addingProduct(q, x2)
+        q = Float(-1.42647390514189e-02).addingProduct(q, x2)
         return x * p / q
     }
 }
@@ -88,17 +89,18 @@ public enum Tanh {
     public static func value(_ input: Float) -> Float {
         let x = min(max(input, -7.905_311_107_635_498), 7.905_311_107_635_498)
         let x2 = x * x
+        // Fused Horner steps, as in erf above.
         var p: Float = -2.760_768_477_423_55e-16
-        p = p * x2 + 2.000_187_904_824_77e-13
-        p = p * x2 - 8.604_671_522_137_35e-11
-        p = p * x2 + 5.122_297_090_371_14e-08
-        p = p * x2 + 1.485_722_357_179_79e-05
-        p = p * x2 + 6.372_619_288_754_36e-04
-        p = p * x2 + 4.893_524_558_917_86e-03
+        p = Float(2.000_187_904_824_77e-13).addingProduct(p, x2)
+        p = Float(-8.604_671_522_137_35e-11).addingProduct(p, x2)
+        p = Float(5.122_297_090_371_14e-08).addingProduct(p, x2)
+        p = Float(1.485_722_357_179_79e-05).addingProduct(p, x2)
+        p = Float(6.372_619_288_754_36e-04).addingProduct(p, x2)
+        p = Float(4.893_524_558_917_86e-03).addingProduct(p, x2)
         var q: Float = 1.198_258_394_667_02e-06
-        q = q * x2 + 1.185_347_056_866_54e-04
-        q = q * x2 + 2.268_434_632_439_00e-03
-        q = q * x2 + 4.893_525_185_543_85e-03
+        q = Float(1.185_347_056_866_54e-04).addingProduct(q, x2)
+        q = Float(2.268_434_632_439_00e-03).addingProduct(q, x2)
+        q = Float(4.893_525_185_543_85e-03).addingProduct(q, x2)
         // Below 4e-4, tanh(x) = x to float precision; the rational form would lose the last bits there.
         return abs(x) < 0.0004 ? x : x * p / q
     }
