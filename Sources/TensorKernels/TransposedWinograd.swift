@@ -82,11 +82,16 @@ public struct TransposedWinograd: Sendable {
         let totalRows = shape.batch * tilesHigh                  // global tile row g = n·⌈H/2⌉ + a
         let prepacked = transformsPacked && weights.acceptsPrepackedBF16 && inChannels % 2 == 0
         let prepackedF32 = transformsPacked && weights.acceptsPrepackedF32
-        // Whole tile rows of at least ``chunkTiles`` tiles per thread (fewer only where tests lower
-        // ``ScratchBuffer/minimumColumns``); a map of fewer than two chunks' tiles (`up1`, `up2`) in one: a second
-        // chunk would stream the weights again.
-        let minimumTiles = min(Self.chunkTiles * scratch.threads, scratch.minimumColumns)
-        let rowsPerChunk = totalRows * tilesWide < 2 * minimumTiles ? totalRows
+        // One thread: whole tile rows of at least ``chunkTiles`` tiles (fewer only where tests lower
+        // ``ScratchBuffer/minimumColumns``), a map of fewer than two chunks' tiles (`up1`, `up2`) in one: a second
+        // chunk would stream the weights again. A pass split across threads keeps the im2col rule's large chunks:
+        // each chunk's 25 GEMMs are 25 hand-offs between the threads (`up4` on two threads: 1.2 ms in 1 600-tile
+        // chunks, 1.6 in 160-tile ones).
+        let minimumTiles = min(Self.chunkTiles, scratch.minimumColumns)
+        let rowsPerChunk = scratch.threads > 1
+            ? scratch.rowsPerTile(floatsPerRow: ((prepacked ? 8 : 16) * inChannels + 25 * outChannels) * tilesWide,
+                                  rowWidth: tilesWide, totalRows: totalRows)
+            : totalRows * tilesWide < 2 * minimumTiles ? totalRows
             : min(totalRows, max(1, (minimumTiles + tilesWide - 1) / tilesWide))
         let capacity = rowsPerChunk * tilesWide
         let ld = Self.rowStride(capacity)
