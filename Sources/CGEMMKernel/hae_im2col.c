@@ -80,8 +80,8 @@ static long column_segments(long v0, long vectors, long count, long first_row, l
 
 /// Row `w` at the vector whose segments are segments[a … b − 1] (zero in the padding and past the chunk). AVX-512F
 /// only, always inlined, so that both the float32 and the bf16 gather (a wider target) take it in.
-HAE_F32_COLUMNS_TARGET __attribute__((always_inline)) static inline __m512 gather(window_row w, const column_segment *segments, long a, long b,
-                                               long stride, long padding, long height, long width) {
+HAE_F32_COLUMNS_TARGET __attribute__((always_inline)) static inline __m512 gather(
+    window_row w, const column_segment *segments, long a, long b, long stride, long padding, long height, long width) {
     __m512 low = _mm512_setzero_ps(), high = low;
     if (!w.channel) return low;
     for (long k = a; k < b; k++) {
@@ -96,33 +96,6 @@ HAE_F32_COLUMNS_TARGET __attribute__((always_inline)) static inline __m512 gathe
     // stride 2: the even positions of the 32 loaded floats.
     const __m512i even = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
     return _mm512_permutex2var_ps(low, even, high);
-}
-
-HAE_COLUMNS_TARGET void hae_im2col_bf16(const float *input, long channels, long batch, long height, long width,
-                                        long kernel, long stride, long padding, long out_h, long out_w, long first_row,
-                                        long row_count, long first_pair, long pair_count, uint16_t *b) {
-    const long rows = channels * kernel * kernel, panel_pairs = (rows + 1) / 2, count = row_count * out_w;
-    const long plane = height * width, vectors = (count + 15) / 16;
-    int32_t *words = (int32_t *)b;
-    column_segment segments[HAE_IM2COL_SEGMENTS];
-    int32_t first[33];
-    for (long v0 = 0; v0 < vectors;) {
-        const long built = column_segments(v0, vectors, count, first_row, out_h, out_w, stride, padding, width, kernel,
-                                           segments, first);
-        for (long q = first_pair; q < first_pair + pair_count; q++) {
-            const window_row even = locate(input, 2 * q, rows, kernel, batch, plane);
-            const window_row odd = locate(input, 2 * q + 1, rows, kernel, batch, plane);
-            for (long v = 0; v < built; v++) {
-                const long t = 16 * (v0 + v);
-                hae_bf16_store_columns(words, panel_pairs, q, t, count - t < 16 ? count - t : 16,
-                                       hae_bf16_pair_words(
-                                           gather(even, segments, first[v], first[v + 1], stride, padding, height, width),
-                                           gather(odd, segments, first[v], first[v + 1], stride, padding, height, width)));
-            }
-        }
-        v0 += built;
-    }
-    for (long q = first_pair; q < first_pair + pair_count; q++) hae_bf16_zero_tail(words, panel_pairs, q, count);
 }
 
 /// Rows `w` (kernel column 0) and the two after it (columns 1 and 2 of the same channel and kernel row) at stride 2,
@@ -152,6 +125,50 @@ HAE_F32_COLUMNS_TARGET __attribute__((always_inline)) static inline void gather_
     out[0] = r0;
     out[1] = r1;
     out[2] = r2;
+}
+
+HAE_COLUMNS_TARGET void hae_im2col_bf16(const float *input, long channels, long batch, long height, long width,
+                                        long kernel, long stride, long padding, long out_h, long out_w, long first_row,
+                                        long row_count, long first_pair, long pair_count, uint16_t *b) {
+    const long rows = channels * kernel * kernel, panel_pairs = (rows + 1) / 2, count = row_count * out_w;
+    const long plane = height * width, vectors = (count + 15) / 16;
+    int32_t *words = (int32_t *)b;
+    column_segment segments[HAE_IM2COL_SEGMENTS];
+    int32_t first[33];
+    for (long v0 = 0; v0 < vectors;) {
+        const long built = column_segments(v0, vectors, count, first_row, out_h, out_w, stride, padding, width, kernel,
+                                           segments, first);
+        for (long q = first_pair; q < first_pair + pair_count;) {
+            const window_row even = locate(input, 2 * q, rows, kernel, batch, plane);
+            const window_row odd = locate(input, 2 * q + 1, rows, kernel, batch, plane);
+            // Three pairs from depth 2q ≡ 0 (mod 6) on: two whole triples of kernel columns (gather_triple).
+            const window_row second = locate(input, 2 * q + 3, rows, kernel, batch, plane);
+            if (stride == 2 && kernel == 3 && even.channel && even.v == 0 && second.channel && second.v == 0
+                && 2 * q + 6 <= rows && q + 3 <= first_pair + pair_count) {
+                for (long v = 0; v < built; v++) {
+                    const long t = 16 * (v0 + v), lanes = count - t < 16 ? count - t : 16;
+                    __m512 c[6];
+                    gather_triple(even, segments, first[v], first[v + 1], padding, height, width, c);
+                    gather_triple(second, segments, first[v], first[v + 1], padding, height, width, c + 3);
+                    for (long k = 0; k < 3; k++)
+                        hae_bf16_store_columns(words, panel_pairs, q + k, t, lanes,
+                                               hae_bf16_pair_words(c[2 * k], c[2 * k + 1]));
+                }
+                q += 3;
+                continue;
+            }
+            for (long v = 0; v < built; v++) {
+                const long t = 16 * (v0 + v);
+                hae_bf16_store_columns(words, panel_pairs, q, t, count - t < 16 ? count - t : 16,
+                                       hae_bf16_pair_words(
+                                           gather(even, segments, first[v], first[v + 1], stride, padding, height, width),
+                                           gather(odd, segments, first[v], first[v + 1], stride, padding, height, width)));
+            }
+            q++;
+        }
+        v0 += built;
+    }
+    for (long q = first_pair; q < first_pair + pair_count; q++) hae_bf16_zero_tail(words, panel_pairs, q, count);
 }
 
 HAE_F32_COLUMNS_TARGET void hae_im2col_f32(const float *input, long channels, long batch, long height, long width,
