@@ -82,16 +82,16 @@ public struct TransposedWinograd: Sendable {
         let totalRows = shape.batch * tilesHigh                  // global tile row g = n·⌈H/2⌉ + a
         let prepacked = transformsPacked && weights.acceptsPrepackedBF16 && inChannels % 2 == 0
         let prepackedF32 = transformsPacked && weights.acceptsPrepackedF32
-        // One thread: whole tile rows of at least ``chunkTiles`` tiles (fewer only where tests lower
-        // ``ScratchBuffer/minimumColumns``), a map of fewer than two chunks' tiles (`up1`, `up2`) in one: a second
-        // chunk would stream the weights again. A pass split across threads keeps the im2col rule's large chunks:
-        // each chunk's 25 GEMMs are 25 hand-offs between the threads (`up4` on two threads: 1.2 ms in 1 600-tile
-        // chunks, 1.6 in 160-tile ones).
+        // Chunks of whole tile rows of at least ``chunkTiles`` tiles (fewer only where tests lower
+        // ``ScratchBuffer/minimumColumns``), whose transformed inputs and products stay in L2. On several threads a map
+        // of at least two such chunks per thread (`up3`, `up4`) is split by tile rows, each thread running its own
+        // chunks alone: sharing each chunk's 25 GEMMs between the threads would hand off 25 times a chunk. A smaller
+        // map runs in one chunk (on several threads the GEMMs split by rows of weights: a thread of its own would
+        // stream all of them again), as does a map under two chunks on one thread (`up1`, `up2`).
+        let threads = scratch.threads
         let minimumTiles = min(Self.chunkTiles, scratch.minimumColumns)
-        let rowsPerChunk = scratch.threads > 1
-            ? scratch.rowsPerTile(floatsPerRow: ((prepacked ? 8 : 16) * inChannels + 25 * outChannels) * tilesWide,
-                                  rowWidth: tilesWide, totalRows: totalRows)
-            : totalRows * tilesWide < 2 * minimumTiles ? totalRows
+        let splitsRows = threads > 1 && totalRows * tilesWide >= 2 * threads * minimumTiles
+        let rowsPerChunk = totalRows * tilesWide < 2 * minimumTiles || (threads > 1 && !splitsRows) ? totalRows
             : min(totalRows, max(1, (minimumTiles + tilesWide - 1) / tilesWide))
         let capacity = rowsPerChunk * tilesWide
         let ld = Self.rowStride(capacity)
@@ -101,61 +101,73 @@ public struct TransposedWinograd: Sendable {
         let transformedFloats = prepacked ? BF16Panels.scratchFloats(columns: capacity, depth: inChannels, matrices: 16) + 16 * 32
             : prepackedF32 ? PackedWeights.scratchFloats(columns: capacity, depth: inChannels, matrices: 16, stride: panelStrideF32)
             : 16 * inChannels * ld
-        let buffer = scratch.reserve(transformedFloats + 25 * outChannels * ld)
-        let transformed = buffer                                  // (16, C_in, ld) float
-        let packed = BF16Panels.packedB(in: buffer)               // 16 × (⌈tiles/32⌉, C_in/2, 32, 2) bf16
-        let packedF32 = PackedWeights.packedB(in: buffer)         // 16 × (⌈tiles/32⌉, C_in, 32) float
-        let products = buffer + transformedFloats                 // (C_out, 25, ld)
-        let threads = scratch.threads
+        // One region per thread that runs chunks of its own: the transformed inputs, then the products.
+        let regionFloats = (transformedFloats + 25 * outChannels * ld + 15) / 16 * 16
+        let regions = scratch.reserve((splitsRows ? threads : 1) * regionFloats)
         withUnsafeTemporaryAllocation(of: Int.self, capacity: 25) { offsets in
             for k in 0..<25 { offsets[k] = k * ld }
-            var firstRow = 0
-            while firstRow < totalRows {
-                let rows = min(rowsPerChunk, totalRows - firstRow)
-                let n = rows * tilesWide
-                let geometry = hae_transposed_winograd_geometry(batch: shape.batch, height: shape.height,
-                                                                width: shape.width, first_row: firstRow, row_count: rows)
-                withUnsafePointer(to: geometry) { geometry in
-                    if prepacked {
-                        Parallel.forEach(inChannels / 2, parts: threads) { _, pairs in
-                            hae_transposed_winograd_input_bf16(input, inChannels, pairs.lowerBound, pairs.count, geometry,
-                                                               packed, panelStride)
-                        }
-                    } else if prepackedF32 {
-                        Parallel.forEach(inChannels, parts: threads) { _, channels in
-                            hae_transposed_winograd_input_f32_packed(input, inChannels, channels.lowerBound,
-                                                                     channels.count, geometry, packedF32, panelStrideF32)
-                        }
-                    } else {
-                        Parallel.forEach(inChannels, parts: threads) { _, channels in
-                            hae_transposed_winograd_input_f32(input, inChannels, channels.lowerBound, channels.count,
-                                                              geometry, transformed, ld)
-                        }
-                    }
-                    for k in 0..<25 {
-                        // (C_out, C_in) · (C_in, tiles) → rows (co, k) of the products, 25·ld apart.
-                        let combination = Int(hae_transposed_winograd_combination(Int32(k)))
+            /// Tile rows `tileRows` in chunks of at most `rowsPerChunk`, in `buffer`'s region, each step split `parts` ways.
+            func runChunks(_ tileRows: Range<Int>, buffer: UnsafeMutablePointer<Float>, parts: Int) {
+                let transformed = buffer                                  // (16, C_in, ld) float
+                let packed = BF16Panels.packedB(in: buffer)               // 16 × (⌈tiles/32⌉, C_in/2, 32, 2) bf16
+                let packedF32 = PackedWeights.packedB(in: buffer)         // 16 × (⌈tiles/32⌉, C_in, 32) float
+                let products = buffer + transformedFloats                 // (C_out, 25, ld)
+                var firstRow = tileRows.lowerBound
+                while firstRow < tileRows.upperBound {
+                    let rows = min(rowsPerChunk, tileRows.upperBound - firstRow)
+                    let n = rows * tilesWide
+                    let geometry = hae_transposed_winograd_geometry(batch: shape.batch, height: shape.height,
+                                                                    width: shape.width, first_row: firstRow, row_count: rows)
+                    withUnsafePointer(to: geometry) { geometry in
                         if prepacked {
-                            weights.multiplyPrepacked(matrixAt: k * outChannels * inChannels, columns: inChannels, n: n,
-                                                      packedB: packed + combination * panelStride, panelPairs: inChannels / 2,
-                                                      c: products + k * ld, ldc: 25 * ld, parts: threads)
+                            Parallel.forEach(inChannels / 2, parts: parts) { _, pairs in
+                                hae_transposed_winograd_input_bf16(input, inChannels, pairs.lowerBound, pairs.count,
+                                                                   geometry, packed, panelStride)
+                            }
                         } else if prepackedF32 {
-                            weights.multiplyPrepacked(matrixAt: k * outChannels * inChannels, columns: inChannels, n: n,
-                                                      packedB: packedF32 + combination * panelStrideF32,
-                                                      panelDepth: inChannels, c: products + k * ld, ldc: 25 * ld,
-                                                      parts: threads)
+                            Parallel.forEach(inChannels, parts: parts) { _, channels in
+                                hae_transposed_winograd_input_f32_packed(input, inChannels, channels.lowerBound,
+                                                                         channels.count, geometry, packedF32, panelStrideF32)
+                            }
                         } else {
-                            weights.multiply(matrixAt: k * outChannels * inChannels, columns: inChannels, n: n,
-                                             b: transformed + combination * inChannels * ld, ldb: ld,
-                                             c: products + k * ld, ldc: 25 * ld, parts: threads)
+                            Parallel.forEach(inChannels, parts: parts) { _, channels in
+                                hae_transposed_winograd_input_f32(input, inChannels, channels.lowerBound, channels.count,
+                                                                  geometry, transformed, ld)
+                            }
+                        }
+                        for k in 0..<25 {
+                            // (C_out, C_in) · (C_in, tiles) → rows (co, k) of the products, 25·ld apart.
+                            let combination = Int(hae_transposed_winograd_combination(Int32(k)))
+                            if prepacked {
+                                weights.multiplyPrepacked(matrixAt: k * outChannels * inChannels, columns: inChannels,
+                                                          n: n, packedB: packed + combination * panelStride,
+                                                          panelPairs: inChannels / 2, c: products + k * ld, ldc: 25 * ld,
+                                                          parts: parts)
+                            } else if prepackedF32 {
+                                weights.multiplyPrepacked(matrixAt: k * outChannels * inChannels, columns: inChannels,
+                                                          n: n, packedB: packedF32 + combination * panelStrideF32,
+                                                          panelDepth: inChannels, c: products + k * ld, ldc: 25 * ld,
+                                                          parts: parts)
+                            } else {
+                                weights.multiply(matrixAt: k * outChannels * inChannels, columns: inChannels, n: n,
+                                                 b: transformed + combination * inChannels * ld, ldb: ld,
+                                                 c: products + k * ld, ldc: 25 * ld, parts: parts)
+                            }
+                        }
+                        Parallel.forEach(outChannels, parts: parts) { _, channels in
+                            hae_transposed_winograd_output(products, offsets.baseAddress!, 25 * ld, outChannels,
+                                                           channels.lowerBound, channels.count, bias, geometry, output)
                         }
                     }
-                    Parallel.forEach(outChannels, parts: threads) { _, channels in
-                        hae_transposed_winograd_output(products, offsets.baseAddress!, 25 * ld, outChannels,
-                                                       channels.lowerBound, channels.count, bias, geometry, output)
-                    }
+                    firstRow += rows
                 }
-                firstRow += rows
+            }
+            if splitsRows {
+                Parallel.forEach(totalRows, parts: threads) { part, tileRows in
+                    runChunks(tileRows, buffer: regions + part * regionFloats, parts: 1)
+                }
+            } else {
+                runChunks(0..<totalRows, buffer: regions, parts: threads)
             }
         }
     }
