@@ -9,6 +9,8 @@
 
 #include <string.h>
 
+#include "hae_bf16_round.h"
+
 // Both overridable with -D only for tuning (the harness does); the package builds with these values.
 #ifndef HAE_GEMM_BF16_KC
 /// Depths per block of k (even, so every block but the last starts and ends on a pair): an A panel (KC × 8 bf16,
@@ -27,17 +29,6 @@ long hae_gemm_bf16_packed_count(long m, long k) {
     return count;
 }
 
-/// float → bf16, to nearest with ties to even; a NaN stays a (quiet) NaN rather than rounding into infinity.
-/// Equal to VCVTNE2PS2BF16's result (what B gets) on all 2³² floats but the denormals, which it keeps and the
-/// hardware flushes (VDPBF16PS reads bf16 denormals as zero, so the products agree).
-static uint16_t bf16_from_float(float x) {
-    uint32_t bits;
-    memcpy(&bits, &x, sizeof bits);
-    if ((bits & 0x7FFFFFFFu) > 0x7F800000u) return (uint16_t)((bits >> 16) | 0x0040u);
-    bits += 0x7FFFu + ((bits >> 16) & 1u);
-    return (uint16_t)(bits >> 16);
-}
-
 void hae_gemm_bf16_pack(long m, long k, const float *a, long lda, uint16_t *packed) {
     const long pairs = (k + 1) / 2;
     for (long p = 0; p < m / HAE_GEMM_BF16_MR; p++)                    // panel p: rows p·8 … p·8 + 7
@@ -45,8 +36,8 @@ void hae_gemm_bf16_pack(long m, long k, const float *a, long lda, uint16_t *pack
             for (long r = 0; r < HAE_GEMM_BF16_MR; r++) {
                 const float *row = a + (p * HAE_GEMM_BF16_MR + r) * lda;
                 uint16_t *pair = packed + ((p * pairs + j) * HAE_GEMM_BF16_MR + r) * 2;   // (p, j, r, 0…1)
-                pair[0] = bf16_from_float(row[2 * j]);
-                pair[1] = 2 * j + 1 < k ? bf16_from_float(row[2 * j + 1]) : 0;          // odd k: zero depth
+                pair[0] = hae_bf16_from_float(row[2 * j]);
+                pair[1] = 2 * j + 1 < k ? hae_bf16_from_float(row[2 * j + 1]) : 0;          // odd k: zero depth
             }
 }
 
@@ -146,6 +137,10 @@ HAE_BF16_TARGET static void pack_b(long kc, long nr, const float *b, long ldb, _
         _mm512_store_si512(panel + 1, _mm512_permutexvar_epi16(interleave, (__m512i)_mm512_cvtne2ps_pbh(o1, e1)));
         panel += 2;
     }
+}
+
+HAE_BF16_TARGET void hae_gemm_bf16_pack_b_panel(long kc, long nr, const float *b, long ldb, uint16_t *panel) {
+    pack_b(kc, nr, b, ldb, (__m512i *)panel);
 }
 
 /// kernel_8x32 for the first A panel of a block, packing B's tile on the way: C (8 × ≤32 float, ldc) (+)= A panel
@@ -275,6 +270,9 @@ HAE_BF16_TARGET void hae_gemm_bf16_multiply_prepacked(long m, long n, long k, co
 
 int hae_gemm_bf16_available(void) { return 0; }
 int hae_gemm_bf16_pays(void) { return 0; }
+void hae_gemm_bf16_pack_b_panel(long kc, long nr, const float *b, long ldb, uint16_t *panel) {
+    (void)kc; (void)nr; (void)b; (void)ldb; (void)panel;
+}
 void hae_gemm_bf16_multiply(long m, long n, long k, const uint16_t *packed, const float *b, long ldb,
                             float *c, long ldc) {
     (void)m; (void)n; (void)k; (void)packed; (void)b; (void)ldb; (void)c; (void)ldc;

@@ -11,7 +11,8 @@ import Foundation
 /// or thread split, so an image's result does not depend on what shares its call.
 ///
 /// With `precision: .bf16` (where ``GEMMCapabilities/bf16`` holds) the weights are rounded to bfloat16 and packed
-/// for the AVX512-BF16 kernel instead (``BF16Panels``); the callers' float offsets stay valid.
+/// for a bf16 kernel instead (``BF16Panels``: AMX's tiles where usable, else AVX512-BF16); the callers' float
+/// offsets stay valid.
 ///
 /// ```swift
 /// let w = PackedWeights(rowMajor: weight, rows: 64, matrices: [(offset: 0, columns: 576)])
@@ -48,19 +49,27 @@ public struct PackedWeights: Sendable {
     ///   - matrices: where each matrix starts and how many columns (K) it has.
     ///   - packed: use the packed kernel; by default wherever the CPU has it and `rows` is a multiple of 8
     ///     (tests pass false to check the OpenBLAS path on the same machine).
-    ///   - precision: `.bf16` packs bf16 weights for the AVX512-BF16 kernel where it runs (with `packed`);
-    ///     anywhere else, and by default, float32.
+    ///   - precision: `.bf16` packs bf16 weights for a bf16 kernel where one runs (with `packed`); anywhere else,
+    ///     and by default, float32.
     public init(rowMajor: consuming [Float], rows: Int, matrices: [(offset: Int, columns: Int)],
                 packed: Bool = PackedWeights.kernelAvailable, precision: Precision = .fp32) {
+        self.init(rowMajor: rowMajor, rows: rows, matrices: matrices, packed: packed, precision: precision,
+                  bf16Kernel: .current)
+    }
+
+    /// The same, with the bf16 kernel named (tests run AMX's layout and loops, emulated, on any CPU with AVX-512F).
+    init(rowMajor: consuming [Float], rows: Int, matrices: [(offset: Int, columns: Int)], packed: Bool,
+         precision: Precision, bf16Kernel: BF16Kernel) {
         self.rows = rows
         self.isPacked = packed && Self.kernelAvailable && rows % Self.panelRows == 0
-        self.precision = isPacked && precision == .bf16 && GEMMCapabilities.current.bf16 ? .bf16 : .fp32
+        self.precision = isPacked && precision == .bf16
+            && (GEMMCapabilities.current.bf16 || bf16Kernel == .amxEmulated) ? .bf16 : .fp32
         guard isPacked else {
             (values, bf16) = (rowMajor, nil)
             return
         }
         guard self.precision == .fp32 else {
-            (values, bf16) = ([], BF16Panels(rowMajor: rowMajor, rows: rows, matrices: matrices))
+            (values, bf16) = ([], BF16Panels(rowMajor: rowMajor, rows: rows, matrices: matrices, kernel: bf16Kernel))
             return
         }
         bf16 = nil

@@ -24,13 +24,29 @@ public enum Precision: String, Sendable, CaseIterable, CustomStringConvertible {
     public var gemmDescription: String {
         switch self {
         case .fp32: PackedWeights.kernelDescription
-        case .bf16: "bf16 AVX512-BF16 kernel (CGEMMKernel), float32 sums"
+        case .bf16: BF16Kernel.current.description
+        }
+    }
+
+    /// Whether bf16 runs on AMX tiles here, or the first check that ruled them out (`hae_gemm_amx_state`), for
+    /// `histoae machine`.
+    public static var amxStatus: String {
+        switch hae_gemm_amx_state() {
+        case Int32(HAE_AMX_USABLE):
+            BF16Kernel.current == .amx ? "usable; bf16 runs on the tiles"
+                : "usable, but HISTOAE_GEMM=\(GEMMCapabilities.bf16KernelSetting) runs bf16 on AVX512-BF16"
+        case Int32(HAE_AMX_NOT_ENABLED): "the CPU has tiles but the OS does not enable their state (XCR0)"
+        case Int32(HAE_AMX_REFUSED): "the CPU has tiles but Linux refused this process their state (arch_prctl)"
+        case Int32(HAE_AMX_NO_AVX512_BF16): "the CPU has tiles but no AVX512-BF16, which the kernel rounds B with"
+        case Int32(HAE_AMX_SELF_CHECK_FAILED):
+            "the CPU has tiles but their product of the start-up check left the emulation's bounds: not used"
+        default: "none (the CPU lists no AMX-TILE and AMX-BF16)"
         }
     }
 
     /// This precision as this process should run it: bf16 needs the packed kernel path (AVX-512F, not
     /// `HISTOAE_GEMM=openblas`), AVX512-BF16, and a CPU where that pays (``GEMMCapabilities/bf16Pays``: AMD's, not
-    /// Intel's, unless `HISTOAE_GEMM=avx512-bf16` asks for the kernel anyway). AMX is not used yet. The command
+    /// Intel's without usable AMX tiles, unless `HISTOAE_GEMM=avx512-bf16` asks for the kernel anyway). The command
     /// line and the server resolve what they are asked for here; a model loaded at bf16 directly runs the bf16
     /// kernel wherever it can (``runnable(on:)``), which is how the tests reach it on every CPU that has it.
     ///
@@ -43,7 +59,7 @@ public enum Precision: String, Sendable, CaseIterable, CustomStringConvertible {
             "bf16 requested but this CPU has no AVX512-BF16: running fp32"
         } else if !capabilities.bf16Pays {
             "bf16 requested but AVX512-BF16 is no faster than fp32 on this CPU (one VDPBF16PS port against two "
-                + "FMA ports; AMX is not used): running fp32 (HISTOAE_GEMM=\(GEMMCapabilities.bf16KernelSetting) "
+                + "FMA ports) and it offers no AMX tiles: running fp32 (HISTOAE_GEMM=\(GEMMCapabilities.bf16KernelSetting) "
                 + "runs the bf16 kernel anyway)"
         } else {
             nil
@@ -72,8 +88,9 @@ public struct GEMMCapabilities: Sendable {
     public var packedKernel: Bool
     /// The CPU has AVX-512F, AVX-512BW and AVX512-BF16 (`hae_gemm_bf16_available`).
     public var bf16Instructions: Bool
-    /// The bf16 kernel outruns fp32 here (`hae_gemm_bf16_pays`: an AMD CPU), or `HISTOAE_GEMM=avx512-bf16` asks
-    /// for it regardless (A/B benchmarks, drift measurements on any CPU with the instructions).
+    /// The bf16 kernel outruns fp32 here (`hae_gemm_bf16_pays`: an AMD CPU; or AMX tiles are usable,
+    /// `hae_gemm_amx_available`), or `HISTOAE_GEMM=avx512-bf16` asks for the AVX512-BF16 kernel regardless (A/B
+    /// benchmarks, drift measurements on any CPU with the instructions).
     public var bf16Pays: Bool
 
     /// The `HISTOAE_GEMM` value that runs bf16 requests on the AVX512-BF16 kernel where it does not pay.
@@ -88,7 +105,7 @@ public struct GEMMCapabilities: Sendable {
     /// This process's, checked once.
     public static let current = GEMMCapabilities(
         packedKernel: PackedWeights.kernelAvailable, bf16Instructions: hae_gemm_bf16_available() == 1,
-        bf16Pays: hae_gemm_bf16_pays() == 1
+        bf16Pays: hae_gemm_bf16_pays() == 1 || BF16Kernel.current == .amx
             || ProcessInfo.processInfo.environment["HISTOAE_GEMM"] == bf16KernelSetting)
 
     /// Whether the bf16 kernel can run here (paying or not).

@@ -7,7 +7,7 @@ import InferenceService
 /// names and an operator checks first.
 ///
 /// ```sh
-/// histoae machine                   # CPU, cores, instruction sets, OpenBLAS core, GEMM kernel, what bf16 runs
+/// histoae machine                   # CPU, cores, instruction sets, OpenBLAS core, GEMM kernel, AMX, what bf16 runs
 /// histoae machine --openblas-core   # only the OPENBLAS_CORETYPE this machine should run with (or nothing)
 /// ```
 struct MachineCommand: ParsableCommand {
@@ -37,6 +37,7 @@ struct MachineCommand: ParsableCommand {
         print("OpenBLAS: \(MachineProbe.openBLASConfiguration)\(core.map { " (OPENBLAS_CORETYPE=\($0))" } ?? "")")
         print("GEMM: \(InferenceEngine.gemmDescription)")
         // What `--precision bf16` runs here: the bf16 kernel, or fp32 and why (no AVX512-BF16, or it does not pay).
+        print("AMX tiles: \(ModelPrecision.amxStatus)")
         let bf16 = ModelPrecision.bf16.resolved()
         print("--precision bf16: \(bf16.fallbackReason ?? "bf16; GEMM: \(ModelPrecision.bf16.gemmDescription)")")
     }

@@ -29,6 +29,12 @@ struct BF16PackedWeightsTests {
             b = (0..<(k * (n + 5))).map { _ in rng.nextUniform() * 2 - 1 }
         }
 
+        /// Given operands: `a` two `(m, k)` matrices, `b` `(k, n + 5)`.
+        init(m: Int, n: Int, k: Int, a: [Float], b: [Float]) {
+            (self.m, self.n, self.k, ldb, ldc) = (m, n, k, n + 5, n + 7)
+            (self.a, self.b) = (a, b)
+        }
+
         /// `Σ_p f(A[i][p]) · f(B[p][j])` and `Σ_p |A[i][p] · B[p][j]|` in Double, row-major `(m, n)`.
         func reference(rounding f: (Float) -> Float) -> (product: [Double], magnitude: [Double]) {
             let a = Array(tested)

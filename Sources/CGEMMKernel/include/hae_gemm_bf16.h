@@ -61,6 +61,12 @@ void hae_gemm_bf16_multiply(long m, long n, long k, const uint16_t *packed, cons
 /// (bf16 B[2j][t], bf16 B[2j + 1][t]); columns past n (and an odd k's last depth) must be zero.
 long hae_gemm_bf16_packed_b_count(long n, long k);
 
+/// Rounds one tile of B (kc × nr float, ldb; nr ≤ 32) to bf16 into `panel` (64-byte aligned, ⌈kc/2⌉ pairs × 32
+/// columns × 2 uint16): pair j, column t holds (bf16 B[2j][t], bf16 B[2j + 1][t]), zero past nr and past an odd kc —
+/// one tile of what hae_gemm_bf16_multiply_prepacked reads, rounded as hae_gemm_bf16_multiply rounds B. Only call
+/// when hae_gemm_bf16_available() returned 1.
+void hae_gemm_bf16_pack_b_panel(long kc, long nr, const float *b, long ldb, uint16_t *panel);
+
 /// hae_gemm_bf16_multiply with B already rounded and packed (64-byte aligned): for producers that write the panels
 /// directly (the Winograd input transforms), saving the conversion pass. Same sums in the same
 /// order. Tile t's pairs start `t · panel_pairs` pairs (64 uint16 each) into `packed_b`: panel_pairs = ⌈k/2⌉ for a B
