@@ -101,6 +101,28 @@ struct AMXKernelTests {
         }
     }
 
+    /// On the tiles, hae_gemm_amx_multiply rounds B with AVX512-BF16's hae_gemm_bf16_pack_b_panel; the emulation
+    /// rounds it in C. The two must lay out and round alike for the emulated tests to speak for the hardware.
+    @Test("the B panels the tiles read on hardware: (⌈kc/2⌉, 32, 2) bf16, zero past nr and an odd kc",
+          .enabled(if: hae_gemm_bf16_available() == 1, "this CPU has no AVX512-BF16, which packs B for the tiles"),
+          arguments: [(1, 1), (7, 17), (32, 32), (33, 5), (512, 31)])
+    func bPanelLayout(kc: Int, nr: Int) {
+        let ldb = 40
+        let b = (0..<(kc * ldb)).map { Float(sin(Double($0) * 0.37)) * 3 }   // most values round
+        let pairs = (kc + 1) / 2
+        let panel = UnsafeMutableRawPointer.allocate(byteCount: pairs * 128, alignment: 64)
+            .bindMemory(to: UInt16.self, capacity: pairs * 64)
+        defer { panel.deallocate() }
+        panel.initialize(repeating: 0xFFFF, count: pairs * 64)
+        b.withUnsafeBufferPointer { hae_gemm_bf16_pack_b_panel(kc, nr, $0.baseAddress!, ldb, panel) }
+        for j in 0..<pairs { for t in 0..<32 { for q in 0..<2 {
+            let depth = 2 * j + q
+            let expected = t < nr && depth < kc
+                ? UInt16(BF16PackedWeightsTests.bf16(b[depth * ldb + t]).bitPattern >> 16) : 0
+            #expect(panel[(j * 32 + t) * 2 + q] == expected, "pair \(j), column \(t), depth \(depth)")
+        }}}
+    }
+
     @Test("the packed layout: (⌈K/32⌉, rows, 32) bf16, zero past K, then 32 rows of zeros")
     func packedLayout() {
         let (m, k) = (8, 40)
