@@ -17,7 +17,8 @@ import SlideScanning
 /// reconstructed by the engine, drawn as `/v1/reconstruct?image=panel` draws a patch).
 ///
 /// The slide is always the job's own, resolved again under the slide root (``SlideRoot``): no client-given
-/// path reaches OpenSlide. Opening, reading and encoding run on the codec threads, never on an event loop.
+/// path reaches OpenSlide. Opening, reading and encoding run on the codec threads, never on an event loop; the
+/// last few slides stay open between requests (``OpenSlides``).
 ///
 /// ```swift
 /// SlideEndpoints(runner: runner, engine: engine, scorer: scorer, cardJSON: card, codecPool: pool).register(on: router)
@@ -29,6 +30,8 @@ struct SlideEndpoints: Sendable {
     let scorer: PatchScorer
     let cardJSON: [UInt8]
     let codecPool: NIOThreadPool
+    /// The slides kept open between requests (a view asks for dozens of tiles of one slide).
+    let slides = OpenSlides(capacity: ScanJobsConfiguration.openSlidesKept)
 
     static let tileFormat = "png"
     static let dziPath = "/v1/scans/{id}/slide.dzi"
@@ -46,8 +49,9 @@ struct SlideEndpoints: Sendable {
 
     func descriptor(_ context: ServiceRequestContext) async throws -> Response {
         let (runner, id) = try job(context)
+        let slides = self.slides
         let xml = try await onCodecThread {
-            let slide = try Self.open(runner, id)
+            let slide = try Self.open(runner, id, slides)
             return DeepZoomGeometry(width: slide.level0.width, height: slide.level0.height).descriptor(format: Self.tileFormat)
         }
         return Response(status: .ok, headers: [.contentType: "application/xml", .cacheControl: "private, max-age=3600"],
@@ -58,14 +62,16 @@ struct SlideEndpoints: Sendable {
         let (runner, id) = try job(context)
         let (level, column, row) = try Self.tileAddress(level: context.parameters.get("level") ?? "",
                                                         tile: context.parameters.get("tile") ?? "")
+        let slides = self.slides
         let png = try await onCodecThread {
-            let slide = try Self.open(runner, id)
+            let slide = try Self.open(runner, id, slides)
             let pyramid = DeepZoomGeometry(width: slide.level0.width, height: slide.level0.height)
             guard let rect = pyramid.tile(level: level, column: column, row: row) else {
                 throw Problem(.notFound, "the slide's Deep Zoom pyramid has no tile \(column)_\(row) at level \(level) "
                               + "(levels 0…\(pyramid.maxLevel); \(pyramid.grid(level).map { "\($0.columns)×\($0.rows) tiles there" } ?? "no such level"))")
             }
             do { return try PNGEncoder.encode(try DeepZoomTiles.render(slide, rect), compressionLevel: 3) } catch let error as SlideError {
+                slides.drop(slide)
                 throw Problem(Self.status(of: error), error.description)
             }
         }
@@ -80,7 +86,7 @@ struct SlideEndpoints: Sendable {
             throw Problem(.notFound, "a tile index is a whole number, got \(ScanJobBody.quoted(text))")
         }
         if let refusal = engine.admissionRefusal() { throw refusal.problem }
-        let (cardJSON, baseScorer) = (self.cardJSON, scorer)
+        let (cardJSON, baseScorer, slides) = (self.cardJSON, scorer, self.slides)
         let (patch, jobScorer) = try await onCodecThread { () throws -> (RGBImage, PatchScorer) in
             let job = try runner.job(id: id)
             let table = try runner.result(id: id, name: "tiles.csv")   // 409 until the job has succeeded
@@ -88,12 +94,15 @@ struct SlideEndpoints: Sendable {
                 throw Problem(.notFound, "scan job \(id) has no tile \(index)")
             }
             let modelMPP = try ModelScale.micronsPerPixel(cardJSON: Data(cardJSON), name: "the model card")
-            let slide = try Self.open(runner, id)
+            let slide = try Self.open(runner, id, slides)
             let patch: RGBImage
             do {
                 patch = try SlidePanelTile.read(slide, x: corner.x, y: corner.y, modelMPP: modelMPP,
                                                 slideMPP: job.slideMPP, patchSize: CNNAutoencoder3.inputSize)
-            } catch let error as SlideError { throw Problem(Self.status(of: error), error.description) }
+            } catch let error as SlideError {
+                slides.drop(slide)
+                throw Problem(Self.status(of: error), error.description)
+            }
             return (patch, try job.parameters.scorer(basedOn: baseScorer))
         }
         let outcome = try await SubmissionOptions.$current.withValue(SubmissionOptions(scorer: jobScorer)) {
@@ -138,12 +147,13 @@ struct SlideEndpoints: Sendable {
         return (runner, id)
     }
 
-    /// The job's slide, resolved again under the slide root (a link may have changed since the scan).
-    private static func open(_ runner: ScanJobRunner, _ id: String) throws -> Slide {
+    /// The job's slide, resolved again under the slide root (a link may have changed since the scan); kept open
+    /// in `slides` while the file is unchanged.
+    private static func open(_ runner: ScanJobRunner, _ id: String, _ slides: OpenSlides) throws -> Slide {
         let job = try runner.job(id: id)
         let path: String
         do { path = try runner.root.resolve(job.slide) } catch { throw ScanJobError.slide(error) }
-        do { return try Slide(path: path) } catch {
+        do { return try slides.open(path: path) } catch {
             throw Problem(.notFound, "the slide of scan job \(id) cannot be opened any more: \(error.description)")
         }
     }

@@ -39,6 +39,10 @@ public struct ScanJobsConfiguration: Sendable, Equatable {
     /// `GET /v1/scans` page size: default and most.
     public static let defaultPageSize = 50
     public static let pageSizeRange = 1...200
+    /// Slides the viewer's routes (Deep Zoom tiles, panels) keep open between requests, most recently used first:
+    /// reopening per tile costs more than the tile (OpenSlide parses the file's directories on every open), and
+    /// each open slide holds OpenSlide's own tile cache, so a few.
+    public static let openSlidesKept = 4
     /// The least engine queue capacity scan jobs work with: one scan request (``SlideScanning/ScanSettings/defaultBatch``
     /// tiles) must fit in it.
     public static let leastQueueCapacity = ScanSettings.defaultBatch
