@@ -8,6 +8,10 @@
 # The job and its slide (slide.dzi) are rightly still there after the first kind.
 # Scan jobs are on, with a temporary slide root holding the shared CMU slide (openapi.yaml's example) when
 # ../shared/data is there, and at most 2 jobs at once (the rest are 429).
+# One worker: a CI run with two failed on a tool error, not a finding about the API: a Hypothesis
+# FlakyFailure raised inside Hypothesis's lambda description (which reads Python's process-wide linecache)
+# while generating POST /v1/scans bodies. Twelve runs with two workers here did not repeat it; one worker
+# keeps case generation on a single thread, for about 25 s more.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 binary=${1:-.build/debug/histoae}
@@ -28,7 +32,7 @@ for _ in $(seq 1 600); do
   sleep 0.1
 done
 [ -n "$url" ] || { echo "schemathesis.sh: histoae serve did not start" >&2; exit 1; }
-schemathesis run openapi.yaml --url "$url" --max-examples "${SCHEMATHESIS_EXAMPLES:-50}" --workers 2 \
+schemathesis run openapi.yaml --url "$url" --max-examples "${SCHEMATHESIS_EXAMPLES:-50}" --workers 1 \
   --exclude-checks positive_data_acceptance,use_after_free --seed 1
 kill -TERM $pid
 wait $pid
