@@ -145,7 +145,8 @@ public struct HistoAEServer: Sendable {
         OpenInferenceEndpoints(service: inference, codecPool: codecPool, configuration: configuration, bufferBudget: bufferBudget)
             .register(on: router)
         ScanEndpoints(runner: scans, codecPool: codecPool, bufferBudget: bufferBudget).register(on: router)
-        SlideEndpoints(runner: scans, engine: engine, scorer: scorer, cardJSON: cardJSON, codecPool: codecPool).register(on: router)
+        SlideEndpoints(runner: scans, engine: engine, scorer: scorer, cardJSON: cardJSON, codecPool: codecPool,
+                       slides: OpenSlides(capacity: configuration.scans.openSlides)).register(on: router)
         router.get("/v1/model") { [cardJSON, engine] _, _ in
             Response(status: .ok, headers: [.contentType: "application/json", .histoAEPrecision: engine.precision.rawValue],
                      body: .init(byteBuffer: ByteBuffer(bytes: cardJSON)))

@@ -12,7 +12,7 @@ import SlideReading
 /// closes when its last reader lets go of it (``Slide``'s `deinit`): never under a reader, never under the lock.
 ///
 /// ```swift
-/// let slides = OpenSlides(capacity: ScanJobsConfiguration.openSlidesKept)
+/// let slides = OpenSlides(capacity: configuration.scans.openSlides)   // --open-slides
 /// let slide = try slides.open(path: resolved)          // the same Slide for every tile of an unchanged file
 /// do { … try slide.read(region:level:) … } catch let error as SlideError { slides.drop(slide); throw error }
 /// ```

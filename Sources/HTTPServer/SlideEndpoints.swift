@@ -30,8 +30,9 @@ struct SlideEndpoints: Sendable {
     let scorer: PatchScorer
     let cardJSON: [UInt8]
     let codecPool: NIOThreadPool
-    /// The slides kept open between requests (a view asks for dozens of tiles of one slide).
-    let slides = OpenSlides(capacity: ScanJobsConfiguration.openSlidesKept)
+    /// The slides kept open between requests (a view asks for dozens of tiles of one slide):
+    /// ``ScanJobs/ScanJobsConfiguration/openSlides`` of them.
+    let slides: OpenSlides
 
     static let tileFormat = "png"
     static let dziPath = "/v1/scans/{id}/slide.dzi"

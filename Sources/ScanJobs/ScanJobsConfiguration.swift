@@ -25,6 +25,8 @@ public struct ScanJobsConfiguration: Sendable, Equatable {
     public var workers = ScanJobsConfiguration.defaultWorkers
     /// How long a finished job (and its results) is kept, in hours.
     public var retentionHours = ScanJobsConfiguration.defaultRetentionHours
+    /// Slides the viewer's routes keep open between requests (``defaultOpenSlides``).
+    public var openSlides = ScanJobsConfiguration.defaultOpenSlides
 
     public static let defaultMaxJobs = 16
     public static let maxJobsRange = 1...10_000
@@ -41,8 +43,9 @@ public struct ScanJobsConfiguration: Sendable, Equatable {
     public static let pageSizeRange = 1...200
     /// Slides the viewer's routes (Deep Zoom tiles, panels) keep open between requests, most recently used first:
     /// reopening per tile costs more than the tile (OpenSlide parses the file's directories on every open), and
-    /// each open slide holds OpenSlide's own tile cache, so a few.
-    public static let openSlidesKept = 4
+    /// each open slide holds OpenSlide's own tile cache (32 MiB at most, OpenSlide's default), so a few.
+    public static let defaultOpenSlides = 4
+    public static let openSlidesRange = 1...64
     /// The least engine queue capacity scan jobs work with: one scan request (``SlideScanning/ScanSettings/defaultBatch``
     /// tiles) must fit in it.
     public static let leastQueueCapacity = ScanSettings.defaultBatch
@@ -64,6 +67,9 @@ public struct ScanJobsConfiguration: Sendable, Equatable {
         }
         guard Self.workersRange.contains(workers) else {
             throw ConfigurationError("--scan-workers must be in \(Self.workersRange), got \(workers)")
+        }
+        guard Self.openSlidesRange.contains(openSlides) else {
+            throw ConfigurationError("--open-slides must be in \(Self.openSlidesRange), got \(openSlides)")
         }
         guard retentionHours.isFinite, Self.retentionHoursRange.contains(retentionHours) else {
             throw ConfigurationError("--scan-retention-h must be between \(Self.retentionHoursRange.lowerBound) and \(Self.retentionHoursRange.upperBound) hours, got \(retentionHours)")

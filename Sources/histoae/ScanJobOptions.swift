@@ -20,6 +20,8 @@ struct ScanJobOptions: ParsableArguments {
     var scanWorkers: Int?
     @Option(name: .customLong("scan-retention-h"), help: "Hours a finished scan job and its results are kept (env HISTOAE_SCAN_RETENTION_H, default \(Int(ScanJobsConfiguration.defaultRetentionHours))).")
     var scanRetentionHours: Double?
+    @Option(name: .customLong("open-slides"), help: "Slides the viewer's tile and panel routes keep open between requests, each with OpenSlide's tile cache of up to 32 MiB (env HISTOAE_OPEN_SLIDES, default \(ScanJobsConfiguration.defaultOpenSlides)).")
+    var openSlides: Int?
 
     /// The options over the environment over the defaults; range checks are ``ScanJobs/ScanJobsConfiguration/validate()``'s.
     func configuration(_ env: Environment) throws -> ScanJobsConfiguration {
@@ -30,6 +32,7 @@ struct ScanJobOptions: ParsableArguments {
         scans.workers = try env.resolve(scanWorkers, "HISTOAE_SCAN_WORKERS", default: scans.workers, Int.init)
         scans.retentionHours = try env.resolve(scanRetentionHours, "HISTOAE_SCAN_RETENTION_H", default: scans.retentionHours,
                                                Double.init)
+        scans.openSlides = try env.resolve(openSlides, "HISTOAE_OPEN_SLIDES", default: scans.openSlides, Int.init)
         return scans
     }
 }

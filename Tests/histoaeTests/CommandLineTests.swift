@@ -175,6 +175,17 @@ struct CommandLineTests {
         #expect(result.stderr.contains("--batch must be between 1 and 1024"))
     }
 
+    @Test("serve refuses a scan setting out of range with one line naming the flag and its range",
+          arguments: [(["--open-slides", "0"], "--open-slides must be in 1...64, got 0"),
+                      (["--open-slides", "65"], "--open-slides must be in 1...64, got 65"),
+                      (["--scan-workers", "17"], "--scan-workers must be in 1...16, got 17")])
+    func serveRefusesScanSettings(flags: [String], message: String) throws {
+        let result = try Self.histoae(["serve", "--model", Self.weights, "--port", "0"] + flags)
+        #expect(result.status != 0)
+        #expect(result.stderr.contains(message), "\(result.stderr)")
+        #expect(result.stderr.split(separator: "\n").count == 1, "one line: \(result.stderr)")
+    }
+
     /// Edits a safetensors file's header entries (name → shape, byte range kept) and writes a new file.
     struct Entry { var dtype: String; var shape: [Int]; var bytes: Data }
     static func rewrite(_ path: String, to url: URL, _ edit: (inout [String: Entry]) -> Void) throws {
